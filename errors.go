@@ -1,0 +1,194 @@
+package myaccount
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+)
+
+// Sentinel errors. Handlers and stores return them (often wrapped); callers and an
+// [Config.ErrorHandler] match them with errors.Is.
+var (
+	// ErrConfig means [New] or [NewTokenValidator] was given an unusable Config.
+	ErrConfig = errors.New("myaccount: invalid config")
+	// ErrNotFound means the object does not exist for this issuer and user. Another
+	// user's object is reported the same way, so its existence never leaks.
+	ErrNotFound = errors.New("myaccount: not found")
+	// ErrSessionInvalid means an auth_session is unknown, expired, already used, or
+	// belongs to another user or method type.
+	ErrSessionInvalid = errors.New("myaccount: auth_session is invalid, expired or already used")
+	// ErrLimitReached means the user already has the maximum number of methods of a type.
+	ErrLimitReached = errors.New("myaccount: authentication method limit reached")
+	// ErrCredentialExists means a credential id is already registered with the relying party.
+	ErrCredentialExists = errors.New("myaccount: credential already registered")
+	// ErrMissingToken means the request carried no bearer token in its Authorization header.
+	ErrMissingToken = errors.New("myaccount: missing bearer token")
+	// ErrInvalidToken means the bearer token failed a check: signature, algorithm,
+	// issuer, audience, lifetime or subject.
+	ErrInvalidToken = errors.New("myaccount: invalid bearer token")
+	// ErrInsufficientScope means the token lacks a scope the operation needs.
+	ErrInsufficientScope = errors.New("myaccount: insufficient scope")
+	// ErrRateLimited means a rate limit bucket is empty.
+	ErrRateLimited = errors.New("myaccount: rate limited")
+	// ErrValidation means the request body or query failed validation.
+	ErrValidation = errors.New("myaccount: validation failed")
+	// ErrBodyTooLarge means the request body exceeded [Config.MaxBodyBytes].
+	ErrBodyTooLarge = errors.New("myaccount: request body too large")
+	// ErrUnsupportedMediaType means a POST or PATCH body was not JSON.
+	ErrUnsupportedMediaType = errors.New("myaccount: unsupported media type")
+	// ErrMethodNotAllowed means the path exists but not for this HTTP method.
+	ErrMethodNotAllowed = errors.New("myaccount: method not allowed")
+	// ErrUnavailable means a backend (store or limiter) could not answer in time.
+	// Stores wrap their connection errors with it so the client gets a 503.
+	ErrUnavailable = errors.New("myaccount: backend unavailable")
+)
+
+// ValidationError is one problem found in a request, located by a JSON pointer
+// (RFC 6901) into the body, or by the name of a query parameter.
+type ValidationError struct {
+	Detail  string `json:"detail"`
+	Field   string `json:"field,omitempty"`
+	Pointer string `json:"pointer,omitempty"`
+	// Source is "body" or "query".
+	Source string `json:"source,omitempty"`
+}
+
+// Error is an error with everything needed to answer the client: its status, the
+// problem details and, for token errors, the WWW-Authenticate challenge. It wraps one
+// of the sentinel errors above.
+type Error struct {
+	Status           int
+	Code             string // the Auth0 error code, such as "A0E-400-0003"
+	Title            string
+	Detail           string // safe to show to the client; never internal text
+	ValidationErrors []ValidationError
+	// Header holds response headers that belong to this error (WWW-Authenticate,
+	// Allow, Retry-After, rate-limit headers).
+	Header http.Header
+	// Err is the sentinel (or wrapped cause) that errors.Is and errors.As see.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Err.Error() + ": " + e.Detail
+	}
+	return e.Detail
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// errorTypeBase prefixes the Auth0 error code to form the problem "type" URI.
+const errorTypeBase = "https://auth0.com/api-errors/"
+
+// problem is the JSON error body: RFC 9457 members with Auth0's names.
+type problem struct {
+	Type             string            `json:"type"`
+	Status           int               `json:"status"`
+	Title            string            `json:"title"`
+	Detail           string            `json:"detail"`
+	ValidationErrors []ValidationError `json:"validation_errors,omitempty"`
+}
+
+func newError(status int, code, detail string, sentinel error) *Error {
+	return &Error{Status: status, Code: code, Title: http.StatusText(status), Detail: detail, Err: sentinel}
+}
+
+func validationError(detail string, errs ...ValidationError) *Error {
+	e := newError(http.StatusBadRequest, "A0E-400-0003", detail, ErrValidation)
+	e.ValidationErrors = errs
+	return e
+}
+
+func bodyError(pointer, detail string) *Error {
+	return validationError("The request body is invalid.", ValidationError{
+		Detail: detail, Field: fieldName(pointer), Pointer: pointer, Source: "body",
+	})
+}
+
+// fieldName turns a JSON pointer into the dotted field name Auth0 reports.
+func fieldName(pointer string) string {
+	if pointer == "" {
+		return ""
+	}
+	out := make([]byte, 0, len(pointer))
+	for i := 1; i < len(pointer); i++ {
+		c := pointer[i]
+		switch {
+		case c == '/':
+			c = '.'
+		case c == '~' && i+1 < len(pointer):
+			i++
+			if pointer[i] == '1' {
+				c = '/'
+			}
+		}
+		out = append(out, c)
+	}
+	return string(out)
+}
+
+// asError maps any error to the *Error the client sees. Errors that are not ours
+// become a generic 500 whose detail says nothing about the cause.
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return newError(http.StatusNotFound, "A0E-404-0001", "The authentication method was not found.", err)
+	case errors.Is(err, ErrSessionInvalid):
+		return validationError("The auth_session is invalid, expired or already used.", ValidationError{
+			Detail: "invalid, expired or already used", Field: "auth_session", Pointer: "/auth_session", Source: "body",
+		})
+	case errors.Is(err, ErrLimitReached):
+		return newError(http.StatusConflict, "A0E-409-0001", "The maximum number of authentication methods of this type has been reached.", err)
+	case errors.Is(err, ErrCredentialExists):
+		return newError(http.StatusConflict, "A0E-409-0002", "This credential is already registered.", err)
+	case errors.Is(err, ErrUnavailable):
+		e := newError(http.StatusServiceUnavailable, "A0E-503-0001", "The service is temporarily unavailable. Try again shortly.", err)
+		e.Header = http.Header{"Retry-After": {"1"}}
+		return e
+	}
+	return newError(http.StatusInternalServerError, "A0E-500-0001", "An internal error occurred.", err)
+}
+
+// WriteError writes err as the contract's JSON problem body with its status and
+// headers. It is the default [Config.ErrorHandler]; a custom handler can call it
+// after logging or rewriting. The body never includes err's own text.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	e := asError(err)
+	h := w.Header()
+	for k, v := range e.Header {
+		h[k] = v
+	}
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Del("Location")
+	body, _ := json.Marshal(problem{
+		Type: errorTypeBase + e.Code, Status: e.Status, Title: e.Title,
+		Detail: e.Detail, ValidationErrors: e.ValidationErrors,
+	})
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(e.Status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// errorWriter is how the API answers errors: the user's hook, with server errors logged first.
+type errorWriter struct {
+	handler func(http.ResponseWriter, *http.Request, error)
+	logger  *slog.Logger
+}
+
+func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
+	if status := asError(err).Status; status >= 500 {
+		ew.logger.ErrorContext(r.Context(), "myaccount: request failed",
+			"method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+	ew.handler(w, r, err)
+}

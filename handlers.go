@@ -1,0 +1,567 @@
+package myaccount
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// factorTypes are the method types of the contract; this deployment enrolls passkeys.
+var factorTypes = []string{
+	"password", "passkey", "webauthn-platform", "webauthn-roaming", "totp", "phone", "email",
+	"push-notification", "recovery-code",
+}
+
+// enrollableTypes are the types POST /authentication-methods accepts.
+var enrollableTypes = []string{TypePasskey}
+
+var connectionPattern = regexp.MustCompile(`^[a-zA-Z0-9-]{1,128}$`)
+
+// GET /factors
+func (a *API) listFactors(w http.ResponseWriter, r *http.Request) {
+	type factor struct {
+		Type  string   `json:"type"`
+		Usage []string `json:"usage"`
+	}
+	factors := make([]factor, 0, len(enrollableTypes))
+	for _, t := range enrollableTypes {
+		factors = append(factors, factor{Type: t, Usage: []string{"primary"}})
+	}
+	writeJSON(w, r, http.StatusOK, struct {
+		Factors []factor `json:"factors"`
+	}{factors})
+}
+
+// GET /authentication-methods[?type=]
+func (a *API) listMethods(w http.ResponseWriter, r *http.Request) {
+	claims, _ := ClaimsFromContext(r.Context())
+	typ := r.URL.Query().Get("type")
+	if typ != "" && !slices.Contains(factorTypes, typ) {
+		a.errs.write(w, r, validationError("The query is invalid.", ValidationError{
+			Detail: "must be one of: " + strings.Join(factorTypes, ", "), Field: "type", Source: "query",
+		}))
+		return
+	}
+	methods, err := a.cfg.Store.ListMethods(r.Context(), claims.Issuer, claims.Subject, typ)
+	if err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	out := make([]methodJSON, 0, len(methods))
+	for _, m := range methods {
+		out = append(out, toJSON(m))
+	}
+	writeJSON(w, r, http.StatusOK, struct {
+		Methods []methodJSON `json:"authentication_methods"`
+	}{out})
+}
+
+// GET /authentication-methods/{id}
+func (a *API) getMethod(w http.ResponseWriter, r *http.Request) {
+	claims, _ := ClaimsFromContext(r.Context())
+	m, err := a.cfg.Store.GetMethod(r.Context(), claims.Issuer, claims.Subject, pathID(r))
+	if err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, toJSON(m))
+}
+
+// PATCH /authentication-methods/{id}
+func (a *API) updateMethod(w http.ResponseWriter, r *http.Request) {
+	claims, _ := ClaimsFromContext(r.Context())
+	body, err := a.readObject(w, r)
+	if err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	if err := checkMembers(body, "", []member{
+		{name: "name", kind: kindString}, {name: "preferred_authentication_method", kind: kindString},
+	}); err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	if len(body) == 0 {
+		a.errs.write(w, r, bodyError("", "Send at least one of: name, preferred_authentication_method."))
+		return
+	}
+	var update MethodUpdate
+	if raw, ok := body["name"]; ok {
+		name := unquote(raw)
+		if err := checkName(name); err != nil {
+			a.errs.write(w, r, err)
+			return
+		}
+		update.Name = &name
+	}
+	id := pathID(r)
+	m, err := a.cfg.Store.GetMethod(r.Context(), claims.Issuer, claims.Subject, id)
+	if err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	if _, ok := body["preferred_authentication_method"]; ok {
+		a.errs.write(w, r, bodyError("/preferred_authentication_method", "Only phone methods have a preferred authentication method; this is a "+m.Type+"."))
+		return
+	}
+	m, err = a.cfg.Store.UpdateMethod(r.Context(), claims.Issuer, claims.Subject, id, update)
+	if err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, toJSON(m))
+}
+
+func checkName(name string) error {
+	n := utf8.RuneCountInString(name)
+	if n < 1 || n > 100 {
+		return bodyError("/name", "must be 1 to 100 characters long")
+	}
+	if strings.TrimSpace(name) == "" {
+		return bodyError("/name", "must not be blank")
+	}
+	for _, c := range name {
+		if unicode.IsControl(c) {
+			return bodyError("/name", "must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// DELETE /authentication-methods/{id}
+func (a *API) deleteMethod(w http.ResponseWriter, r *http.Request) {
+	claims, _ := ClaimsFromContext(r.Context())
+	if err := a.cfg.Store.DeleteMethod(r.Context(), claims.Issuer, claims.Subject, pathID(r)); err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// POST /authentication-methods: the first step of an enrollment.
+func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
+	claims, _ := ClaimsFromContext(r.Context())
+	ctx := r.Context()
+	body, err := a.readObject(w, r)
+	if err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	if err := checkMembers(body, "", []member{
+		{name: "type", kind: kindString, required: true},
+		{name: "connection", kind: kindString},
+		{name: "identity_user_id", kind: kindString},
+		{name: "identity", kind: kindString},
+		{name: "use_exclude_credentials", kind: kindBoolean},
+	}); err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	if typ := unquote(body["type"]); !slices.Contains(enrollableTypes, typ) {
+		a.errs.write(w, r, bodyError("/type", "must be one of: "+strings.Join(enrollableTypes, ", ")))
+		return
+	}
+	identity, err := a.enrollIdentity(r, claims, body)
+	if err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+
+	existing, err := a.cfg.Store.ListMethods(ctx, claims.Issuer, claims.Subject, TypePasskey)
+	if err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	if len(existing) >= a.cfg.MaxPasskeys {
+		a.errs.write(w, r, ErrLimitReached)
+		return
+	}
+	if string(body["use_exclude_credentials"]) == "false" {
+		existing = nil
+	}
+	handle, err := a.cfg.Store.UserHandle(ctx, claims.Issuer, claims.Subject, randomBytes(32))
+	if err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	name, displayName := a.cfg.UserNames(claims)
+	options, ceremony, err := a.beginPasskey(handle, name, displayName, existing)
+	if err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	data, err := json.Marshal(passkeySession{Ceremony: *ceremony, IdentityUserID: identity})
+	if err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	authSession := b64url.EncodeToString(randomBytes(32))
+	if err := a.cfg.Store.PutSession(ctx, &Session{
+		ID: sessionID(authSession), Issuer: claims.Issuer, UserID: claims.Subject, Type: TypePasskey,
+		ExpiresAt: time.Now().Add(a.cfg.SessionTTL), Data: data,
+	}); err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	w.Header().Set("Location", a.methodURL(r, TypePasskey+"|new"))
+	writeJSON(w, r, http.StatusAccepted, struct {
+		AuthSession string           `json:"auth_session"`
+		Options     *creationOptions `json:"authn_params_public_key"`
+	}{authSession, options})
+}
+
+// enrollIdentity validates identity_user_id (or its alias identity) and
+// connection, and returns the identity the method belongs to.
+func (a *API) enrollIdentity(r *http.Request, claims *Claims, body map[string]json.RawMessage) (string, error) {
+	own := ownIdentity(claims.Subject)
+	identity, pointer := unquote(body["identity_user_id"]), "/identity_user_id"
+	if alias := unquote(body["identity"]); alias != "" {
+		if identity != "" && identity != alias {
+			return "", bodyError("/identity", "must equal identity_user_id when both are sent")
+		}
+		identity, pointer = alias, "/identity"
+	}
+	connection := unquote(body["connection"])
+	if _, sent := body["connection"]; sent && !connectionPattern.MatchString(connection) {
+		return "", bodyError("/connection", "must be 1 to 128 letters, digits or hyphens")
+	}
+	if _, sentID := body["identity_user_id"]; sentID || body["identity"] != nil {
+		if identity == "" || len(identity) > 255 || strings.IndexFunc(identity, unicode.IsSpace) >= 0 {
+			return "", bodyError(pointer, "must be 1 to 255 characters without spaces")
+		}
+	}
+	if identity == "" || identity == claims.Subject {
+		return own, nil
+	}
+	if !a.cfg.AllowIdentity(r.Context(), claims, identity, connection) {
+		return "", bodyError(pointer, "is not an identity of the signed-in user")
+	}
+	return identity, nil
+}
+
+// ownIdentity is the identity part of an Auth0 subject: "auth0|abc" gives "abc".
+func ownIdentity(subject string) string {
+	if _, id, ok := strings.Cut(subject, "|"); ok && id != "" {
+		return id
+	}
+	return subject
+}
+
+func ownIdentityOnly(_ context.Context, claims *Claims, identity, _ string) bool {
+	return identity == ownIdentity(claims.Subject)
+}
+
+func defaultUserNames(c *Claims) (name, displayName string) {
+	name = orDefault(c.Email, orDefault(c.Nickname, orDefault(c.Name, c.Subject)))
+	return name, orDefault(c.Name, name)
+}
+
+// POST /authentication-methods/{id}/verify: the second step of an enrollment.
+func (a *API) verify(w http.ResponseWriter, r *http.Request) {
+	claims, _ := ClaimsFromContext(r.Context())
+	ctx := r.Context()
+	body, err := a.readObject(w, r)
+	if err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	if err := checkVerifyBody(body); err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	if pathID(r) != TypePasskey+"|new" {
+		a.errs.write(w, r, ErrNotFound)
+		return
+	}
+	// Taking the session first makes it single-use even when verification fails.
+	sess, err := a.cfg.Store.TakeSession(ctx, claims.Issuer, claims.Subject, sessionID(unquote(body["auth_session"])))
+	if errors.Is(err, ErrNotFound) || (err == nil && sess.Type != TypePasskey) {
+		a.errs.write(w, r, ErrSessionInvalid)
+		return
+	}
+	if err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	var state passkeySession
+	if err := json.Unmarshal(sess.Data, &state); err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	cred, err := a.finishPasskey(&state, body["authn_response"])
+	if err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	m := &Method{
+		ID: TypePasskey + "|dev_" + randomAlphanumeric(16), Issuer: claims.Issuer, UserID: claims.Subject,
+		Type: TypePasskey, IdentityUserID: state.IdentityUserID, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+		Passkey: Passkey{
+			CredentialID: cred.ID, PublicKey: cred.PublicKey, AAGUID: cred.Authenticator.AAGUID,
+			SignCount: cred.Authenticator.SignCount, BackupEligible: cred.Flags.BackupEligible,
+			BackedUp: cred.Flags.BackupState, Transports: transportStrings(cred.Transport),
+			AttestationFormat: cred.AttestationFormat, UserAgent: truncate(r.UserAgent(), 512),
+			RelyingPartyID: a.cfg.RPID, UserHandle: state.Ceremony.UserID,
+		},
+	}
+	if err := a.cfg.Store.CreateMethod(ctx, m, a.cfg.MaxPasskeys); err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	w.Header().Set("Location", a.methodURL(r, m.ID))
+	writeJSON(w, r, http.StatusCreated, toJSON(m))
+}
+
+func checkVerifyBody(body map[string]json.RawMessage) error {
+	if err := checkMembers(body, "", []member{
+		{name: "auth_session", kind: kindString, required: true},
+		{name: "authn_response", kind: kindObject, required: true},
+	}); err != nil {
+		return err
+	}
+	var resp map[string]json.RawMessage
+	_ = json.Unmarshal(body["authn_response"], &resp)
+	if err := checkMembers(resp, "/authn_response", []member{
+		{name: "id", kind: kindString, required: true},
+		{name: "rawId", kind: kindString, required: true},
+		{name: "type", kind: kindString, required: true},
+		{name: "response", kind: kindObject, required: true},
+		{name: "authenticatorAttachment", kind: kindString},
+		{name: "clientExtensionResults", kind: kindObject},
+	}); err != nil {
+		return err
+	}
+	if unquote(resp["type"]) != "public-key" {
+		return bodyError("/authn_response/type", `must be "public-key"`)
+	}
+	var attestation map[string]json.RawMessage
+	_ = json.Unmarshal(resp["response"], &attestation)
+	// authenticatorData, publicKey and publicKeyAlgorithm are what a browser's
+	// toJSON() adds; they repeat what the attestation object holds, so they are ignored.
+	return checkMembers(attestation, "/authn_response/response", []member{
+		{name: "attestationObject", kind: kindString, required: true},
+		{name: "clientDataJSON", kind: kindString, required: true},
+		{name: "transports", kind: kindArray},
+		{name: "authenticatorData", kind: kindString},
+		{name: "publicKey", kind: kindString},
+		{name: "publicKeyAlgorithm", kind: kindNumber},
+	})
+}
+
+// methodJSON is the wire form of a method.
+type methodJSON struct {
+	ID                   string   `json:"id"`
+	Type                 string   `json:"type"`
+	Name                 string   `json:"name,omitempty"`
+	CredentialDeviceType string   `json:"credential_device_type"`
+	CredentialBackedUp   bool     `json:"credential_backed_up"`
+	IdentityUserID       string   `json:"identity_user_id"`
+	KeyID                string   `json:"key_id"`
+	PublicKey            string   `json:"public_key"`
+	UserHandle           string   `json:"user_handle"`
+	AAGUID               string   `json:"aaguid"`
+	RelyingPartyID       string   `json:"relying_party_id"`
+	Transports           []string `json:"transports"`
+	UserAgent            string   `json:"user_agent"`
+	Usage                []string `json:"usage"`
+	CreatedAt            string   `json:"created_at"`
+}
+
+var primaryUsage = []string{"primary"}
+
+func toJSON(m *Method) methodJSON {
+	p := &m.Passkey
+	deviceType := "single_device"
+	if p.BackupEligible {
+		deviceType = "multi_device"
+	}
+	transports := p.Transports
+	if transports == nil {
+		transports = []string{}
+	}
+	aaguid, _ := uuid.FromBytes(p.AAGUID)
+	return methodJSON{
+		ID: m.ID, Type: m.Type, Name: m.Name, CredentialDeviceType: deviceType, CredentialBackedUp: p.BackedUp,
+		IdentityUserID: m.IdentityUserID, KeyID: b64url.EncodeToString(p.CredentialID),
+		PublicKey: base64.StdEncoding.EncodeToString(p.PublicKey), UserHandle: b64url.EncodeToString(p.UserHandle),
+		AAGUID: aaguid.String(), RelyingPartyID: p.RelyingPartyID, Transports: transports, UserAgent: p.UserAgent,
+		Usage: primaryUsage, CreatedAt: m.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z"),
+	}
+}
+
+// readObject reads a JSON object body, enforcing the content type and size limit.
+func (a *API) readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, error) {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "application/json" {
+		return nil, newError(http.StatusUnsupportedMediaType, "A0E-415-0001", "The request body must be application/json.", ErrUnsupportedMediaType)
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, newError(http.StatusRequestEntityTooLarge, "A0E-413-0001",
+				"The request body is larger than "+strconv.FormatInt(a.cfg.MaxBodyBytes, 10)+" bytes.", ErrBodyTooLarge)
+		}
+		return nil, bodyError("", "The request body could not be read.")
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
+		return nil, bodyError("", "The request body must be a JSON object.")
+	}
+	return obj, nil
+}
+
+type jsonKind byte
+
+const (
+	kindString jsonKind = iota
+	kindBoolean
+	kindNumber
+	kindObject
+	kindArray
+)
+
+var kindNames = [...]string{"a string", "a boolean", "a number", "an object", "an array"}
+
+type member struct {
+	name     string
+	kind     jsonKind
+	required bool
+}
+
+// checkMembers reports unknown, missing and wrongly typed members of obj, whose
+// JSON pointer is base.
+func checkMembers(obj map[string]json.RawMessage, base string, members []member) error {
+	var errs []ValidationError
+	add := func(name, detail string) {
+		ptr := base + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(name)
+		errs = append(errs, ValidationError{Detail: detail, Field: fieldName(ptr), Pointer: ptr, Source: "body"})
+	}
+	for _, m := range members {
+		raw, ok := obj[m.name]
+		switch {
+		case !ok && m.required:
+			add(m.name, "is required")
+		case ok && kindOf(raw) != m.kind:
+			add(m.name, "must be "+kindNames[m.kind])
+		}
+	}
+	for name := range obj {
+		known := false
+		for _, m := range members {
+			known = known || m.name == name
+		}
+		if !known {
+			add(name, "is not a known member")
+		}
+	}
+	if errs == nil {
+		return nil
+	}
+	return validationError("The request body is invalid.", errs...)
+}
+
+func kindOf(raw json.RawMessage) jsonKind {
+	if len(raw) == 0 {
+		return 255
+	}
+	switch raw[0] {
+	case '"':
+		return kindString
+	case 't', 'f':
+		return kindBoolean
+	case '{':
+		return kindObject
+	case '[':
+		return kindArray
+	case 'n':
+		return 255 // null is never an accepted value
+	}
+	return kindNumber
+}
+
+// unquote decodes a JSON string member; anything else gives "".
+func unquote(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+func pathID(r *http.Request) string {
+	id, _ := r.Context().Value(idKey{}).(string)
+	return id
+}
+
+// sessionID is how a store knows an auth_session: its SHA-256, so a store dump
+// holds no usable session.
+func sessionID(authSession string) string {
+	sum := sha256.Sum256([]byte(authSession))
+	return hex.EncodeToString(sum[:])
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return b
+}
+
+const alphanumerics = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// randomAlphanumeric draws n characters uniformly (rejecting bytes past the last
+// multiple of 62, so no character is likelier than another).
+func randomAlphanumeric(n int) string {
+	out := make([]byte, 0, n)
+	buf := make([]byte, n*2)
+	for len(out) < n {
+		_, _ = rand.Read(buf)
+		for _, b := range buf {
+			if b < 248 && len(out) < n {
+				out = append(out, alphanumerics[b%62])
+			}
+		}
+	}
+	return string(out)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

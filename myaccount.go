@@ -1,0 +1,424 @@
+package myaccount
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/rs/cors"
+)
+
+// Scopes of the My Account API. Tokens may also spell them with hyphens.
+const (
+	ScopeReadFactors   = "read:me:factors"
+	ScopeReadMethods   = "read:me:authentication_methods"
+	ScopeCreateMethods = "create:me:authentication_methods"
+	ScopeUpdateMethods = "update:me:authentication_methods"
+	ScopeDeleteMethods = "delete:me:authentication_methods"
+)
+
+// TypePasskey is the authentication method type this package enrolls.
+const TypePasskey = "passkey"
+
+// Config configures an [API]. Zero values are the defaults; [Config.Domain] alone
+// is enough for an Auth0-style deployment.
+type Config struct {
+	// Domain is the tenant's host, such as "tenant.auth0.com". Issuer, Audience,
+	// JWKSURL and RPID derive from it. Default: none; set Domain or Issuer.
+	Domain string
+	// Issuer is the exact "iss" of accepted tokens. Default: "https://{Domain}/".
+	Issuer string
+	// Audience must be among a token's "aud". Default: "https://{Domain}/me/", or
+	// Issuer + "me/" when only Issuer is set.
+	Audience string
+	// JWKSURL is where the issuer's signing keys are. Default: Issuer + ".well-known/jwks.json".
+	JWKSURL string
+	// Keyfunc supplies verification keys instead of JWKSURL. Default: nil.
+	Keyfunc jwt.Keyfunc
+	// Algorithms are the accepted signing algorithms. Default: [DefaultAlgorithms].
+	Algorithms []string
+	// Leeway is the clock skew allowed on token times. Default: 5 seconds.
+	Leeway time.Duration
+	// HTTPClient fetches the JWKS. Default: a client with a 10 second timeout.
+	HTTPClient *http.Client
+
+	// RPID is the WebAuthn relying party id. Default: Domain, or Issuer's host.
+	RPID string
+	// RPName is the relying party name shown by authenticators. Default: RPID.
+	RPName string
+	// Origins are the web origins allowed to create passkeys. Default: "https://{RPID}".
+	Origins []string
+	// UserVerification is the WebAuthn user verification requirement: "required",
+	// "preferred" or "discouraged". Default: "preferred".
+	UserVerification string
+	// UserNames gives the WebAuthn user name and display name for a token's user.
+	// Default: from the token's email, nickname or name claims, else its subject.
+	UserNames func(claims *Claims) (name, displayName string)
+	// AllowIdentity decides whether the user may enroll a method for identity (the
+	// identity_user_id of a request, on connection, which may be empty). Default:
+	// only the user's own identity, the part of the subject after "|".
+	AllowIdentity func(ctx context.Context, claims *Claims, identity, connection string) bool
+
+	// PublicURL is the scheme and host clients reach the API at, used for absolute
+	// Location headers, such as "https://tenant.example.com". Default: taken from
+	// each request (its Host, and TLS for the scheme).
+	PublicURL string
+	// TrustForwardedHeaders takes the public scheme and host from X-Forwarded-Proto
+	// and X-Forwarded-Host when PublicURL is empty. Only enable behind a proxy that
+	// sets them. Default: false.
+	TrustForwardedHeaders bool
+	// CORSOrigins are the browser origins allowed to call the API cross-origin.
+	// Default: none (no CORS headers are sent).
+	CORSOrigins []string
+
+	// Store keeps methods and sessions. Default: [NewMemoryStore].
+	Store Store
+	// Limiter backs the rate limits. Default: [NewMemoryLimiter].
+	Limiter Limiter
+	// TenantRateLimit is the bucket shared by every user of an issuer.
+	// Default: 25 requests/second, burst 25.
+	TenantRateLimit RateLimit
+	// UserRateLimit is each user's bucket, on top of the tenant's.
+	// Default: 1 request/second, burst 10.
+	UserRateLimit RateLimit
+	// MaxPasskeys is how many passkeys a user may hold. Default: 20.
+	MaxPasskeys int
+	// SessionTTL is how long an auth_session can be verified. Default: 5 minutes.
+	SessionTTL time.Duration
+	// MaxBodyBytes bounds request bodies. Default: 64 KiB.
+	MaxBodyBytes int64
+
+	// ErrorHandler writes every error response. Default: [WriteError].
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger receives server-side failures. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// API serves the My Account API under /me/v1/ and /me/. It is an http.Handler;
+// call [API.Close] when done with it.
+type API struct {
+	cfg       Config // with defaults filled in
+	validator *TokenValidator
+	webauthn  *webauthn.WebAuthn
+	limits    rateLimiter
+	errs      errorWriter
+	routes    map[string]*route
+	handler   http.Handler
+}
+
+// route is one path of the API with a handler per allowed method.
+type route struct {
+	handlers map[string]http.Handler
+	allow    string
+}
+
+// New checks cfg, fills in defaults and returns the API. Errors wrap [ErrConfig].
+func New(cfg Config) (*API, error) {
+	if err := cfg.resolve(); err != nil {
+		return nil, err
+	}
+	wa, err := webauthn.New(&webauthn.Config{
+		RPID:          cfg.RPID,
+		RPDisplayName: cfg.RPName,
+		RPOrigins:     cfg.Origins,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: WebAuthn: %v", ErrConfig, err)
+	}
+	a := &API{cfg: cfg, webauthn: wa}
+	a.errs = errorWriter{handler: cfg.ErrorHandler, logger: cfg.Logger}
+	a.validator, err = NewTokenValidator(TokenConfig{
+		Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, Keyfunc: cfg.Keyfunc, Algorithms: cfg.Algorithms,
+		Leeway: cfg.Leeway, Realm: cfg.Audience, HTTPClient: cfg.HTTPClient, ErrorHandler: a.errs.write,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.limits = rateLimiter{limiter: cfg.Limiter, tenant: cfg.TenantRateLimit.limit(), user: cfg.UserRateLimit.limit()}
+	a.routes = a.buildRoutes()
+	a.handler = http.HandlerFunc(a.route)
+	if len(cfg.CORSOrigins) > 0 {
+		a.handler = cors.New(cors.Options{
+			AllowedOrigins: cfg.CORSOrigins,
+			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
+			AllowedHeaders: []string{"Authorization", "Content-Type"},
+			ExposedHeaders: []string{"Location", "Retry-After", "X-Ratelimit-Limit", "X-Ratelimit-Remaining",
+				"X-Ratelimit-Reset", "X-Auth0-Error-Kind"},
+			MaxAge: 600,
+		}).Handler(a.handler)
+	}
+	return a, nil
+}
+
+func (c *Config) resolve() error {
+	domain := strings.TrimSuffix(strings.TrimPrefix(c.Domain, "https://"), "/")
+	if domain != "" {
+		c.Issuer = orDefault(c.Issuer, "https://"+domain+"/")
+		c.Audience = orDefault(c.Audience, "https://"+domain+"/me/")
+	}
+	if c.Issuer == "" {
+		return fmt.Errorf("%w: set Domain or Issuer", ErrConfig)
+	}
+	issuerURL, err := url.Parse(c.Issuer)
+	if err != nil || issuerURL.Host == "" {
+		return fmt.Errorf("%w: Issuer %q is not an absolute URL", ErrConfig, c.Issuer)
+	}
+	c.Audience = orDefault(c.Audience, strings.TrimSuffix(c.Issuer, "/")+"/me/")
+	c.RPID = orDefault(c.RPID, orDefault(hostOnly(domain), issuerURL.Hostname()))
+	if err := protocol.ValidateRPID(c.RPID); err != nil {
+		return fmt.Errorf("%w: RPID %q: %v", ErrConfig, c.RPID, err)
+	}
+	c.RPName = orDefault(c.RPName, c.RPID)
+	if len(c.Origins) == 0 {
+		c.Origins = []string{"https://" + c.RPID}
+	}
+	for _, o := range c.Origins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
+			return fmt.Errorf("%w: origin %q is not scheme://host[:port]", ErrConfig, o)
+		}
+	}
+	for _, o := range c.CORSOrigins {
+		if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || u.Path != "") {
+			return fmt.Errorf("%w: CORS origin %q is not scheme://host[:port]", ErrConfig, o)
+		}
+	}
+	switch c.UserVerification {
+	case "":
+		c.UserVerification = string(protocol.VerificationPreferred)
+	case "required", "preferred", "discouraged":
+	default:
+		return fmt.Errorf("%w: UserVerification %q is not required, preferred or discouraged", ErrConfig, c.UserVerification)
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%w: PublicURL %q is not an http(s) URL", ErrConfig, c.PublicURL)
+		}
+		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	}
+	if c.MaxPasskeys < 0 || c.SessionTTL < 0 || c.MaxBodyBytes < 0 {
+		return fmt.Errorf("%w: MaxPasskeys, SessionTTL and MaxBodyBytes must not be negative", ErrConfig)
+	}
+	if err := c.TenantRateLimit.resolve("TenantRateLimit", 25, 25); err != nil {
+		return err
+	}
+	if err := c.UserRateLimit.resolve("UserRateLimit", 1, 10); err != nil {
+		return err
+	}
+	if c.MaxPasskeys == 0 {
+		c.MaxPasskeys = 20
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = 5 * time.Minute
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 64 << 10
+	}
+	if c.UserNames == nil {
+		c.UserNames = defaultUserNames
+	}
+	if c.AllowIdentity == nil {
+		c.AllowIdentity = ownIdentityOnly
+	}
+	if c.Store == nil {
+		c.Store = NewMemoryStore()
+	}
+	if c.Limiter == nil {
+		c.Limiter = NewMemoryLimiter(0)
+	}
+	if c.ErrorHandler == nil {
+		c.ErrorHandler = WriteError
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+func hostOnly(domain string) string {
+	if u, err := url.Parse("https://" + domain); err == nil && domain != "" {
+		return u.Hostname()
+	}
+	return ""
+}
+
+func (rl *RateLimit) resolve(name string, rate float64, burst int) error {
+	if rl.Rate < 0 || rl.Burst < 0 {
+		return fmt.Errorf("%w: %s must not be negative", ErrConfig, name)
+	}
+	if rl.Rate == 0 {
+		rl.Rate = rate
+	}
+	if rl.Burst == 0 {
+		rl.Burst = max(1, min(burst, int(rl.Rate*float64(burst)/rate)))
+	}
+	return nil
+}
+
+func (rl RateLimit) limit() *Limit {
+	if rl.Disabled {
+		return nil
+	}
+	return &Limit{Rate: rl.Rate, Burst: rl.Burst}
+}
+
+// Close stops the API's background work (the JWKS refresh). Safe to call twice.
+func (a *API) Close() { a.validator.Close() }
+
+// Validator returns the API's token validator, so an app can protect its own
+// routes with the same token checks.
+func (a *API) Validator() *TokenValidator { return a.validator }
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	a.handler.ServeHTTP(w, r)
+}
+
+// EnrollHandler returns the handler of POST /authentication-methods alone, with
+// its token, rate-limit and scope checks, for apps that route it themselves.
+func (a *API) EnrollHandler() http.Handler {
+	return a.routes["authentication-methods"].handlers[http.MethodPost]
+}
+
+func (a *API) buildRoutes() map[string]*route {
+	protect := func(scope string, h http.HandlerFunc) http.Handler {
+		return a.validator.Authenticate(RequireAudience(a.cfg.Audience)(a.rateLimit(RequireScope(scope)(h))))
+	}
+	return map[string]*route{
+		"factors": {
+			handlers: map[string]http.Handler{http.MethodGet: protect(ScopeReadFactors, a.listFactors)},
+			allow:    "GET, HEAD",
+		},
+		"authentication-methods": {
+			handlers: map[string]http.Handler{
+				http.MethodGet:  protect(ScopeReadMethods, a.listMethods),
+				http.MethodPost: protect(ScopeCreateMethods, a.enroll),
+			},
+			allow: "GET, HEAD, POST",
+		},
+		"authentication-methods/{id}": {
+			handlers: map[string]http.Handler{
+				http.MethodGet:    protect(ScopeReadMethods, a.getMethod),
+				http.MethodPatch:  protect(ScopeUpdateMethods, a.updateMethod),
+				http.MethodDelete: protect(ScopeDeleteMethods, a.deleteMethod),
+			},
+			allow: "DELETE, GET, HEAD, PATCH",
+		},
+		"authentication-methods/{id}/verify": {
+			handlers: map[string]http.Handler{http.MethodPost: protect(ScopeCreateMethods, a.verify)},
+			allow:    "POST",
+		},
+	}
+}
+
+type idKey struct{}
+
+// route finds the route for the request path, answering 404 and 405 itself.
+func (a *API) route(w http.ResponseWriter, r *http.Request) {
+	name, id, ok := matchPath(r.URL.EscapedPath())
+	rt := a.routes[name]
+	if !ok || rt == nil {
+		a.errs.write(w, r, newError(http.StatusNotFound, "A0E-404-0000", "No such endpoint.", ErrNotFound))
+		return
+	}
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	h := rt.handlers[method]
+	if h == nil {
+		e := newError(http.StatusMethodNotAllowed, "A0E-405-0001", "The method "+r.Method+" is not allowed here.", ErrMethodNotAllowed)
+		e.Header = http.Header{"Allow": {rt.allow}}
+		a.errs.write(w, r, e)
+		return
+	}
+	if id != "" {
+		r = r.WithContext(context.WithValue(r.Context(), idKey{}, id))
+	}
+	h.ServeHTTP(w, r)
+}
+
+// matchPath maps an escaped request path to a route name and the unescaped method
+// id. Both /me/v1/... and the unversioned /me/... are served.
+func matchPath(escaped string) (name, id string, ok bool) {
+	rest, found := strings.CutPrefix(escaped, "/me/v1/")
+	if !found {
+		if rest, found = strings.CutPrefix(escaped, "/me/"); !found {
+			return "", "", false
+		}
+	}
+	switch rest {
+	case "factors", "authentication-methods":
+		return rest, "", true
+	}
+	rest, found = strings.CutPrefix(rest, "authentication-methods/")
+	if !found {
+		return "", "", false
+	}
+	name = "authentication-methods/{id}"
+	if seg, ok := strings.CutSuffix(rest, "/verify"); ok {
+		name, rest = "authentication-methods/{id}/verify", seg
+	}
+	if rest == "" || strings.Contains(rest, "/") {
+		return "", "", false
+	}
+	id, err := url.PathUnescape(rest)
+	if err != nil || id == "" {
+		return "", "", false
+	}
+	return name, id, true
+}
+
+// rateLimit is middleware that applies the tenant and user buckets of the
+// verified token, setting the rate-limit headers.
+func (a *API) rateLimit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := ClaimsFromContext(r.Context())
+		if err := a.limits.check(r.Context(), w.Header(), claims.Issuer, claims.Subject); err != nil {
+			a.errs.write(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// publicBase is the scheme://host that absolute Location headers start with.
+func (a *API) publicBase(r *http.Request) string {
+	if a.cfg.PublicURL != "" {
+		return a.cfg.PublicURL
+	}
+	scheme, host := "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if a.cfg.TrustForwardedHeaders {
+		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
+			scheme = p
+		}
+		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
+			host = h
+		}
+	}
+	return scheme + "://" + host
+}
+
+// firstValue takes the first entry of a comma-separated header, as set by the
+// proxy nearest the client.
+func firstValue(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.TrimSpace(first)
+}
+
+func (a *API) methodURL(r *http.Request, id string) string {
+	return a.publicBase(r) + "/me/v1/authentication-methods/" + url.PathEscape(id)
+}
