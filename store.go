@@ -3,6 +3,7 @@ package myaccount
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -163,6 +164,13 @@ func (s *MemoryStore) ListMethods(ctx context.Context, issuer, userID, typ strin
 			out = append(out, cloneMethod(m))
 		}
 	}
+	// Creation order is not CreatedAt order when concurrent creates interleave.
+	slices.SortStableFunc(out, func(a, b *Method) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	return out, nil
 }
 

@@ -1,0 +1,20 @@
+package storetest_test
+
+import (
+	"testing"
+
+	"github.com/go-myaccount/myaccount"
+	"github.com/go-myaccount/myaccount/storetest"
+)
+
+func TestMemoryStore(t *testing.T) {
+	storetest.Run(t, func(*testing.T) myaccount.Store { return myaccount.NewMemoryStore() })
+}
+
+func BenchmarkList(b *testing.B) {
+	storetest.BenchmarkList(b, myaccount.NewMemoryStore())
+}
+
+func BenchmarkCreateTake(b *testing.B) {
+	storetest.BenchmarkCreateTake(b, myaccount.NewMemoryStore())
+}
