@@ -246,7 +246,7 @@ func (a *API) enrollIdentity(r *http.Request, claims *Claims, body map[string]js
 			return "", bodyError(pointer, "must be 1 to 255 characters without spaces")
 		}
 	}
-	if identity == "" || identity == claims.Subject {
+	if identity == "" || identity == claims.Subject || identity == own {
 		return own, nil
 	}
 	if !a.cfg.AllowIdentity(r.Context(), claims, identity, connection) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -116,6 +117,8 @@ type TokenConfig struct {
 	HTTPClient *http.Client
 	// ErrorHandler writes token errors. Default: [WriteError].
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger receives JWKS refresh failures. Default: slog.Default().
+	Logger *slog.Logger
 }
 
 // TokenValidator verifies bearer access tokens (RFC 6750, RFC 7519). Its
@@ -178,6 +181,10 @@ func NewTokenValidator(cfg TokenConfig) (*TokenValidator, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{jwksURL}, keyfunc.Override{
 		Client: client,
@@ -185,6 +192,11 @@ func NewTokenValidator(cfg TokenConfig) (*TokenValidator, error) {
 		// and never waits for one: a flood of forged kids must not stall requests.
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(10*time.Second), 1),
 		RateLimitWaitMax:  time.Millisecond,
+		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
+			return func(ctx context.Context, err error) {
+				logger.WarnContext(ctx, "myaccount: JWKS refresh failed", "url", u, "err", err)
+			}
+		},
 	})
 	if err != nil {
 		cancel()

@@ -136,7 +136,7 @@ func New(cfg Config) (*API, error) {
 	a.errs = errorWriter{handler: cfg.ErrorHandler, logger: cfg.Logger}
 	a.validator, err = NewTokenValidator(TokenConfig{
 		Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, Keyfunc: cfg.Keyfunc, Algorithms: cfg.Algorithms,
-		Leeway: cfg.Leeway, Realm: cfg.Audience, HTTPClient: cfg.HTTPClient, ErrorHandler: a.errs.write,
+		Leeway: cfg.Leeway, Realm: cfg.Audience, HTTPClient: cfg.HTTPClient, ErrorHandler: a.errs.write, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,17 @@
+// Package myaccounttest provides the parties around a My Account API server
+// that tests need but cannot easily have for real, much as net/http/httptest
+// does for net/http.
+//
+// An [Issuer] stands in for the authorization server: it mints access tokens
+// (valid ones, and with [TokenOption] the expired, misaddressed or oddly
+// signed ones a server must refuse) and serves the JSON Web Key Set that
+// verifies them. [NewIssuer] runs it on an httptest server; [NewDevIssuer]
+// lets a demo mount it in its own mux.
+//
+// An [Authenticator] stands in for a browser and a passkey authenticator: it
+// answers WebAuthn creation options with the registration response a browser
+// would send, so passkey enrolment can be tested end to end.
+//
+// Both exist for tests and local development only. Their keys live in memory
+// and nothing they produce should be trusted outside a test.
+package myaccounttest
