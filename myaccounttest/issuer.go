@@ -107,6 +107,21 @@ func (i *Issuer) Rotate() error {
 	return i.generateKeys()
 }
 
+// Keyfunc is a jwt.Keyfunc over the issuer's current keys, for a verifier in
+// the same process that need not fetch the JWKS (myaccount.Config.Keyfunc).
+func (i *Issuer) Keyfunc(t *jwt.Token) (any, error) {
+	kid, _ := t.Header["kid"].(string)
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	switch kid {
+	case i.rsaKID:
+		return &i.rsaKey.PublicKey, nil
+	case i.ecKID:
+		return &i.ecKey.PublicKey, nil
+	}
+	return nil, fmt.Errorf("myaccounttest: unknown key id %q", kid)
+}
+
 // RSAPublicKey returns the current RSA public key. Tests use it to forge the
 // classic algorithm-confusion token: HS256 with the public key as the secret.
 func (i *Issuer) RSAPublicKey() *rsa.PublicKey {

@@ -1,0 +1,197 @@
+// Command myaccount-demo serves the My Account API on an in-memory store with a
+// built-in development token issuer, so the API can be tried with curl or a
+// browser in one command:
+//
+//	go run ./cmd/myaccount-demo
+//
+// With -issuer it validates tokens of a real issuer instead.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-myaccount/myaccount"
+	"github.com/go-myaccount/myaccount/myaccounttest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "myaccount-demo:", err)
+		os.Exit(2)
+	}
+}
+
+// options are the command-line flags.
+type options struct {
+	addr, issuer, jwksURL, audience, rpID string
+	origins, corsOrigins                  stringList
+	tenantRate, userRate                  float64
+	devIssuer, force                      bool
+}
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	var o options
+	fs := flag.NewFlagSet("myaccount-demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&o.issuer, "issuer", "", "validate tokens of this issuer (e.g. https://tenant.auth0.com/) instead of the dev issuer")
+	fs.StringVar(&o.jwksURL, "jwks-url", "", "the issuer's JWKS (default: {issuer}.well-known/jwks.json)")
+	fs.StringVar(&o.audience, "audience", "", "required token audience (default: {issuer}me/)")
+	fs.StringVar(&o.rpID, "rp-id", "", "WebAuthn relying party id (default: localhost with the dev issuer, else the issuer's host)")
+	fs.Var(&o.origins, "origin", "an origin allowed to create passkeys (repeatable; default: http://localhost:{port} with the dev issuer)")
+	fs.Var(&o.corsOrigins, "cors-origin", "a browser origin allowed to call the API cross-origin (repeatable)")
+	fs.Float64Var(&o.tenantRate, "tenant-rate", 25, "requests/second per tenant (0 turns the limit off)")
+	fs.Float64Var(&o.userRate, "user-rate", 1, "requests/second per user, burst 10 (0 turns the limit off)")
+	fs.BoolVar(&o.devIssuer, "dev-issuer", false, "serve a development token issuer (default: on when -issuer is not given)")
+	fs.BoolVar(&o.force, "force", false, "allow the dev issuer on a non-loopback -addr")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	devSet := false
+	fs.Visit(func(f *flag.Flag) { devSet = devSet || f.Name == "dev-issuer" })
+	if !devSet {
+		o.devIssuer = o.issuer == ""
+	}
+	if !o.devIssuer && o.issuer == "" {
+		return nil, errors.New("give -issuer, or use the dev issuer")
+	}
+	if o.tenantRate < 0 || o.userRate < 0 {
+		return nil, errors.New("-tenant-rate and -user-rate must not be negative")
+	}
+	return &o, nil
+}
+
+// run serves until ctx is done. ready, when not nil, receives the base URL once
+// the server listens (tests use it).
+func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- string) error {
+	o, err := parseFlags(args, stdout)
+	if err != nil {
+		return err
+	}
+	if o.devIssuer && !o.force && !isLoopbackAddr(o.addr) {
+		return fmt.Errorf("the dev issuer mints tokens for anyone: refusing to serve it on %s (use a loopback -addr, or -force)", o.addr)
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	// WebAuthn needs a secure context: http://localhost is one, a LAN address is not.
+	base := fmt.Sprintf("http://localhost:%d", port)
+
+	cfg := myaccount.Config{
+		Issuer: o.issuer, JWKSURL: o.jwksURL, Audience: o.audience, RPID: o.rpID, Origins: o.origins,
+		CORSOrigins:     o.corsOrigins,
+		TenantRateLimit: rateLimit(o.tenantRate, 0),
+		UserRateLimit:   rateLimit(o.userRate, 10),
+	}
+	mux := http.NewServeMux()
+	var dev *myaccounttest.Issuer
+	if o.devIssuer {
+		if cfg.Issuer == "" {
+			cfg.Issuer = base + "/"
+		}
+		cfg.Audience = orDefault(cfg.Audience, cfg.Issuer+"me/")
+		if dev, err = myaccounttest.NewDevIssuer(cfg.Issuer, cfg.Audience); err != nil {
+			return err
+		}
+		// The API verifies the dev issuer's tokens in process; the JWKS is
+		// published too, for other services to try.
+		cfg.Keyfunc = dev.Keyfunc
+		cfg.JWKSURL = ""
+		cfg.RPID = orDefault(cfg.RPID, "localhost")
+		if len(cfg.Origins) == 0 {
+			cfg.Origins = []string{base}
+		}
+		mux.Handle("GET /.well-known/jwks.json", dev.Handler())
+		mux.Handle("POST /dev/token", devTokenHandler(dev))
+	}
+	api, err := myaccount.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+	mux.Handle("/me/", api)
+
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	printWelcome(stdout, base, dev != nil)
+	if ready != nil {
+		ready <- base
+	}
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// rateLimit turns a flag's requests/second into a limit: 0 is off; the tenant
+// bucket's burst is one second of requests.
+func rateLimit(perSecond float64, burst int) myaccount.RateLimit {
+	if perSecond == 0 {
+		return myaccount.RateLimit{Disabled: true}
+	}
+	if burst == 0 {
+		burst = max(1, int(perSecond))
+	}
+	return myaccount.RateLimit{Rate: perSecond, Burst: burst}
+}
+
+func printWelcome(w io.Writer, base string, dev bool) {
+	fmt.Fprintf(w, "My Account API on %s/me/v1/\n", base)
+	if !dev {
+		return
+	}
+	fmt.Fprintf(w, `
+Get a token from the dev issuer, then list and enroll:
+
+  TOKEN=$(curl -s -X POST '%[1]s/dev/token?sub=auth0%%7Calice' -H 'Accept: text/plain')
+  curl -s %[1]s/me/v1/authentication-methods -H "Authorization: Bearer $TOKEN"
+  curl -s -X POST %[1]s/me/v1/authentication-methods -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"type":"passkey"}'
+
+`, base)
+}
+
+// isLoopbackAddr reports whether a listen address binds loopback only.
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func orDefault(v, fallback string) string {
+	if v != "" {
+		return v
+	}
+	return fallback
+}
