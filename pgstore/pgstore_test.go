@@ -3,8 +3,10 @@ package pgstore_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -18,21 +20,19 @@ import (
 )
 
 // migrated returns a store in a fresh schema, migrated.
-func migrated(tb testing.TB, pool *pgxpool.Pool) *pgstore.Store {
+func migrated(tb testing.TB, pool *pgxpool.Pool) (*pgstore.Store, string) {
 	tb.Helper()
-	s := pgstore.New(pool, pgstore.WithSchema(freshSchema(tb, pool)))
+	schema := freshSchema(tb, pool)
+	s := pgstore.New(pool, pgstore.WithSchema(schema))
 	if err := s.Migrate(context.Background()); err != nil {
 		tb.Fatalf("Migrate: %v", err)
 	}
-	return s
+	return s, schema
 }
 
 func TestConformance(t *testing.T) {
 	pool := testPool(t)
-	schema := freshSchema(t, pool)
-	if err := pgstore.New(pool, pgstore.WithSchema(schema)).Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
+	_, schema := migrated(t, pool)
 	storetest.Run(t, func(*testing.T) myaccount.Store { return pgstore.New(pool, pgstore.WithSchema(schema)) })
 }
 
@@ -54,29 +54,31 @@ func TestMigrateConcurrent(t *testing.T) {
 	if err := pgstore.New(pool, pgstore.WithSchema(schema)).Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate of a migrated schema: %v", err)
 	}
-	var versions []int32
-	rows, err := pool.Query(t.Context(), "SELECT version FROM "+pgx.Identifier{schema, "myaccount_schema_migrations"}.Sanitize()+" ORDER BY version")
-	if err == nil {
-		versions, err = pgx.CollectRows(rows, pgx.RowTo[int32])
-	}
+	rows, err := pool.Query(t.Context(), "SELECT version FROM "+
+		pgx.Identifier{schema, "myaccount_schema_migrations"}.Sanitize()+" ORDER BY version")
 	if err != nil {
 		t.Fatalf("read versions: %v", err)
 	}
-	if len(versions) == 0 || versions[0] != 1 {
-		t.Fatalf("applied versions %v, want each once from 1", versions)
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		t.Fatalf("read versions: %v", err)
 	}
-	for i := 1; i < len(versions); i++ {
-		if versions[i] != versions[i-1]+1 {
-			t.Fatalf("applied versions %v, want each once from 1", versions)
+	for i, v := range versions {
+		if v != int32(i+1) {
+			t.Fatalf("applied versions %v, want each once, from 1", versions)
 		}
+	}
+	if len(versions) == 0 {
+		t.Fatal("no versions recorded")
 	}
 }
 
 // TestDefaultSchema migrates a database of its own with no schema option: the
-// tables land in the search path.
+// tables land in the search path's first schema.
 func TestDefaultSchema(t *testing.T) {
-	admin := testPool(t)
-	name := "pgstore_test_" + strings.ToLower(rand8())
+	dsn := needEnv(t, "MYACCOUNT_POSTGRES_DSN")
+	admin := newPool(t, dsn)
+	name := "pgstore_test_" + strings.ToLower(rand.Text()[:12])
 	if _, err := admin.Exec(t.Context(), "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
@@ -87,26 +89,21 @@ func TestDefaultSchema(t *testing.T) {
 			t.Errorf("drop database: %v", err)
 		}
 	})
-	cfg := admin.Config().ConnConfig.Copy()
-	cfg.Database = name
-	pool := newPool(t, cfg.ConnString())
-	poolCfg, _ := pgxpool.ParseConfig("")
-	poolCfg.ConnConfig = cfg
-	pool, err := pgxpool.NewWithConfig(t.Context(), poolCfg)
+	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(pool.Close)
+	u.Path = "/" + name
+	pool := newPool(t, u.String())
 	s := pgstore.New(pool)
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
+	for range 2 {
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
 	}
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("second Migrate: %v", err)
-	}
-	var table string
-	if err := pool.QueryRow(t.Context(), "SELECT to_regclass('public.myaccount_methods')::text").Scan(&table); err != nil {
-		t.Fatalf("tables not in public: %v", err)
+	var table *string
+	if err := pool.QueryRow(t.Context(), "SELECT to_regclass('public.myaccount_methods')::text").Scan(&table); err != nil || table == nil {
+		t.Fatalf("public.myaccount_methods: %v, %v", table, err)
 	}
 	h, err := s.UserHandle(t.Context(), "https://issuer.example/", "alice", []byte("handle"))
 	if err != nil || string(h) != "handle" {
@@ -114,11 +111,213 @@ func TestDefaultSchema(t *testing.T) {
 	}
 }
 
-func rand8() string {
-	var b [8]byte
-	for i := range b {
-		b[i] = "abcdefghijklmnopqrstuvwxyz"[time.Now().UnixNano()%26]
-		time.Sleep(time.Microsecond)
+// TestSurvivesRestart writes, closes the pool, restarts PostgreSQL, reconnects
+// and reads everything back.
+func TestSurvivesRestart(t *testing.T) {
+	dsn := needEnv(t, "MYACCOUNT_POSTGRES_DSN")
+	needEnv(t, "MYACCOUNT_PG_CTL")
+	ctx := t.Context()
+	_, schema := migrated(t, newPool(t, dsn)) // this pool drops the schema at cleanup
+	before := newPool(t, dsn)
+	s := pgstore.New(before, pgstore.WithSchema(schema))
+	m := &myaccount.Method{
+		ID: "passkey|dev_restart000000000", Issuer: "https://issuer.example/", UserID: "alice", Type: "passkey",
+		Name: "kept", IdentityUserID: "alice", CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+		Passkey: myaccount.Passkey{
+			CredentialID: []byte("credential"), PublicKey: []byte("key"), AAGUID: make([]byte, 16), SignCount: 3,
+			BackupEligible: true, Transports: []string{"usb"}, AttestationFormat: "none", UserAgent: "test",
+			RelyingPartyID: "localhost", UserHandle: []byte("handle"),
+		},
 	}
-	return string(b[:])
+	if err := s.CreateMethod(ctx, m, 20); err != nil {
+		t.Fatalf("CreateMethod: %v", err)
+	}
+	if _, err := s.UserHandle(ctx, m.Issuer, m.UserID, []byte("handle")); err != nil {
+		t.Fatalf("UserHandle: %v", err)
+	}
+	sess := &myaccount.Session{ID: "restart", Issuer: m.Issuer, UserID: m.UserID, Type: "passkey",
+		ExpiresAt: time.Now().Add(time.Minute), Data: []byte("state")}
+	if err := s.PutSession(ctx, sess); err != nil {
+		t.Fatalf("PutSession: %v", err)
+	}
+	before.Close()
+
+	restartPostgres(t)
+
+	after := newPool(t, dsn)
+	s = pgstore.New(after, pgstore.WithSchema(schema))
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate after restart: %v", err)
+	}
+	got, err := s.GetMethod(ctx, m.Issuer, m.UserID, m.ID)
+	if err != nil {
+		t.Fatalf("GetMethod after restart: %v", err)
+	}
+	if got.Name != m.Name || !got.CreatedAt.Equal(m.CreatedAt) || !bytes.Equal(got.Passkey.CredentialID, m.Passkey.CredentialID) ||
+		!bytes.Equal(got.Passkey.PublicKey, m.Passkey.PublicKey) || got.Passkey.SignCount != 3 {
+		t.Fatalf("after restart got %+v, want %+v", got, m)
+	}
+	if h, err := s.UserHandle(ctx, m.Issuer, m.UserID, []byte("other")); err != nil || string(h) != "handle" {
+		t.Fatalf("UserHandle after restart = %q, %v", h, err)
+	}
+	if got, err := s.TakeSession(ctx, m.Issuer, m.UserID, sess.ID); err != nil || string(got.Data) != "state" {
+		t.Fatalf("TakeSession after restart = %+v, %v", got, err)
+	}
+}
+
+// deadAddress returns a loopback address where nothing listens.
+func deadAddress(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// silentAddress returns a loopback address that accepts connections and never answers.
+func silentAddress(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var conns []net.Conn
+	var mu sync.Mutex
+	wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	})
+	t.Cleanup(func() {
+		l.Close()
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
+}
+
+// TestUnavailable points stores at servers that refuse or never answer: every
+// call fails within the connect timeout with an error wrapping ErrUnavailable.
+// It needs no PostgreSQL.
+func TestUnavailable(t *testing.T) {
+	for _, tt := range []struct{ name, addr string }{
+		{"refused", deadAddress(t)},
+		{"silent", silentAddress(t)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := pgxpool.ParseConfig("postgres://postgres@" + tt.addr + "/postgres?sslmode=disable")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.ConnConfig.ConnectTimeout = 300 * time.Millisecond
+			pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(pool.Close)
+			s := pgstore.New(pool)
+			ctx := t.Context()
+			m := &myaccount.Method{ID: "passkey|dev_x", Issuer: "i", UserID: "u", Type: "passkey"}
+			calls := map[string]func() error{
+				"Migrate":      func() error { return s.Migrate(ctx) },
+				"CreateMethod": func() error { return s.CreateMethod(ctx, m, 20) },
+				"ListMethods":  func() error { _, err := s.ListMethods(ctx, "i", "u", ""); return err },
+				"GetMethod":    func() error { _, err := s.GetMethod(ctx, "i", "u", m.ID); return err },
+				"UpdateMethod": func() error { _, err := s.UpdateMethod(ctx, "i", "u", m.ID, myaccount.MethodUpdate{}); return err },
+				"DeleteMethod": func() error { return s.DeleteMethod(ctx, "i", "u", m.ID) },
+				"UserHandle":   func() error { _, err := s.UserHandle(ctx, "i", "u", []byte("h")); return err },
+				"PutSession": func() error {
+					return s.PutSession(ctx, &myaccount.Session{ID: "s", ExpiresAt: time.Now().Add(time.Minute)})
+				},
+				"TakeSession": func() error { _, err := s.TakeSession(ctx, "i", "u", "s"); return err },
+			}
+			for name, call := range calls {
+				start := time.Now()
+				err := call()
+				if took := time.Since(start); took > 2*time.Second {
+					t.Errorf("%s took %v", name, took)
+				}
+				if !errors.Is(err, myaccount.ErrUnavailable) {
+					t.Errorf("%s: error %v, want one wrapping ErrUnavailable", name, err)
+				}
+			}
+		})
+	}
+}
+
+// TestDeadlineWhileLocked: a create waiting for the user's lock past its
+// deadline returns context.DeadlineExceeded, not ErrUnavailable.
+func TestDeadlineWhileLocked(t *testing.T) {
+	pool := testPool(t)
+	s, _ := migrated(t, pool)
+	// A transaction kept open holds the lock a create of this user takes.
+	tx, err := pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	m := &myaccount.Method{ID: "passkey|dev_a", Issuer: "https://i.example/", UserID: "alice", Type: "passkey",
+		CreatedAt: time.Now(), Passkey: myaccount.Passkey{CredentialID: []byte("a"), RelyingPartyID: "localhost"}}
+	if _, err := tx.Exec(t.Context(), "SELECT pg_advisory_xact_lock($1::int4, $2::int4)",
+		pgstore.LockClass, pgstore.UserLockKey(m.Issuer, m.UserID)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = s.CreateMethod(ctx, m, 20)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("CreateMethod took %v", took)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, myaccount.ErrUnavailable) {
+		t.Fatalf("CreateMethod past its deadline: %v, want context.DeadlineExceeded", err)
+	}
+	if err := tx.Rollback(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := s.ListMethods(t.Context(), m.Issuer, m.UserID, ""); err != nil || len(list) != 0 {
+		t.Fatalf("after the timed out create: %d methods, %v", len(list), err)
+	}
+}
+
+// TestExpiredSessionsSwept: PutSession deletes expired sessions as it goes.
+func TestExpiredSessionsSwept(t *testing.T) {
+	pool := testPool(t)
+	s, schema := migrated(t, pool)
+	ctx := t.Context()
+	put := func(id string, ttl time.Duration) {
+		t.Helper()
+		err := s.PutSession(ctx, &myaccount.Session{ID: id, Issuer: "i", UserID: "u", Type: "passkey",
+			ExpiresAt: time.Now().Add(ttl), Data: []byte("x")})
+		if err != nil {
+			t.Fatalf("PutSession: %v", err)
+		}
+	}
+	for i := range 50 {
+		put("expired-"+strings.Repeat("x", i), -time.Minute)
+	}
+	for i := range 32 {
+		put("live-"+strings.Repeat("x", i), time.Minute)
+	}
+	var expired, live int
+	err := pool.QueryRow(ctx, "SELECT count(*) FILTER (WHERE expires_at <= now()), count(*) FILTER (WHERE expires_at > now()) FROM "+
+		pgx.Identifier{schema, "myaccount_sessions"}.Sanitize()).Scan(&expired, &live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if expired != 0 || live != 32 {
+		t.Fatalf("after 82 puts: %d expired and %d live sessions stored, want 0 and 32", expired, live)
+	}
 }

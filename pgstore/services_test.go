@@ -37,6 +37,8 @@ func newPool(tb testing.TB, dsn string) *pgxpool.Pool {
 		tb.Fatalf("parse %s: %v", dsn, err)
 	}
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	// Enough connections for the conformance suite's concurrent calls to meet in the server.
+	cfg.MaxConns = 32
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		tb.Fatalf("pgxpool: %v", err)
@@ -58,9 +60,14 @@ func freshSchema(tb testing.TB, pool *pgxpool.Pool) string {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", name, err)
+		var err error
+		// A test may have restarted the server under the pool: retry on a new connection.
+		for range 3 {
+			if _, err = pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err == nil {
+				return
+			}
 		}
+		tb.Errorf("drop schema %s: %v", name, err)
 	})
 	return name
 }

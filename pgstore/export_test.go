@@ -1,0 +1,6 @@
+package pgstore
+
+// Advisory lock keys, for tests that hold a user's lock.
+var UserLockKey = userLockKey
+
+const LockClass = lockClass
