@@ -2,6 +2,7 @@ package myaccount_test
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -123,5 +124,41 @@ func TestCORS(t *testing.T) {
 		if !strings.Contains(exposed, name) {
 			t.Errorf("%s not exposed: %q", name, exposed)
 		}
+	}
+}
+
+func TestEnrollHandlerAndValidatorMountAlone(t *testing.T) {
+	h := newHarness(t)
+	mux := http.NewServeMux()
+	mux.Handle("POST /account/passkeys", h.api.EnrollHandler())
+	mux.Handle("GET /account/whoami", h.api.Validator().Authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := myaccount.ClaimsFromContext(r.Context())
+		w.Write([]byte(claims.Subject))
+	})))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	token := h.token("auth0|alice")
+
+	req, _ := http.NewRequest("POST", srv.URL+"/account/passkeys", strings.NewReader(`{"type":"passkey"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || !strings.HasSuffix(resp.Header.Get("Location"), "/me/v1/authentication-methods/passkey%7Cnew") {
+		t.Errorf("EnrollHandler: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	req, _ = http.NewRequest("GET", srv.URL+"/account/whoami", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err = srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "auth0|alice" {
+		t.Errorf("Validator: %d %q", resp.StatusCode, body)
 	}
 }

@@ -1,7 +1,6 @@
 package myaccount
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -249,7 +248,7 @@ func (a *API) enrollIdentity(r *http.Request, claims *Claims, body map[string]js
 	if identity == "" || identity == claims.Subject || identity == own {
 		return own, nil
 	}
-	if !a.cfg.AllowIdentity(r.Context(), claims, identity, connection) {
+	if a.cfg.AllowIdentity == nil || !a.cfg.AllowIdentity(r.Context(), claims, identity, connection) {
 		return "", bodyError(pointer, "is not an identity of the signed-in user")
 	}
 	return identity, nil
@@ -261,10 +260,6 @@ func ownIdentity(subject string) string {
 		return id
 	}
 	return subject
-}
-
-func ownIdentityOnly(_ context.Context, claims *Claims, identity, _ string) bool {
-	return identity == ownIdentity(claims.Subject)
 }
 
 func defaultUserNames(c *Claims) (name, displayName string) {

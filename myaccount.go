@@ -61,9 +61,10 @@ type Config struct {
 	// UserNames gives the WebAuthn user name and display name for a token's user.
 	// Default: from the token's email, nickname or name claims, else its subject.
 	UserNames func(claims *Claims) (name, displayName string)
-	// AllowIdentity decides whether the user may enroll a method for identity (the
-	// identity_user_id of a request, on connection, which may be empty). Default:
-	// only the user's own identity, the part of the subject after "|".
+	// AllowIdentity decides whether the user may enroll a method for identity, the
+	// identity_user_id of a request (on connection, which may be empty), when it is
+	// not the user's own: the part of the subject after "|", always allowed.
+	// Default: nil, allowing no other identity.
 	AllowIdentity func(ctx context.Context, claims *Claims, identity, connection string) bool
 
 	// PublicURL is the scheme and host clients reach the API at, used for absolute
@@ -223,9 +224,6 @@ func (c *Config) resolve() error {
 	}
 	if c.UserNames == nil {
 		c.UserNames = defaultUserNames
-	}
-	if c.AllowIdentity == nil {
-		c.AllowIdentity = ownIdentityOnly
 	}
 	if c.Store == nil {
 		c.Store = NewMemoryStore()
