@@ -37,6 +37,7 @@ func main() {
 // options are the command-line flags.
 type options struct {
 	addr, issuer, jwksURL, audience, rpID string
+	postgres, redis                      string
 	origins, corsOrigins                  stringList
 	tenantRate, userRate                  float64
 	devIssuer, force                      bool
@@ -62,6 +63,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.userRate, "user-rate", 1, "requests/second per user, burst 10 (0 turns the limit off)")
 	fs.BoolVar(&o.devIssuer, "dev-issuer", false, "serve a development token issuer (default: on when -issuer is not given)")
 	fs.BoolVar(&o.force, "force", false, "allow the dev issuer on a non-loopback -addr")
+	fs.StringVar(&o.postgres, "postgres", "", "keep passkeys and sessions in PostgreSQL (a DSN such as postgres://user@127.0.0.1:5432/db) instead of memory")
+	fs.StringVar(&o.redis, "redis", "", "share the rate limits through Redis (a URL such as redis://127.0.0.1:6379/0)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -125,6 +128,12 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		mux.Handle("GET /.well-known/jwks.json", dev.Handler())
 		mux.Handle("POST /dev/token", devTokenHandler(dev))
 	}
+	shared, err := openBackends(ctx, o.postgres, o.redis)
+	if err != nil {
+		return err
+	}
+	defer shared.close()
+	cfg.Store, cfg.Limiter = shared.store, shared.limiter
 	api, err := myaccount.New(cfg)
 	if err != nil {
 		return err
