@@ -37,7 +37,7 @@ func main() {
 // options are the command-line flags.
 type options struct {
 	addr, issuer, jwksURL, audience, rpID string
-	postgres, redis                      string
+	postgres, redis                       string
 	origins, corsOrigins                  stringList
 	tenantRate, userRate                  float64
 	devIssuer, force                      bool
@@ -140,6 +140,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	}
 	defer api.Close()
 	mux.Handle("/me/", api)
+	mountPage(mux) // the demo page at /
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
@@ -175,6 +176,7 @@ func printWelcome(w io.Writer, base string, dev bool) {
 	if !dev {
 		return
 	}
+	fmt.Fprintf(w, "Try passkeys in a browser: open %s/\n", base)
 	fmt.Fprintf(w, `
 Get a token from the dev issuer, then list and enroll:
 
