@@ -9,7 +9,9 @@
 #   MYACCOUNT_POSTGRES_DSN  postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable
 #   MYACCOUNT_PG_DATA       the data directory
 #   MYACCOUNT_PG_CTL        a command prefix that runs pg_ctl as the server's OS user,
-#                           e.g. "$MYACCOUNT_PG_CTL restart -D $MYACCOUNT_PG_DATA -m fast"
+#                           e.g. "$MYACCOUNT_PG_CTL restart -D $MYACCOUNT_PG_DATA -m fast";
+#                           the port and socket are in the data directory's config,
+#                           so "stop" then "start -D $MYACCOUNT_PG_DATA" works too
 #   MYACCOUNT_REDIS_URL     redis://127.0.0.1:PORT/0
 #
 # A service whose variable is already set, or whose binaries are missing, is not
@@ -100,9 +102,16 @@ start_postgres() {
 	}
 	for _ in 1 2 3 4 5; do
 		port=$(free_port)
-		# Options given here are kept by "pg_ctl restart".
-		if $as "$bin/pg_ctl" start -D "$data" -l "$data/server.log" -w -t 60 \
-			-o "-h 127.0.0.1 -p $port -k $data -F -c max_connections=200" >/dev/null; then
+		# In the config file, so that a test can "pg_ctl stop" and "pg_ctl start"
+		# (or restart) the server and get it back on the same port.
+		$as tee "$data/postgresql.auto.conf" >/dev/null <<-EOF
+			listen_addresses = '127.0.0.1'
+			port = $port
+			unix_socket_directories = '$data'
+			fsync = off
+			max_connections = 200
+		EOF
+		if $as "$bin/pg_ctl" start -D "$data" -l "$data/server.log" -w -t 60 >/dev/null; then
 			pg_started=1
 			break
 		fi
