@@ -258,46 +258,60 @@ func TestEnrollAcrossInstances(t *testing.T) {
 	}
 }
 
-// TestConcurrentVerifyAcrossInstances sends one auth_session's verify 20 times
-// at once, alternating between the instances: exactly one is created.
+// TestConcurrentVerifyAcrossInstances sends each of several auth_sessions'
+// verify 20 times at once, alternating between the instances: exactly one of
+// each session's 20 creates a passkey, the others get 400.
 func TestConcurrentVerifyAcrossInstances(t *testing.T) {
 	c := newCluster(t, nil)
-	u := c.newUser(t)
-	resp, session, options := c.begin(0, u)
-	if resp.status != http.StatusAccepted {
-		t.Fatalf("begin: %d %s", resp.status, resp.body)
+	const sessions, n = 5, 20
+	type enrollment struct {
+		user        *user
+		session     string
+		attestation json.RawMessage
 	}
-	attestation, err := newPasskey(options)
-	if err != nil {
-		t.Fatalf("Create: %v", err)
+	enrollments := make([]enrollment, sessions)
+	for i := range enrollments {
+		u := c.newUser(t)
+		resp, session, options := c.begin(i, u)
+		if resp.status != http.StatusAccepted {
+			t.Fatalf("begin: %d %s", resp.status, resp.body)
+		}
+		attestation, err := newPasskey(options)
+		if err != nil {
+			t.Fatalf("Create: %v", err)
+		}
+		enrollments[i] = enrollment{u, session, attestation}
 	}
-	const n = 20
-	responses := make([]response, n)
+	responses := make([]response, sessions*n)
 	var start, wg sync.WaitGroup
 	start.Add(1)
-	for i := range n {
+	for i := range responses {
 		wg.Go(func() {
+			e := enrollments[i%sessions]
 			start.Wait()
-			responses[i] = c.verify(i, u, session, attestation)
+			responses[i] = c.verify(i/sessions, e.user, e.session, e.attestation)
 		})
 	}
 	start.Done()
 	wg.Wait()
-	created := 0
+	created := make([]int, sessions)
 	for i, r := range responses {
 		switch r.status {
 		case http.StatusCreated:
-			created++
+			created[i%sessions]++
 		case http.StatusBadRequest:
 		default:
-			t.Errorf("verify %d on instance %d: %d %s %v, want 201 or 400", i, i%2, r.status, r.body, r.err)
+			t.Errorf("verify %d of session %d on instance %d: %d %s %v, want 201 or 400",
+				i/sessions, i%sessions, i/sessions%2, r.status, r.body, r.err)
 		}
 	}
-	if created != 1 {
-		t.Fatalf("%d of %d concurrent verifies of one session created a passkey, want exactly 1", created, n)
-	}
-	if ids := c.list(t, 1, u); len(ids) != 1 {
-		t.Fatalf("%d passkeys listed, want 1", len(ids))
+	for s, e := range enrollments {
+		if created[s] != 1 {
+			t.Errorf("session %d: %d of %d concurrent verifies created a passkey, want exactly 1", s, created[s], n)
+		}
+		if ids := c.list(t, s, e.user); len(ids) != 1 {
+			t.Errorf("session %d: %d passkeys listed, want 1", s, len(ids))
+		}
 	}
 }
 
