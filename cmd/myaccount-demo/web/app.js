@@ -208,6 +208,7 @@ function showError(what, err) {
   if (err instanceof ApiError) {
     text = err.status + ' ' + err.title + (err.detail ? ': ' + err.detail : '');
     if (err.retryAfter) text += ' Try again in ' + err.retryAfter + ' s.';
+    if (err.status === 401 && token) text += ' Get a new token.';
   } else if (!(err instanceof UserError)) {
     text = 'Unexpected error: ' + err;
   }
@@ -226,7 +227,7 @@ function showToken() {
   $('token-scopes').replaceChildren(...(scopes.length ? scopes : ['(none)']).map((s) => el('li', { text: s })));
   const exp = c.exp ? new Date(c.exp * 1000) : null;
   $('token-expires').textContent = exp
-    ? exp.toLocaleTimeString() + ' (' + Math.round((exp - Date.now()) / 1000) + ' s from when it was issued)'
+    ? exp.toLocaleTimeString() + (c.iat ? ' (a token for ' + (c.exp - c.iat) + ' s)' : '')
     : 'never';
   $('token-info').hidden = false;
 }
@@ -239,7 +240,8 @@ function showPasskeys(methods) {
         m.name ? el('span', { class: 'name', text: m.name }) : el('span', { class: 'name muted', text: '(unnamed)' }),
         el('br'), el('small', { class: 'muted id', text: m.id })),
       el('td', { 'data-field': 'created' },
-        el('time', { datetime: m.created_at, title: m.created_at, text: created.toLocaleString() })),
+        el('time', { datetime: m.created_at, title: m.created_at,
+          text: created.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) })),
       el('td', { 'data-field': 'device-type', text: m.credential_device_type }),
       el('td', { 'data-field': 'backed-up', text: m.credential_backed_up ? 'yes' : 'no' }),
       el('td', { 'data-field': 'transports', text: (m.transports || []).join(', ') || '—' }),
