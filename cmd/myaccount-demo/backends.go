@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/go-myaccount/myaccount"
 	"github.com/go-myaccount/myaccount/pgstore"
@@ -22,7 +23,13 @@ type backends struct {
 func openBackends(ctx context.Context, postgresDSN, redisURL string) (*backends, error) {
 	b := &backends{}
 	if postgresDSN != "" {
-		pool, err := pgxpool.New(ctx, postgresDSN)
+		poolConfig, err := pgxpool.ParseConfig(postgresDSN)
+		if err != nil {
+			return nil, fmt.Errorf("-postgres: %w", err)
+		}
+		// While PostgreSQL is down, requests should fail fast with 503, not wait.
+		poolConfig.ConnConfig.ConnectTimeout = 2 * time.Second
+		pool, err := pgxpool.NewWithConfig(ctx, poolConfig)
 		if err != nil {
 			return nil, fmt.Errorf("-postgres: %w", err)
 		}
@@ -40,6 +47,7 @@ func openBackends(ctx context.Context, postgresDSN, redisURL string) (*backends,
 			b.close()
 			return nil, fmt.Errorf("-redis: %w", err)
 		}
+		opt.ContextTimeoutEnabled = true // honour the limiter's per-call timeout
 		client := redis.NewClient(opt)
 		b.closers = append(b.closers, func() { _ = client.Close() })
 		if err := client.Ping(ctx).Err(); err != nil {
