@@ -14,11 +14,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/google/uuid"
 )
 
 // factorTypes are the method types of the contract; this deployment enrolls passkeys.
@@ -50,7 +49,10 @@ func (a *API) listFactors(w http.ResponseWriter, r *http.Request) {
 // GET /authentication-methods[?type=]
 func (a *API) listMethods(w http.ResponseWriter, r *http.Request) {
 	claims, _ := ClaimsFromContext(r.Context())
-	typ := r.URL.Query().Get("type")
+	var typ string
+	if r.URL.RawQuery != "" {
+		typ = r.URL.Query().Get("type")
+	}
 	if typ != "" && !slices.Contains(factorTypes, typ) {
 		a.errs.write(w, r, validationError("The query is invalid.", ValidationError{
 			Detail: "must be one of: " + strings.Join(factorTypes, ", "), Field: "type", Source: "query",
@@ -62,13 +64,17 @@ func (a *API) listMethods(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
-	out := make([]methodJSON, 0, len(methods))
-	for _, m := range methods {
-		out = append(out, toJSON(m))
+	buf := getBuffer()
+	defer putBuffer(buf)
+	body := append(*buf, `{"authentication_methods":[`...)
+	for i, m := range methods {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = appendMethod(body, m)
 	}
-	writeJSON(w, r, http.StatusOK, struct {
-		Methods []methodJSON `json:"authentication_methods"`
-	}{out})
+	*buf = append(body, "]}"...)
+	writeBody(w, r, http.StatusOK, *buf)
 }
 
 // GET /authentication-methods/{id}
@@ -79,7 +85,7 @@ func (a *API) getMethod(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, toJSON(m))
+	writeMethod(w, r, http.StatusOK, m)
 }
 
 // PATCH /authentication-methods/{id}
@@ -124,7 +130,7 @@ func (a *API) updateMethod(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, toJSON(m))
+	writeMethod(w, r, http.StatusOK, m)
 }
 
 func checkName(name string) error {
@@ -320,7 +326,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", a.methodURL(r, m.ID))
-	writeJSON(w, r, http.StatusCreated, toJSON(m))
+	writeMethod(w, r, http.StatusCreated, m)
 }
 
 func checkVerifyBody(body map[string]json.RawMessage) error {
@@ -330,8 +336,7 @@ func checkVerifyBody(body map[string]json.RawMessage) error {
 	}); err != nil {
 		return err
 	}
-	var resp map[string]json.RawMessage
-	_ = json.Unmarshal(body["authn_response"], &resp)
+	resp := members(body["authn_response"])
 	if err := checkMembers(resp, "/authn_response", []member{
 		{name: "id", kind: kindString, required: true},
 		{name: "rawId", kind: kindString, required: true},
@@ -345,8 +350,7 @@ func checkVerifyBody(body map[string]json.RawMessage) error {
 	if unquote(resp["type"]) != "public-key" {
 		return bodyError("/authn_response/type", `must be "public-key"`)
 	}
-	var attestation map[string]json.RawMessage
-	_ = json.Unmarshal(resp["response"], &attestation)
+	attestation := members(resp["response"])
 	// authenticatorData, publicKey and publicKeyAlgorithm are what a browser's
 	// toJSON() adds; they repeat what the attestation object holds, so they are ignored.
 	return checkMembers(attestation, "/authn_response/response", []member{
@@ -359,44 +363,91 @@ func checkVerifyBody(body map[string]json.RawMessage) error {
 	})
 }
 
-// methodJSON is the wire form of a method.
-type methodJSON struct {
-	ID                   string   `json:"id"`
-	Type                 string   `json:"type"`
-	Name                 string   `json:"name,omitempty"`
-	CredentialDeviceType string   `json:"credential_device_type"`
-	CredentialBackedUp   bool     `json:"credential_backed_up"`
-	IdentityUserID       string   `json:"identity_user_id"`
-	KeyID                string   `json:"key_id"`
-	PublicKey            string   `json:"public_key"`
-	UserHandle           string   `json:"user_handle"`
-	AAGUID               string   `json:"aaguid"`
-	RelyingPartyID       string   `json:"relying_party_id"`
-	Transports           []string `json:"transports"`
-	UserAgent            string   `json:"user_agent"`
-	Usage                []string `json:"usage"`
-	CreatedAt            string   `json:"created_at"`
+// appendMethod appends the wire form of a method: the JSON that encoding/json
+// gives for the struct of the contract's fields, in that order, written
+// without reflection or a string per field.
+func appendMethod(b []byte, m *Method) []byte {
+	p := &m.Passkey
+	b = append(b, `{"id":`...)
+	b = appendString(b, m.ID)
+	b = append(b, `,"type":`...)
+	b = appendString(b, m.Type)
+	if m.Name != "" {
+		b = append(b, `,"name":`...)
+		b = appendString(b, m.Name)
+	}
+	if p.BackupEligible {
+		b = append(b, `,"credential_device_type":"multi_device"`...)
+	} else {
+		b = append(b, `,"credential_device_type":"single_device"`...)
+	}
+	b = append(b, `,"credential_backed_up":`...)
+	b = strconv.AppendBool(b, p.BackedUp)
+	b = append(b, `,"identity_user_id":`...)
+	b = appendString(b, m.IdentityUserID)
+	b = append(b, `,"key_id":"`...)
+	b = b64url.AppendEncode(b, p.CredentialID)
+	b = append(b, `","public_key":"`...)
+	b = base64.StdEncoding.AppendEncode(b, p.PublicKey)
+	b = append(b, `","user_handle":"`...)
+	b = b64url.AppendEncode(b, p.UserHandle)
+	b = append(b, `","aaguid":"`...)
+	var aaguid [16]byte // all zero unless it is a proper 16-byte AAGUID
+	if len(p.AAGUID) == len(aaguid) {
+		copy(aaguid[:], p.AAGUID)
+	}
+	for i, part := range [][]byte{aaguid[:4], aaguid[4:6], aaguid[6:8], aaguid[8:10], aaguid[10:]} {
+		if i > 0 {
+			b = append(b, '-')
+		}
+		b = hex.AppendEncode(b, part)
+	}
+	b = append(b, `","relying_party_id":`...)
+	b = appendString(b, p.RelyingPartyID)
+	b = append(b, `,"transports":[`...)
+	for i, t := range p.Transports {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, t)
+	}
+	b = append(b, `],"user_agent":`...)
+	b = appendString(b, p.UserAgent)
+	b = append(b, `,"usage":["primary"],"created_at":"`...)
+	b = m.CreatedAt.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
+	return append(b, `"}`...)
 }
 
-var primaryUsage = []string{"primary"}
+// appendString appends s as a JSON string. Plain printable ASCII is copied;
+// anything else goes through encoding/json, so the escaping is exactly its own.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			quoted, _ := json.Marshal(s)
+			return append(b, quoted...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
 
-func toJSON(m *Method) methodJSON {
-	p := &m.Passkey
-	deviceType := "single_device"
-	if p.BackupEligible {
-		deviceType = "multi_device"
-	}
-	transports := p.Transports
-	if transports == nil {
-		transports = []string{}
-	}
-	aaguid, _ := uuid.FromBytes(p.AAGUID)
-	return methodJSON{
-		ID: m.ID, Type: m.Type, Name: m.Name, CredentialDeviceType: deviceType, CredentialBackedUp: p.BackedUp,
-		IdentityUserID: m.IdentityUserID, KeyID: b64url.EncodeToString(p.CredentialID),
-		PublicKey: base64.StdEncoding.EncodeToString(p.PublicKey), UserHandle: b64url.EncodeToString(p.UserHandle),
-		AAGUID: aaguid.String(), RelyingPartyID: p.RelyingPartyID, Transports: transports, UserAgent: p.UserAgent,
-		Usage: primaryUsage, CreatedAt: m.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z"),
+func writeMethod(w http.ResponseWriter, r *http.Request, status int, m *Method) {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	*buf = appendMethod(*buf, m)
+	writeBody(w, r, status, *buf)
+}
+
+// buffers recycles response bodies that are built by hand.
+var buffers = sync.Pool{New: func() any { return new([]byte) }}
+
+func getBuffer() *[]byte { return buffers.Get().(*[]byte) }
+
+func putBuffer(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		*b = (*b)[:0]
+		buffers.Put(b)
 	}
 }
 
@@ -415,11 +466,67 @@ func (a *API) readObject(w http.ResponseWriter, r *http.Request) (map[string]jso
 		}
 		return nil, bodyError("", "The request body could not be read.")
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
+	if !json.Valid(data) || data[skipSpace(data, 0)] != '{' {
 		return nil, bodyError("", "The request body must be a JSON object.")
 	}
-	return obj, nil
+	return members(data), nil
+}
+
+// members splits a JSON object, already known to be valid JSON, into its
+// members as json.Unmarshal into a map[string]json.RawMessage does (the last
+// of duplicate names wins), without checking it again. Values alias data.
+func members(data []byte) map[string]json.RawMessage {
+	obj := make(map[string]json.RawMessage)
+	i := skipSpace(data, 0) + 1 // past '{'
+	for {
+		i = skipSpace(data, i)
+		if data[i] == '}' {
+			return obj
+		}
+		end := valueEnd(data, i)
+		name := unquote(data[i:end])
+		i = skipSpace(data, skipSpace(data, end)+1) // past ':'
+		end = valueEnd(data, i)
+		obj[name] = data[i:end:end]
+		if i = skipSpace(data, end); data[i] == ',' {
+			i++
+		}
+	}
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// valueEnd is the end of the valid JSON value that starts at data[i].
+func valueEnd(data []byte, i int) int {
+	if c := data[i]; c != '"' && c != '{' && c != '[' { // a number, true, false or null
+		for i < len(data) && !strings.ContainsRune(",}] \t\r\n", rune(data[i])) {
+			i++
+		}
+		return i
+	}
+	depth := 0
+	for ; ; i++ {
+		switch data[i] {
+		case '"':
+			for i++; data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		}
+		if depth == 0 {
+			return i + 1
+		}
+	}
 }
 
 type jsonKind byte
@@ -493,11 +600,25 @@ func kindOf(raw json.RawMessage) jsonKind {
 
 // unquote decodes a JSON string member; anything else gives "".
 func unquote(raw json.RawMessage) string {
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && plain(raw[1:n-1]) {
+		return string(raw[1 : n-1])
+	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
 		return ""
 	}
 	return s
+}
+
+// plain reports whether the inside of a JSON string needs no decoding: no
+// escapes, control characters or invalid UTF-8.
+func plain(s []byte) bool {
+	for _, c := range s {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(s)
 }
 
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
@@ -506,17 +627,21 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 		WriteError(w, r, err)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	writeBody(w, r, status, body)
+}
+
+func writeBody(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	setHeaders(w.Header(), "Content-Type", "application/json", "Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
 }
 
+// pathID is the method id in the request path. The route matched the path
+// already; matching it again is cheaper than a context value.
 func pathID(r *http.Request) string {
-	id, _ := r.Context().Value(idKey{}).(string)
+	_, id, _ := matchPath(r.URL.EscapedPath())
 	return id
 }
 

@@ -1,7 +1,12 @@
 package myaccount
 
 import (
+	"cmp"
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +14,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -83,19 +89,33 @@ type contextKey struct{}
 
 // authState is what the authenticating middleware leaves for the ones after it.
 type authState struct {
-	claims  *Claims
+	claims  Claims // the request's own shallow copy
 	realm   string
 	onError func(http.ResponseWriter, *http.Request, error)
+}
+
+// authContext is the request context after [TokenValidator.Authenticate]: the
+// parent with the authState as its one value, in a single allocation.
+type authContext struct {
+	context.Context
+	state authState
+}
+
+func (c *authContext) Value(key any) any {
+	if key == (contextKey{}) {
+		return &c.state
+	}
+	return c.Context.Value(key)
 }
 
 // ClaimsFromContext returns the verified claims that [TokenValidator.Authenticate]
 // put in the request context. It never panics; ok is false when there are none.
 func ClaimsFromContext(ctx context.Context) (claims *Claims, ok bool) {
 	st, ok := ctx.Value(contextKey{}).(*authState)
-	if !ok || st.claims == nil {
+	if !ok {
 		return nil, false
 	}
-	return st.claims, true
+	return &st.claims, true
 }
 
 // TokenConfig configures a [TokenValidator]. Zero values are the defaults.
@@ -119,6 +139,14 @@ type TokenConfig struct {
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// Logger receives JWKS refresh failures. Default: slog.Default().
 	Logger *slog.Logger
+	// TokenCacheSize is how many verified tokens are remembered, by the SHA-256
+	// of the whole token, so that a token seen before is accepted without
+	// verifying its signature again. exp, nbf and iat are still checked on every
+	// request, and an entry is used only while the keyfunc still returns the key
+	// that verified it (a JWKS refresh that drops or replaces the key ends it);
+	// on a hit the keyfunc gets the token's header and claims, without Raw and
+	// Signature. -1 turns the cache off. Default: 10,000.
+	TokenCacheSize int
 }
 
 // TokenValidator verifies bearer access tokens (RFC 6750, RFC 7519). Its
@@ -127,6 +155,9 @@ type TokenConfig struct {
 type TokenValidator struct {
 	keyfunc jwt.Keyfunc
 	parser  *jwt.Parser
+	leeway  time.Duration
+	now     func() time.Time // time.Now, but for tests
+	cache   *tokenCache      // nil when off
 	realm   string
 	onError func(http.ResponseWriter, *http.Request, error)
 	cancel  context.CancelFunc // stops the JWKS refresh
@@ -154,17 +185,29 @@ func NewTokenValidator(cfg TokenConfig) (*TokenValidator, error) {
 	if leeway == 0 {
 		leeway = 5 * time.Second
 	}
+	if cfg.TokenCacheSize < -1 {
+		return nil, fmt.Errorf("%w: TokenCacheSize must be -1 (off), 0 (the default) or positive", ErrConfig)
+	}
 	v := &TokenValidator{
-		parser: jwt.NewParser(
-			jwt.WithValidMethods(algs),
-			jwt.WithIssuer(cfg.Issuer),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithLeeway(leeway),
-		),
+		leeway:  leeway,
+		now:     time.Now,
 		realm:   orDefault(cfg.Realm, cfg.Issuer),
 		onError: cfg.ErrorHandler,
 		cancel:  func() {},
+	}
+	v.parser = jwt.NewParser(
+		jwt.WithValidMethods(algs),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(leeway),
+		// Strict base64url: a token has one spelling, so changing any byte of it,
+		// even a signature's unused trailing bits, makes it invalid.
+		jwt.WithStrictDecoding(),
+		jwt.WithTimeFunc(func() time.Time { return v.now() }),
+	)
+	if cfg.TokenCacheSize != -1 {
+		v.cache = newTokenCache(cmp.Or(cfg.TokenCacheSize, 10_000))
 	}
 	if v.onError == nil {
 		v.onError = WriteError
@@ -188,6 +231,8 @@ func NewTokenValidator(cfg TokenConfig) (*TokenValidator, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{jwksURL}, keyfunc.Override{
 		Client: client,
+		// Read the fetched keys first: the cache asks for a token's key on every hit.
+		PrioritizeHTTP: true,
 		// A token with an unknown kid may trigger one refetch every few seconds,
 		// and never waits for one: a flood of forged kids must not stall requests.
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(10*time.Second), 1),
@@ -209,16 +254,179 @@ func NewTokenValidator(cfg TokenConfig) (*TokenValidator, error) {
 // Close stops the background JWKS refresh. It is safe to call more than once.
 func (v *TokenValidator) Close() { v.cancel() }
 
-// Validate verifies a raw token and returns its claims. Errors wrap [ErrInvalidToken].
+// Validate verifies a raw token and returns its claims, a copy of its own.
+// A token verified before may come from the cache ([TokenConfig.TokenCacheSize]).
+// Errors wrap [ErrInvalidToken].
 func (v *TokenValidator) Validate(raw string) (*Claims, error) {
+	claims, err := v.check(raw)
+	if err != nil {
+		return nil, err
+	}
+	c := *claims
+	return &c, nil
+}
+
+// check is Validate, but its claims may be the cache's: read them, never write.
+func (v *TokenValidator) check(raw string) (*Claims, error) {
+	if v.cache == nil {
+		return v.verify(raw, v.keyfunc)
+	}
+	sum := tokenSum(raw)
+	if e := v.cache.get(sum); e != nil {
+		if v.stillValid(e) {
+			return &e.claims, nil
+		}
+		v.cache.remove(sum)
+	}
+	var token *jwt.Token
+	var key any
+	claims, err := v.verify(raw, func(t *jwt.Token) (any, error) {
+		k, err := v.keyfunc(t)
+		token, key = t, k
+		return k, err
+	})
+	if err == nil && isSingleKey(key) {
+		e := &verifiedToken{claims: *claims, key: key,
+			notAfter: claims.ExpiresAt.Add(v.leeway)}
+		// What the keyfunc saw, less the bytes it has no use for on a hit.
+		e.token = &jwt.Token{Header: token.Header, Method: token.Method, Claims: &e.claims}
+		for _, t := range []*jwt.NumericDate{claims.NotBefore, claims.IssuedAt} {
+			if t != nil && t.Add(-v.leeway).After(e.notBefore) {
+				e.notBefore = t.Add(-v.leeway)
+			}
+		}
+		v.cache.put(sum, e)
+	}
+	return claims, err
+}
+
+// tokenSum is the SHA-256 of a token. Hashing a copy on the stack spares the
+// allocation that converting the string to []byte would make.
+func tokenSum(raw string) [sha256.Size]byte {
+	var buf [2048]byte
+	if len(raw) <= len(buf) {
+		return sha256.Sum256(append(buf[:0], raw...))
+	}
+	return sha256.Sum256([]byte(raw))
+}
+
+func (v *TokenValidator) verify(raw string, keyfunc jwt.Keyfunc) (*Claims, error) {
 	claims := new(Claims)
-	if _, err := v.parser.ParseWithClaims(raw, claims, v.keyfunc); err != nil {
+	if _, err := v.parser.ParseWithClaims(raw, claims, keyfunc); err != nil {
 		return nil, v.tokenError(describeTokenError(err))
 	}
 	if claims.isMachine() {
 		return nil, v.tokenError("The access token does not belong to a user.")
 	}
 	return claims, nil
+}
+
+// stillValid reports whether a cached token passes, now, the time checks that
+// parsing applies (exp required, nbf and iat, each with the leeway), and the
+// keyfunc still gives the key that verified it. When it does not, the token is
+// parsed again, which gives the precise error.
+func (v *TokenValidator) stillValid(e *verifiedToken) bool {
+	now := v.now()
+	if !now.Before(e.notAfter) || now.Before(e.notBefore) {
+		return false
+	}
+	key, err := v.keyfunc(e.token)
+	return err == nil && sameKey(key, e.key)
+}
+
+// verifiedToken is a cache entry: a token whose signature verified.
+type verifiedToken struct {
+	claims    Claims
+	token     *jwt.Token // header and claims, to ask the keyfunc again
+	key       any        // the key that verified the signature
+	notBefore time.Time  // the latest of nbf and iat, less the leeway
+	notAfter  time.Time  // exp plus the leeway
+}
+
+// isSingleKey reports whether key is one public key that sameKey can compare,
+// rather than, say, a jwt.VerificationKeySet; only those tokens are cached.
+func isSingleKey(key any) bool { return sameKey(key, key) }
+
+// sameKey reports whether a and b are the same public key: the same pointer,
+// as a keyfunc returns until its key set changes, or equal values.
+func sameKey(a, b any) bool {
+	switch x := a.(type) {
+	case *rsa.PublicKey:
+		y, ok := b.(*rsa.PublicKey)
+		return ok && x != nil && y != nil && (x == y || x.Equal(y))
+	case *ecdsa.PublicKey:
+		y, ok := b.(*ecdsa.PublicKey)
+		return ok && x != nil && y != nil && (x == y || x.Equal(y))
+	case ed25519.PublicKey:
+		y, ok := b.(ed25519.PublicKey)
+		return ok && len(x) == ed25519.PublicKeySize && x.Equal(y)
+	}
+	return false
+}
+
+// tokenCache holds at most max verified tokens in two generations: a hit in
+// the old generation moves the entry to the new one, and when the new one is
+// full it becomes the old one, dropping the entries nobody asked for since.
+// Recently used tokens stay, as with an LRU, for a map operation per request.
+type tokenCache struct {
+	mu       sync.Mutex
+	max      int
+	cur, old map[[sha256.Size]byte]*verifiedToken
+}
+
+func newTokenCache(max int) *tokenCache {
+	return &tokenCache{max: max, cur: make(map[[sha256.Size]byte]*verifiedToken)}
+}
+
+func (c *tokenCache) get(sum [sha256.Size]byte) *verifiedToken {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.cur[sum]; e != nil {
+		return e
+	}
+	e := c.old[sum]
+	if e != nil {
+		delete(c.old, sum)
+		c.insert(sum, e)
+	}
+	return e
+}
+
+func (c *tokenCache) put(sum [sha256.Size]byte, e *verifiedToken) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.old, sum)
+	c.insert(sum, e)
+}
+
+// insert adds e to the new generation, turning generations over as needed so
+// that both together never hold more than max entries. The caller holds c.mu.
+func (c *tokenCache) insert(sum [sha256.Size]byte, e *verifiedToken) {
+	if _, ok := c.cur[sum]; !ok {
+		if len(c.cur) >= (c.max+1)/2 {
+			c.old, c.cur = c.cur, make(map[[sha256.Size]byte]*verifiedToken, len(c.cur))
+		}
+		for k := range c.old {
+			if len(c.cur)+len(c.old) < c.max {
+				break
+			}
+			delete(c.old, k)
+		}
+	}
+	c.cur[sum] = e
+}
+
+func (c *tokenCache) remove(sum [sha256.Size]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.cur, sum)
+	delete(c.old, sum)
+}
+
+func (c *tokenCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.cur) + len(c.old)
 }
 
 func describeTokenError(err error) string {
@@ -247,13 +455,13 @@ func (v *TokenValidator) Authenticate(next http.Handler) http.Handler {
 			v.onError(w, r, err)
 			return
 		}
-		claims, err := v.Validate(raw)
+		claims, err := v.check(raw)
 		if err != nil {
 			v.onError(w, r, err)
 			return
 		}
-		st := &authState{claims: claims, realm: v.realm, onError: v.onError}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), contextKey{}, st)))
+		ctx := &authContext{Context: r.Context(), state: authState{claims: *claims, realm: v.realm, onError: v.onError}}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -48,6 +48,10 @@ type Config struct {
 	Leeway time.Duration
 	// HTTPClient fetches the JWKS. Default: a client with a 10 second timeout.
 	HTTPClient *http.Client
+	// TokenCacheSize is how many verified tokens are remembered so that a token
+	// seen before skips signature verification; see [TokenConfig.TokenCacheSize].
+	// -1 turns the cache off. Default: 10,000.
+	TokenCacheSize int
 
 	// RPID is the WebAuthn relying party id. Default: Domain, or Issuer's host.
 	RPID string
@@ -138,6 +142,7 @@ func New(cfg Config) (*API, error) {
 	a.validator, err = NewTokenValidator(TokenConfig{
 		Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, Keyfunc: cfg.Keyfunc, Algorithms: cfg.Algorithms,
 		Leeway: cfg.Leeway, Realm: cfg.Audience, HTTPClient: cfg.HTTPClient, ErrorHandler: a.errs.write, Logger: cfg.Logger,
+		TokenCacheSize: cfg.TokenCacheSize,
 	})
 	if err != nil {
 		return nil, err
@@ -276,10 +281,18 @@ func (a *API) Validator() *TokenValidator { return a.validator }
 
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	setHeaders(w.Header(), "Cache-Control", "no-store", "X-Content-Type-Options", "nosniff")
 	a.handler.ServeHTTP(w, r)
+}
+
+// setHeaders sets headers from name, value pairs, as Header.Set does, but with
+// one allocation for all the values. Names must be in canonical form.
+func setHeaders(h http.Header, pairs ...string) {
+	values := make([]string, len(pairs)/2)
+	for i := range values {
+		values[i] = pairs[2*i+1]
+		h[pairs[2*i]] = values[i : i+1 : i+1]
+	}
 }
 
 // EnrollHandler returns the handler of POST /authentication-methods alone, with
@@ -319,11 +332,9 @@ func (a *API) buildRoutes() map[string]*route {
 	}
 }
 
-type idKey struct{}
-
 // route finds the route for the request path, answering 404 and 405 itself.
 func (a *API) route(w http.ResponseWriter, r *http.Request) {
-	name, id, ok := matchPath(r.URL.EscapedPath())
+	name, _, ok := matchPath(r.URL.EscapedPath())
 	rt := a.routes[name]
 	if !ok || rt == nil {
 		a.errs.write(w, r, newError(http.StatusNotFound, "A0E-404-0000", "No such endpoint.", ErrNotFound))
@@ -339,9 +350,6 @@ func (a *API) route(w http.ResponseWriter, r *http.Request) {
 		e.Header = http.Header{"Allow": {rt.allow}}
 		a.errs.write(w, r, e)
 		return
-	}
-	if id != "" {
-		r = r.WithContext(context.WithValue(r.Context(), idKey{}, id))
 	}
 	h.ServeHTTP(w, r)
 }

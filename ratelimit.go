@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // RateLimit configures one token bucket. The zero value means the default for that
@@ -47,21 +45,38 @@ type Limiter interface {
 	Allow(ctx context.Context, key string, limit Limit) (Decision, error)
 }
 
-// MemoryLimiter is an in-process [Limiter] on golang.org/x/time/rate. Its table of
-// buckets is bounded: a bucket idle long enough to have refilled is dropped (a new
-// full bucket behaves the same), and when the table is still full arbitrary
-// buckets go, which at worst grants their owners a fresh bucket.
+// MemoryLimiter is an in-process [Limiter]: token buckets that refill as
+// golang.org/x/time/rate's do, kept in one table. The table is bounded: a bucket
+// idle long enough to have refilled is dropped (a new full bucket behaves the
+// same), and when the table is still full arbitrary buckets go, which at worst
+// grants their owners a fresh bucket.
 type MemoryLimiter struct {
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[bucketKey]*bucket
 	maxKeys int
 	sweepAt int
+	start   time.Time // bucket times are monotonic offsets from it
 }
 
+// bucketKey names a bucket: a [Limiter] key, or one of the API's buckets of an
+// issuer, which then needs no string built per request.
+type bucketKey struct {
+	kind            byte   // keyBucket, userBucket or tenantBucket
+	issuer, subject string // the Limiter key is in issuer
+}
+
+const (
+	keyBucket byte = iota
+	userBucket
+	tenantBucket
+)
+
+// bucket is one token bucket, refilled lazily when it is next used.
 type bucket struct {
-	limiter  *rate.Limiter
-	lastSeen time.Time
-	refill   time.Duration // time an empty bucket takes to fill
+	tokens float64
+	rate   float64       // tokens per second
+	burst  int           // the bucket's size
+	last   time.Duration // when tokens was right, since the limiter's start
 }
 
 // NewMemoryLimiter returns a [MemoryLimiter] tracking at most maxKeys buckets
@@ -70,46 +85,59 @@ func NewMemoryLimiter(maxKeys int) *MemoryLimiter {
 	if maxKeys <= 0 {
 		maxKeys = 100_000
 	}
-	return &MemoryLimiter{buckets: make(map[string]*bucket), maxKeys: maxKeys, sweepAt: min(1024, maxKeys)}
+	return &MemoryLimiter{buckets: make(map[bucketKey]*bucket), maxKeys: maxKeys, sweepAt: min(1024, maxKeys), start: time.Now()}
 }
 
 // Allow implements [Limiter].
 func (l *MemoryLimiter) Allow(ctx context.Context, key string, limit Limit) (Decision, error) {
-	now := time.Now()
+	return l.allow(bucketKey{kind: keyBucket, issuer: key}, limit, time.Now()), nil
+}
+
+func (l *MemoryLimiter) allow(key bucketKey, limit Limit, now time.Time) Decision {
+	t := now.Sub(l.start)
 	l.mu.Lock()
 	b, ok := l.buckets[key]
 	if !ok {
 		if len(l.buckets) >= l.sweepAt {
-			l.sweep(now)
+			l.sweep(t)
 		}
-		b = &bucket{
-			limiter: rate.NewLimiter(rate.Limit(limit.Rate), limit.Burst),
-			refill:  time.Duration(float64(limit.Burst) / limit.Rate * float64(time.Second)),
-		}
+		b = &bucket{tokens: float64(limit.Burst), rate: limit.Rate, burst: limit.Burst, last: t}
 		l.buckets[key] = b
 	}
-	b.lastSeen = now
+	if t > b.last {
+		b.tokens = min(float64(b.burst), b.tokens+(t-b.last).Seconds()*b.rate)
+		b.last = t
+	}
+	d := Decision{Limit: limit.Burst, Allowed: true}
+	// As rate.Limiter does, the token is taken unless that leaves a debt that
+	// takes a nanosecond or more to pay back.
+	if wait := durationFromTokens(1-b.tokens, b.rate); wait > 0 {
+		d.Allowed, d.RetryAfter = false, wait
+	} else {
+		b.tokens--
+	}
+	tokens := b.tokens
 	l.mu.Unlock()
 
-	r := b.limiter.ReserveN(now, 1)
-	d := Decision{Limit: limit.Burst}
-	if delay := r.DelayFrom(now); delay > 0 {
-		r.CancelAt(now)
-		d.RetryAfter = delay
-	} else {
-		d.Allowed = true
-	}
-	tokens := b.limiter.TokensAt(now)
 	d.Remaining = max(0, int(math.Floor(tokens)))
 	d.Reset = now.Add(time.Duration((float64(limit.Burst) - tokens) / limit.Rate * float64(time.Second)))
-	return d, nil
+	return d
+}
+
+// durationFromTokens is how long rate takes to make tokens.
+func durationFromTokens(tokens, rate float64) time.Duration {
+	d := tokens / rate * float64(time.Second)
+	if d > math.MaxInt64 {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(d)
 }
 
 // sweep drops idle buckets, then arbitrary ones while the table is over its bound.
 // The caller holds l.mu. Doubling sweepAt keeps the cost amortised per insert.
-func (l *MemoryLimiter) sweep(now time.Time) {
+func (l *MemoryLimiter) sweep(now time.Duration) {
 	for key, b := range l.buckets {
-		if now.Sub(b.lastSeen) >= b.refill {
+		if now-b.last >= durationFromTokens(float64(b.burst), b.rate) {
 			delete(l.buckets, key)
 		}
 	}
@@ -141,8 +169,9 @@ type rateLimiter struct {
 func (rl *rateLimiter) check(ctx context.Context, h http.Header, issuer, subject string) error {
 	var shown Decision
 	have := false
+	now := time.Now()
 	if rl.user != nil {
-		d, err := rl.limiter.Allow(ctx, "user\x00"+issuer+"\x00"+subject, *rl.user)
+		d, err := rl.take(ctx, userBucket, issuer, subject, *rl.user, now)
 		if err != nil {
 			return err
 		}
@@ -152,7 +181,7 @@ func (rl *rateLimiter) check(ctx context.Context, h http.Header, issuer, subject
 		shown, have = d, true
 	}
 	if rl.tenant != nil {
-		d, err := rl.limiter.Allow(ctx, "tenant\x00"+issuer, *rl.tenant)
+		d, err := rl.take(ctx, tenantBucket, issuer, "", *rl.tenant, now)
 		if err != nil {
 			return err
 		}
@@ -169,10 +198,22 @@ func (rl *rateLimiter) check(ctx context.Context, h http.Header, issuer, subject
 	return nil
 }
 
+// take takes a token from one of the API's buckets. The default MemoryLimiter
+// gets a struct key; another Limiter gets "user\x00{issuer}\x00{subject}" or
+// "tenant\x00{issuer}".
+func (rl *rateLimiter) take(ctx context.Context, kind byte, issuer, subject string, limit Limit, now time.Time) (Decision, error) {
+	if ml, ok := rl.limiter.(*MemoryLimiter); ok {
+		return ml.allow(bucketKey{kind: kind, issuer: issuer, subject: subject}, limit, now), nil
+	}
+	if kind == userBucket {
+		return rl.limiter.Allow(ctx, "user\x00"+issuer+"\x00"+subject, limit)
+	}
+	return rl.limiter.Allow(ctx, "tenant\x00"+issuer, limit)
+}
+
 func setRateLimitHeaders(h http.Header, d Decision) {
-	h.Set("X-Ratelimit-Limit", strconv.Itoa(d.Limit))
-	h.Set("X-Ratelimit-Remaining", strconv.Itoa(d.Remaining))
-	h.Set("X-Ratelimit-Reset", strconv.FormatInt(ceilUnix(d.Reset), 10))
+	setHeaders(h, "X-Ratelimit-Limit", strconv.Itoa(d.Limit), "X-Ratelimit-Remaining", strconv.Itoa(d.Remaining),
+		"X-Ratelimit-Reset", strconv.FormatInt(ceilUnix(d.Reset), 10))
 }
 
 func ceilUnix(t time.Time) int64 {

@@ -1,0 +1,135 @@
+package myaccount
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// TestMemoryLimiterDecidesAsRateLimiterDoes drives a bucket and an
+// x/time/rate Limiter, used as MemoryLimiter once used it, through the same
+// requests, at times and rates whose arithmetic is exact.
+func TestMemoryLimiterDecidesAsRateLimiterDoes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, limit := range []Limit{{0.5, 1}, {1, 5}, {4, 25}, {1024, 3}} {
+		l := NewMemoryLimiter(0)
+		ref := rate.NewLimiter(rate.Limit(limit.Rate), limit.Burst)
+		now := l.start
+		for i := range 2000 {
+			now = now.Add(time.Duration(rng.IntN(3)) * time.Second / 128 * time.Duration(rng.IntN(3)))
+			got := l.allow(bucketKey{issuer: "k"}, limit, now)
+			r := ref.ReserveN(now, 1)
+			want := Decision{Limit: limit.Burst, Allowed: true}
+			if delay := r.DelayFrom(now); delay > 0 {
+				r.CancelAt(now)
+				want.Allowed, want.RetryAfter = false, delay
+			}
+			tokens := ref.TokensAt(now)
+			want.Remaining = max(0, int(math.Floor(tokens)))
+			want.Reset = now.Add(time.Duration((float64(limit.Burst) - tokens) / limit.Rate * float64(time.Second)))
+			if got != want {
+				t.Fatalf("%+v, request %d: got %+v, want %+v", limit, i, got, want)
+			}
+		}
+	}
+}
+
+// keyRecorder is a Limiter that allows everything and remembers the keys.
+type keyRecorder struct{ keys []string }
+
+func (k *keyRecorder) Allow(_ context.Context, key string, limit Limit) (Decision, error) {
+	k.keys = append(k.keys, key)
+	return Decision{Allowed: true, Limit: limit.Burst, Remaining: limit.Burst - 1}, nil
+}
+
+func TestRateLimitKeys(t *testing.T) {
+	rec := &keyRecorder{}
+	rl := rateLimiter{limiter: rec, tenant: &Limit{25, 25}, user: &Limit{1, 10}}
+	if err := rl.check(context.Background(), http.Header{}, "https://t.example/", "auth0|alice"); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"user\x00https://t.example/\x00auth0|alice", "tenant\x00https://t.example/"}; strings.Join(rec.keys, ",") != strings.Join(want, ",") {
+		t.Errorf("keys %q, want %q", rec.keys, want)
+	}
+	// The memory limiter keeps the API's buckets apart from each other and from
+	// keys given to Allow, even ones spelled like the API's.
+	ml := NewMemoryLimiter(0)
+	rl = rateLimiter{limiter: ml, tenant: &Limit{1000, 1000}, user: &Limit{1, 2}}
+	h := http.Header{}
+	for range 2 {
+		if err := rl.check(context.Background(), h, "https://t.example/", "alice"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d, _ := ml.Allow(context.Background(), "user\x00https://t.example/\x00alice", Limit{1, 2}); !d.Allowed {
+		t.Error("Allow shares a bucket with the API")
+	}
+	if err := rl.check(context.Background(), h, "https://t.example/", "alice"); err == nil {
+		t.Error("a third request within the burst of 2 was allowed")
+	}
+	if err := rl.check(context.Background(), h, "https://t.example/", "bob"); err != nil {
+		t.Errorf("bob: %v", err)
+	}
+	if ml.Len() != 4 {
+		t.Errorf("%d buckets, want 4 (alice, bob, the tenant, the Allow key)", ml.Len())
+	}
+}
+
+// BenchmarkLimiter here is the API's check: a user's and the tenant's bucket,
+// and the rate-limit headers.
+func BenchmarkLimiter(b *testing.B) {
+	b.Run("op=api-two-bucket", func(b *testing.B) {
+		// Limits that never trip, with bursts of the defaults' sizes.
+		rl := rateLimiter{limiter: NewMemoryLimiter(0), tenant: &Limit{1e9, 25}, user: &Limit{1e9, 10}}
+		ctx, h := context.Background(), http.Header{}
+		issuer, subject := "https://tenant.example.com/", "auth0|6543210fedcba9876543210f"
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := rl.check(ctx, h, issuer, subject); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkLimiterMemory here reports the heap the API's limits hold per
+// user, over 100,000 users whose issuer and subject strings are each the
+// user's own, as they are when decoded from tokens.
+func BenchmarkLimiterMemory(b *testing.B) {
+	b.Run("path=api", func(b *testing.B) {
+		const users = 100_000
+		ctx := context.Background()
+		var perUser float64
+		for b.Loop() {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			ml := NewMemoryLimiter(2 * users)
+			rl := rateLimiter{limiter: ml, tenant: &Limit{1e9, 25}, user: &Limit{1, 10}}
+			h := http.Header{}
+			for i := range users {
+				issuer := strings.Clone("https://tenant.example.com/")
+				subject := "auth0|" + strconv.Itoa(1e17+i)
+				if err := rl.check(ctx, h, issuer, subject); err != nil {
+					b.Fatal(err)
+				}
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			if ml.Len() != users+1 {
+				b.Fatalf("tracking %d buckets", ml.Len())
+			}
+			perUser = float64(after.HeapAlloc-before.HeapAlloc) / users
+			runtime.KeepAlive(ml)
+		}
+		b.ReportMetric(perUser, "bytes/user")
+	})
+}
