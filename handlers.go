@@ -1,13 +1,13 @@
 package myaccount
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"regexp"
@@ -457,7 +457,12 @@ func (a *API) readObject(w http.ResponseWriter, r *http.Request) (map[string]jso
 	if err != nil || mediaType != "application/json" {
 		return nil, newError(http.StatusUnsupportedMediaType, "A0E-415-0001", "The request body must be application/json.", ErrUnsupportedMediaType)
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= a.cfg.MaxBodyBytes {
+		buf.Grow(int(n) + bytes.MinRead) // room to read it all and then see EOF
+	}
+	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+	data := buf.Bytes()
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
