@@ -17,3 +17,25 @@ test-modules:
 
 demo:
 	go run ./cmd/myaccount-demo
+
+# bench runs the benchmarks of bench/ and the core's limiter benchmarks, ten
+# passes of each package taking turns (so a change in the machine's load falls
+# on every contender alike), prints benchstat's side-by-side comparisons, then
+# runs the loopback load test. Raw results go to bench/results.txt and
+# bench/load.txt. About 5 minutes on 2 cores.
+BENCHSTAT := go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+BENCH_PASSES := 1 2 3 4 5 6 7 8 9 10
+BENCH_FLAGS := -test.run "^$$" -test.bench . -test.benchmem -test.benchtime 1s -test.timeout 30m
+.PHONY: bench
+bench:
+	go test -c -o bench/bench.test ./bench/
+	go test -c -o bench/core.test .
+	bash -o pipefail -c 'for i in $(BENCH_PASSES); do \
+		(cd bench && ./bench.test $(BENCH_FLAGS)) && ./bench/core.test $(BENCH_FLAGS) || exit 1; \
+	done | tee bench/results.txt'
+	rm -f bench/bench.test bench/core.test
+	$(BENCHSTAT) -col /impl -filter '.name:TokenCheck' bench/results.txt
+	$(BENCHSTAT) -col '/impl@(go-jwt-middleware-v2 myaccount-cache-off myaccount-cache-hit)' -filter '.name:TokenCheck' bench/results.txt
+	$(BENCHSTAT) -col /impl -filter '.name:Enroll' bench/results.txt
+	$(BENCHSTAT) -filter '.name:/^(List|Limiter)/' bench/results.txt
+	cd bench && bash -o pipefail -c "go run ./cmd/load -n 20000 -c 8 -rounds 3 | tee load.txt"

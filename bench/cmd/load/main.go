@@ -1,0 +1,356 @@
+// Command load measures GET /me/v1/authentication-methods over loopback HTTP:
+// the My Account API (with its verified-token cache, and without it) against a
+// bare net/http handler that does the same token check with golang-jwt and
+// writes the same JSON. It starts every server itself, on a loopback address
+// only, sends a fixed number of requests over a fixed number of connections,
+// and prints requests per second and the p50 and p99 latency side by side.
+//
+//	go run ./cmd/load -n 20000 -c 8
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/go-myaccount/myaccount"
+	"github.com/go-myaccount/myaccount/myaccounttest"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Bounds on what one run may send.
+const (
+	maxRequests    = 1_000_000
+	maxConnections = 256
+	maxRounds      = 10
+)
+
+type config struct {
+	host        string // where every server listens; loopback only
+	requests    int    // per server and round
+	connections int
+	rounds      int // each server is measured this many times, in turn
+	passkeys    int
+}
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.host, "host", "127.0.0.1", "loopback host the servers listen on (127.0.0.1, ::1 or localhost)")
+	flag.IntVar(&cfg.requests, "n", 20_000, "requests per server and round")
+	flag.IntVar(&cfg.connections, "c", 8, "connections (concurrent clients)")
+	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds; servers take turns, and the median round is reported")
+	flag.IntVar(&cfg.passkeys, "passkeys", 20, "passkeys of the user whose list is fetched")
+	flag.Parse()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := run(ctx, cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+// checkConfig refuses anything but a loopback host, and runs without bounds.
+func checkConfig(cfg config) error {
+	if ip := net.ParseIP(cfg.host); cfg.host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("host %q is not a loopback address: this program only loads servers it starts on this machine", cfg.host)
+	}
+	if cfg.requests < 1 || cfg.requests > maxRequests || cfg.connections < 1 || cfg.connections > maxConnections ||
+		cfg.rounds < 1 || cfg.rounds > maxRounds || cfg.passkeys < 0 || cfg.passkeys > 20 {
+		return fmt.Errorf("want 1 ≤ n ≤ %d, 1 ≤ c ≤ %d, 1 ≤ rounds ≤ %d and 0 ≤ passkeys ≤ 20", maxRequests, maxConnections, maxRounds)
+	}
+	return nil
+}
+
+// target is one server under load.
+type target struct {
+	name  string
+	url   string
+	token string
+}
+
+func run(ctx context.Context, cfg config, out io.Writer) error {
+	if err := checkConfig(cfg); err != nil {
+		return err
+	}
+	listen := func(h http.Handler) (string, func(), error) {
+		ln, err := net.Listen("tcp", net.JoinHostPort(cfg.host, "0"))
+		if err != nil {
+			return "", nil, err
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+	}
+
+	// The issuer serves its JWKS on loopback, as a tenant's would.
+	mux := http.NewServeMux()
+	issURL, stop, err := listen(mux)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	iss, err := myaccounttest.NewDevIssuer(issURL+"/", issURL+"/me/")
+	if err != nil {
+		return err
+	}
+	mux.Handle("/", iss.Handler())
+	token, err := iss.Mint("auth0|load", []string{myaccount.ScopeReadMethods, myaccount.ScopeCreateMethods})
+	if err != nil {
+		return err
+	}
+
+	store := myaccount.NewMemoryStore()
+	cached, err := newAPI(iss, store, 0)
+	if err != nil {
+		return err
+	}
+	defer cached.Close()
+	uncached, err := newAPI(iss, store, -1)
+	if err != nil {
+		return err
+	}
+	defer uncached.Close()
+	body, err := enroll(cached, token, cfg.passkeys)
+	if err != nil {
+		return err
+	}
+	bare, err := bareHandler(iss, body)
+	if err != nil {
+		return err
+	}
+
+	var targets []target
+	for _, s := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"myaccount API (token cache on, the default)", cached},
+		{"myaccount API (token cache off)", uncached},
+		{"bare net/http + golang-jwt Parse", bare},
+	} {
+		u, stop, err := listen(s.h)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		targets = append(targets, target{name: s.name, url: u + "/me/v1/authentication-methods", token: token})
+	}
+
+	client := &http.Client{Transport: &http.Transport{
+		MaxConnsPerHost: cfg.connections, MaxIdleConnsPerHost: cfg.connections, DisableCompression: true,
+	}}
+	defer client.CloseIdleConnections()
+	results := make([][]result, len(targets))
+	for range cfg.rounds {
+		for i, t := range targets {
+			r, err := load(ctx, client, t, cfg, body)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			results[i] = append(results[i], r)
+		}
+	}
+
+	fmt.Fprintf(out, "GET /me/v1/authentication-methods (%d passkeys, %d-byte body) on %s: %d requests over %d connections per round, %d rounds, median round\n",
+		cfg.passkeys, len(body), cfg.host, cfg.requests, cfg.connections, cfg.rounds)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "server\treq/s\tp50\tp99\tvs bare\t")
+	var bareRPS float64
+	medians := make([]result, len(targets))
+	for i := range targets {
+		medians[i] = median(results[i])
+	}
+	bareRPS = medians[len(medians)-1].rps
+	for i, t := range targets {
+		m := medians[i]
+		fmt.Fprintf(tw, "%s\t%.0f\t%v\t%v\t%.2fx\t\n", t.name, m.rps, m.p50.Round(time.Microsecond),
+			m.p99.Round(time.Microsecond), m.rps/bareRPS)
+	}
+	return tw.Flush()
+}
+
+// newAPI is the API on store, with limits that never trip but still run.
+func newAPI(iss *myaccounttest.Issuer, store myaccount.Store, cacheSize int) (*myaccount.API, error) {
+	return myaccount.New(myaccount.Config{
+		Issuer: iss.Issuer, Audience: iss.Audience, JWKSURL: iss.JWKSURL(), TokenCacheSize: cacheSize,
+		RPID: "localhost", Origins: []string{"https://localhost"}, Store: store,
+		Logger:          slog.New(slog.DiscardHandler),
+		TenantRateLimit: myaccount.RateLimit{Rate: 1e9, Burst: 25},
+		UserRateLimit:   myaccount.RateLimit{Rate: 1e9, Burst: 10},
+	})
+}
+
+// enroll gives the token's user n passkeys through api and returns the list's body.
+func enroll(api http.Handler, token string, n int) ([]byte, error) {
+	do := func(method, path, body string, status int) ([]byte, error) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		if rec.Code != status {
+			return nil, fmt.Errorf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+		}
+		return rec.Body.Bytes(), nil
+	}
+	for range n {
+		begun, err := do("POST", "/me/v1/authentication-methods", `{"type":"passkey"}`, http.StatusAccepted)
+		if err != nil {
+			return nil, err
+		}
+		var e struct {
+			AuthSession string          `json:"auth_session"`
+			Options     json.RawMessage `json:"authn_params_public_key"`
+		}
+		if err := json.Unmarshal(begun, &e); err != nil {
+			return nil, err
+		}
+		resp, err := myaccounttest.NewAuthenticator().Create(e.Options, "https://localhost")
+		if err != nil {
+			return nil, err
+		}
+		body := `{"auth_session":"` + e.AuthSession + `","authn_response":` + string(resp) + `}`
+		if _, err := do("POST", "/me/v1/authentication-methods/passkey%7Cnew/verify", body, http.StatusCreated); err != nil {
+			return nil, err
+		}
+	}
+	return do("GET", "/me/v1/authentication-methods", "", http.StatusOK)
+}
+
+// bareHandler is what a service might write by hand: golang-jwt's Parse with
+// the issuer's key already in hand, the audience and scope checked, and the
+// list's JSON written as bytes it already has.
+func bareHandler(iss *myaccounttest.Issuer, body []byte) (http.Handler, error) {
+	probe, err := iss.Mint("auth0|probe", nil)
+	if err != nil {
+		return nil, err
+	}
+	var key any
+	if _, err := jwt.Parse(probe, func(t *jwt.Token) (any, error) {
+		key, err = iss.Keyfunc(t)
+		return key, err
+	}); err != nil {
+		return nil, err
+	}
+	parser := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(iss.Issuer),
+		jwt.WithAudience(iss.Audience), jwt.WithExpirationRequired())
+	keyfunc := func(*jwt.Token) (any, error) { return key, nil }
+	length := strconv.Itoa(len(body))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		claims := jwt.MapClaims{}
+		if _, err := parser.ParseWithClaims(raw, claims, keyfunc); !ok || err != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if scope, _ := claims["scope"].(string); !slices.Contains(strings.Fields(scope), myaccount.ScopeReadMethods) {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Content-Length", length)
+		_, _ = w.Write(body)
+	}), nil
+}
+
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+}
+
+func median(rs []result) result {
+	slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.rps, b.rps) })
+	return rs[len(rs)/2]
+}
+
+// load sends cfg.requests requests to t over cfg.connections connections and
+// checks every answer is the expected body.
+func load(ctx context.Context, client *http.Client, t target, cfg config, want []byte) (result, error) {
+	// Each connection has a client of its own, with its own request and buffer.
+	type conn struct {
+		req *http.Request
+		buf bytes.Buffer
+	}
+	conns := make([]*conn, cfg.connections)
+	for c := range conns {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url, nil)
+		if err != nil {
+			return result{}, err
+		}
+		req.Header.Set("Authorization", "Bearer "+t.token)
+		conns[c] = &conn{req: req}
+	}
+	get := func(c *conn) error {
+		resp, err := client.Do(c.req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		c.buf.Reset()
+		if _, err := c.buf.ReadFrom(resp.Body); err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK || !bytes.Equal(c.buf.Bytes(), want) {
+			return fmt.Errorf("status %d, %d bytes", resp.StatusCode, c.buf.Len())
+		}
+		return nil
+	}
+	// Warm up every connection, and with it the servers' caches.
+	var wg sync.WaitGroup
+	errs := make([]error, cfg.connections)
+	for c := range conns {
+		wg.Go(func() {
+			for range 10 {
+				if errs[c] = get(conns[c]); errs[c] != nil {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return result{}, err
+	}
+
+	latencies := make([]time.Duration, cfg.requests)
+	start := time.Now()
+	for c := range conns {
+		wg.Go(func() {
+			for i := c; i < cfg.requests; i += cfg.connections {
+				t0 := time.Now()
+				if errs[c] = get(conns[c]); errs[c] != nil {
+					return
+				}
+				latencies[i] = time.Since(t0)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := errors.Join(errs...); err != nil {
+		return result{}, err
+	}
+	slices.Sort(latencies)
+	return result{
+		rps: float64(cfg.requests) / elapsed.Seconds(),
+		p50: latencies[len(latencies)/2],
+		p99: latencies[len(latencies)*99/100],
+	}, nil
+}

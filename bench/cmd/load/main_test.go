@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestRefusesNonLoopbackHosts(t *testing.T) {
+	for _, host := range []string{"0.0.0.0", "::", "10.0.0.1", "192.168.1.2", "example.com", "localhost.example.com", ""} {
+		if err := run(context.Background(), config{host: host, requests: 1, connections: 1, rounds: 1}, nil); err == nil ||
+			!strings.Contains(err.Error(), "loopback") {
+			t.Errorf("host %q: %v", host, err)
+		}
+	}
+	for _, host := range []string{"127.0.0.1", "127.1.2.3", "::1", "localhost"} {
+		if err := checkConfig(config{host: host, requests: 1, connections: 1, rounds: 1}); err != nil {
+			t.Errorf("host %q: %v", host, err)
+		}
+	}
+	if err := checkConfig(config{host: "127.0.0.1", requests: maxRequests + 1, connections: 1, rounds: 1}); err == nil {
+		t.Error("an unbounded run was accepted")
+	}
+}
+
+func TestRunSmallLoad(t *testing.T) {
+	var out strings.Builder
+	if err := run(t.Context(), config{host: "127.0.0.1", requests: 20, connections: 2, rounds: 1, passkeys: 2}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"token cache on", "token cache off", "bare net/http", "req/s"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-myaccount/myaccount"
+	"github.com/go-myaccount/myaccount/myaccounttest"
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+)
+
+const (
+	origin  = "https://localhost"
+	subject = "auth0|bench"
+)
+
+// newAPI is an API on store (nil: a memory store) whose rate limits never
+// trip but still run, with the defaults' bursts, and the issuer's JWKS served
+// on 127.0.0.1.
+func newAPI(tb testing.TB, iss *myaccounttest.Issuer, store myaccount.Store) *myaccount.API {
+	tb.Helper()
+	api, err := myaccount.New(myaccount.Config{
+		Issuer: iss.Issuer, Audience: iss.Audience, JWKSURL: iss.JWKSURL(),
+		RPID: "localhost", Origins: []string{origin}, Store: store,
+		Logger:          slog.New(slog.DiscardHandler),
+		TenantRateLimit: myaccount.RateLimit{Rate: 1e9, Burst: 25},
+		UserRateLimit:   myaccount.RateLimit{Rate: 1e9, Burst: 10},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(api.Close)
+	return api
+}
+
+// recordingStore remembers the last method created, so the benchmark can
+// delete it and every cycle starts from the same state.
+type recordingStore struct {
+	*myaccount.MemoryStore
+	last string
+}
+
+func (s *recordingStore) CreateMethod(ctx context.Context, m *myaccount.Method, max int) error {
+	s.last = m.ID
+	return s.MemoryStore.CreateMethod(ctx, m, max)
+}
+
+// BenchmarkEnroll is one passkey enrollment: the creation options, the
+// software authenticator's answer, and its verification.
+func BenchmarkEnroll(b *testing.B) {
+	b.Run("impl=go-webauthn-floor", func(b *testing.B) {
+		wa, err := webauthn.New(&webauthn.Config{RPID: "localhost", RPDisplayName: "localhost", RPOrigins: []string{origin}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		user := &benchUser{id: []byte("0123456789abcdef0123456789abcdef")}
+		b.ReportAllocs()
+		for b.Loop() {
+			creation, session, err := wa.BeginRegistration(user,
+				webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired))
+			if err != nil {
+				b.Fatal(err)
+			}
+			options, err := json.Marshal(creation)
+			if err != nil {
+				b.Fatal(err)
+			}
+			// A new authenticator each time, as one holding every credential
+			// so far would take longer to answer as the loop goes on.
+			resp, err := myaccounttest.NewAuthenticator().Create(options, origin)
+			if err != nil {
+				b.Fatal(err)
+			}
+			parsed, err := protocol.ParseCredentialCreationResponseBytes(resp)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := wa.CreateCredential(user, *session, parsed); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("impl=myaccount-handler", func(b *testing.B) {
+		iss := myaccounttest.NewIssuer(b)
+		store := &recordingStore{MemoryStore: myaccount.NewMemoryStore()}
+		api := newAPI(b, iss, store)
+		token := iss.Token(b, subject, myaccount.ScopeCreateMethods)
+		cycle := func() {
+			enroll(b, api, token, myaccounttest.NewAuthenticator())
+			if err := store.DeleteMethod(context.Background(), iss.Issuer, subject, store.last); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cycle() // warms the token cache
+		b.ReportAllocs()
+		for b.Loop() {
+			cycle()
+		}
+	})
+}
+
+// enroll runs POST /authentication-methods and its verify through api.
+func enroll(tb testing.TB, api http.Handler, token string, auth *myaccounttest.Authenticator) {
+	tb.Helper()
+	rec := serve(tb, api, post("/me/v1/authentication-methods", token, `{"type":"passkey"}`), http.StatusAccepted)
+	var begun struct {
+		AuthSession string          `json:"auth_session"`
+		Options     json.RawMessage `json:"authn_params_public_key"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &begun); err != nil {
+		tb.Fatal(err)
+	}
+	resp, err := auth.Create(begun.Options, origin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	body := `{"auth_session":"` + begun.AuthSession + `","authn_response":` + string(resp) + `}`
+	serve(tb, api, post("/me/v1/authentication-methods/passkey%7Cnew/verify", token, body), http.StatusCreated)
+}
+
+// post builds a request as a server hands it to its handler: a copy of a
+// template with its own body, skipping httptest.NewRequest's parsing of a
+// request line, which would cost more than some of what is measured.
+func post(path, token, body string) *http.Request {
+	tmpl, ok := templates.Load(path + " " + token)
+	if !ok {
+		req := httptest.NewRequest(http.MethodPost, path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		tmpl, _ = templates.LoadOrStore(path+" "+token, req)
+	}
+	req := *tmpl.(*http.Request)
+	req.Body = io.NopCloser(strings.NewReader(body))
+	req.ContentLength = int64(len(body))
+	return &req
+}
+
+// templates holds a request per path and token for post.
+var templates sync.Map
+
+// benchUser is the webauthn.User of the floor.
+type benchUser struct{ id []byte }
+
+func (u *benchUser) WebAuthnID() []byte                         { return u.id }
+func (u *benchUser) WebAuthnName() string                       { return subject }
+func (u *benchUser) WebAuthnDisplayName() string                { return subject }
+func (u *benchUser) WebAuthnCredentials() []webauthn.Credential { return nil }
