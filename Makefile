@@ -22,7 +22,7 @@ demo:
 # passes of each package taking turns (so a change in the machine's load falls
 # on every contender alike), prints benchstat's side-by-side comparisons, then
 # runs the loopback load test. Raw results go to bench/results.txt and
-# bench/load.txt. About 5 minutes on 2 cores.
+# bench/load.txt. About 3½ minutes on 2 cores.
 BENCHSTAT := go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 BENCH_PASSES := 1 2 3 4 5 6 7 8 9 10
 BENCH_FLAGS := -test.run "^$$" -test.bench . -test.benchmem -test.benchtime 1s -test.timeout 30m
