@@ -233,10 +233,12 @@ func NewTokenValidator(cfg TokenConfig) (*TokenValidator, error) {
 		Client: client,
 		// Read the fetched keys first: the cache asks for a token's key on every hit.
 		PrioritizeHTTP: true,
-		// A token with an unknown kid may trigger one refetch every few seconds,
-		// and never waits for one: a flood of forged kids must not stall requests.
+		// A token with an unknown kid (the issuer rotated its keys) may trigger
+		// one refetch every 10 seconds. The wait bound is also the refetch's own
+		// deadline, so it must cover a real fetch; it stalls no flood of forged
+		// kids, as rate.Limiter.Wait fails at once when its wait would pass it.
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(10*time.Second), 1),
-		RateLimitWaitMax:  time.Millisecond,
+		RateLimitWaitMax:  5 * time.Second,
 		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 			return func(ctx context.Context, err error) {
 				logger.WarnContext(ctx, "myaccount: JWKS refresh failed", "url", u, "err", err)

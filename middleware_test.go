@@ -212,3 +212,33 @@ func TestKeyfuncCanReplaceTheJWKS(t *testing.T) {
 		t.Fatalf("Validate: %v %+v", err, claims)
 	}
 }
+
+func TestRotatedKeysAreFetchedAndForgedKidsDoNotStall(t *testing.T) {
+	iss := myaccounttest.NewIssuer(t)
+	v, err := myaccount.NewTokenValidator(myaccount.TokenConfig{Issuer: iss.Issuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	if _, err := v.Validate(iss.Token(t, "auth0|alice")); err != nil {
+		t.Fatalf("before rotation: %v", err)
+	}
+	// The issuer rotates: the first token under the new key triggers a refetch.
+	if err := iss.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Validate(iss.Token(t, "auth0|alice")); err != nil {
+		t.Fatalf("after rotation: %v", err)
+	}
+	// Tokens with made-up kids cannot refetch again so soon, and are refused at once.
+	start := time.Now()
+	for range 20 {
+		forged := iss.TokenWith(t, "auth0|alice", nil, myaccounttest.WithKeyID("forged-kid"))
+		if _, err := v.Validate(forged); err == nil {
+			t.Fatal("a token with an unknown kid verified")
+		}
+	}
+	if elapsed := time.Since(start); elapsed > 2*time.Second {
+		t.Errorf("20 forged kids took %v", elapsed)
+	}
+}

@@ -158,19 +158,20 @@ func (s *MemoryStore) ListMethods(ctx context.Context, issuer, userID, typ strin
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	all := s.methods[userKey{issuer, userID}]
-	out := make([]*Method, 0, len(all))
+	selected := make([]*Method, 0, len(all))
 	for _, m := range all {
 		if typ == "" || m.Type == typ {
-			out = append(out, cloneMethod(m))
+			selected = append(selected, m)
 		}
 	}
 	// Creation order is not CreatedAt order when concurrent creates interleave.
-	slices.SortStableFunc(out, func(a, b *Method) int {
+	slices.SortStableFunc(selected, func(a, b *Method) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
+	out := copyMethods(selected)
 	return out, nil
 }
 
@@ -293,12 +294,43 @@ func (s *MemoryStore) TakeSession(ctx context.Context, issuer, userID, id string
 }
 
 func cloneMethod(m *Method) *Method {
-	c := *m
-	p := &c.Passkey
-	p.CredentialID = slices.Clone(p.CredentialID)
-	p.PublicKey = slices.Clone(p.PublicKey)
-	p.AAGUID = slices.Clone(p.AAGUID)
-	p.Transports = slices.Clone(p.Transports)
-	p.UserHandle = slices.Clone(p.UserHandle)
-	return &c
+	return copyMethods([]*Method{m})[0]
+}
+
+// copyMethods deep-copies methods in four allocations whatever their number: the
+// methods in one array, their bytes in one slab and their transports in another.
+// Each copied slice is capped at its length, so appending to one never writes
+// into its neighbour.
+func copyMethods(src []*Method) []*Method {
+	var byteCount, transportCount int
+	for _, m := range src {
+		p := &m.Passkey
+		byteCount += len(p.CredentialID) + len(p.PublicKey) + len(p.AAGUID) + len(p.UserHandle)
+		transportCount += len(p.Transports)
+	}
+	methods := make([]Method, len(src))
+	out := make([]*Method, len(src))
+	slab := make([]byte, 0, byteCount)
+	transports := make([]string, 0, transportCount)
+	carve := func(b []byte) []byte {
+		if b == nil {
+			return nil
+		}
+		start := len(slab)
+		slab = append(slab, b...)
+		return slab[start:len(slab):len(slab)]
+	}
+	for i, m := range src {
+		methods[i] = *m
+		p := &methods[i].Passkey
+		p.CredentialID, p.PublicKey = carve(p.CredentialID), carve(p.PublicKey)
+		p.AAGUID, p.UserHandle = carve(p.AAGUID), carve(p.UserHandle)
+		if p.Transports != nil {
+			start := len(transports)
+			transports = append(transports, p.Transports...)
+			p.Transports = transports[start:len(transports):len(transports)]
+		}
+		out[i] = &methods[i]
+	}
+	return out
 }
