@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-myaccount/myaccount"
+	"github.com/go-myaccount/myaccount/internal/testenv"
 	"github.com/go-myaccount/myaccount/myaccounttest"
 	"github.com/go-myaccount/myaccount/pgstore"
 	"github.com/go-myaccount/myaccount/redislimit"
@@ -372,8 +373,8 @@ func TestTenantLimitAcrossInstances(t *testing.T) {
 // down, requests fail fast with the contract's 503 problem; afterwards the API
 // serves again and every passkey that was created is still there.
 func TestPostgresOutage(t *testing.T) {
-	needEnv(t, "MYACCOUNT_PG_CTL")
-	needEnv(t, "MYACCOUNT_PG_DATA")
+	testenv.Need(t, "MYACCOUNT_PG_CTL", "PostgreSQL")
+	testenv.Need(t, "MYACCOUNT_PG_DATA", "PostgreSQL")
 	c := newCluster(t, nil)
 	const workers = 6
 	users := make([]*user, workers)
@@ -455,17 +456,17 @@ func TestPostgresOutage(t *testing.T) {
 	defer stopWorkers()
 	t.Cleanup(func() {
 		// Leave the server running for whatever runs next, even when this test fails midway.
-		if pgCtl(t, "status") == 3 {
-			pgCtl(t, "start")
+		if testenv.PGCtl(t, "status") == 3 {
+			testenv.PGCtl(t, "start")
 		}
 	})
 
 	time.Sleep(500 * time.Millisecond)
 	before := statuses[http.StatusCreated].Load()
-	pgCtl(t, "stop")
+	testenv.PGCtl(t, "stop")
 	time.Sleep(1500 * time.Millisecond)
 	during503 := statuses[http.StatusServiceUnavailable].Load()
-	pgCtl(t, "start")
+	testenv.PGCtl(t, "start")
 
 	// The API serves again within a bounded time.
 	recovered := false

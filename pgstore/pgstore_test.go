@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-myaccount/myaccount"
+	"github.com/go-myaccount/myaccount/internal/testenv"
 	"github.com/go-myaccount/myaccount/pgstore"
 	"github.com/go-myaccount/myaccount/storetest"
 	"github.com/jackc/pgx/v5"
@@ -76,7 +77,7 @@ func TestMigrateConcurrent(t *testing.T) {
 // TestDefaultSchema migrates a database of its own with no schema option: the
 // tables land in the search path's first schema.
 func TestDefaultSchema(t *testing.T) {
-	dsn := needEnv(t, "MYACCOUNT_POSTGRES_DSN")
+	dsn := testenv.Need(t, "MYACCOUNT_POSTGRES_DSN", "PostgreSQL")
 	admin := newPool(t, dsn)
 	name := "pgstore_test_" + strings.ToLower(rand.Text()[:12])
 	if _, err := admin.Exec(t.Context(), "CREATE DATABASE "+name); err != nil {
@@ -114,8 +115,8 @@ func TestDefaultSchema(t *testing.T) {
 // TestSurvivesRestart writes, closes the pool, restarts PostgreSQL, reconnects
 // and reads everything back.
 func TestSurvivesRestart(t *testing.T) {
-	dsn := needEnv(t, "MYACCOUNT_POSTGRES_DSN")
-	needEnv(t, "MYACCOUNT_PG_CTL")
+	dsn := testenv.Need(t, "MYACCOUNT_POSTGRES_DSN", "PostgreSQL")
+	testenv.Need(t, "MYACCOUNT_PG_CTL", "PostgreSQL")
 	ctx := t.Context()
 	_, schema := migrated(t, newPool(t, dsn)) // this pool drops the schema at cleanup
 	before := newPool(t, dsn)
@@ -142,7 +143,7 @@ func TestSurvivesRestart(t *testing.T) {
 	}
 	before.Close()
 
-	restartPostgres(t)
+	testenv.PGCtl(t, "restart")
 
 	after := newPool(t, dsn)
 	s = pgstore.New(after, pgstore.WithSchema(schema))

@@ -3,31 +3,14 @@ package pgstore_test
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-myaccount/myaccount/internal/testenv"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
-
-// needEnv returns the environment variable name, skipping tb when it is unset,
-// or failing tb under CI=true, where a missing service is a broken setup.
-func needEnv(tb testing.TB, name string) string {
-	tb.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		msg := fmt.Sprintf("this test needs PostgreSQL: set %s (scripts/with-services.sh go test ./... starts a throwaway server; make test does)", name)
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
-	}
-	return v
-}
 
 // newPool connects to dsn, closing the pool at cleanup.
 func newPool(tb testing.TB, dsn string) *pgxpool.Pool {
@@ -50,7 +33,7 @@ func newPool(tb testing.TB, dsn string) *pgxpool.Pool {
 // testPool connects to the test server.
 func testPool(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
-	return newPool(tb, needEnv(tb, "MYACCOUNT_POSTGRES_DSN"))
+	return newPool(tb, testenv.Need(tb, "MYACCOUNT_POSTGRES_DSN", "PostgreSQL"))
 }
 
 // freshSchema names a schema no other test uses, dropped with its tables at cleanup.
@@ -70,19 +53,4 @@ func freshSchema(tb testing.TB, pool *pgxpool.Pool) string {
 		tb.Errorf("drop schema %s: %v", name, err)
 	})
 	return name
-}
-
-// restartPostgres restarts the test server with pg_ctl, waiting until it is up.
-func restartPostgres(tb testing.TB) {
-	tb.Helper()
-	data := needEnv(tb, "MYACCOUNT_PG_DATA")
-	pgCtl := strings.Fields(needEnv(tb, "MYACCOUNT_PG_CTL"))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	args := append(pgCtl[1:], "restart", "-D", data, "-m", "fast", "-w", "-l", data+"/server.log")
-	cmd := exec.CommandContext(ctx, pgCtl[0], args...)
-	cmd.WaitDelay = time.Second
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("pg_ctl restart: %v\n%s", err, out)
-	}
 }
