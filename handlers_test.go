@@ -321,17 +321,11 @@ func TestConcurrentVerifiesOfOneSessionYieldOneMethod(t *testing.T) {
 	alice := h.token("auth0|alice")
 	e := h.begin(alice)
 	resp := attest(t, myaccounttest.NewAuthenticator(), e)
-	statuses := make(chan int, 50)
-	var wg sync.WaitGroup
-	for range 50 {
-		wg.Go(func() { statuses <- h.verify(alice, e.AuthSession, resp).status })
+	verifies := make([]verification, 50)
+	for i := range verifies {
+		verifies[i] = verification{e.AuthSession, resp}
 	}
-	wg.Wait()
-	close(statuses)
-	counts := map[int]int{}
-	for s := range statuses {
-		counts[s]++
-	}
+	counts := h.verifyAtOnce(alice, verifies)
 	if counts[201] != 1 || counts[400] != 49 {
 		t.Errorf("statuses %v, want one 201 and 49 400s", counts)
 	}
@@ -371,18 +365,11 @@ func TestPasskeyCap(t *testing.T) {
 	for range 25 {
 		sessions = append(sessions, h.begin(alice))
 	}
-	statuses := make(chan int, len(sessions))
-	var wg sync.WaitGroup
+	var verifies []verification
 	for _, e := range sessions {
-		resp := attest(t, myaccounttest.NewAuthenticator(), e)
-		wg.Go(func() { statuses <- h.verify(alice, e.AuthSession, resp).status })
+		verifies = append(verifies, verification{e.AuthSession, attest(t, myaccounttest.NewAuthenticator(), e)})
 	}
-	wg.Wait()
-	close(statuses)
-	counts := map[int]int{}
-	for s := range statuses {
-		counts[s]++
-	}
+	counts := h.verifyAtOnce(alice, verifies)
 	if counts[201] != 20 || counts[409] != 5 {
 		t.Errorf("statuses %v, want twenty 201 and five 409", counts)
 	}
@@ -475,4 +462,26 @@ func rewriteClientData(t *testing.T, resp json.RawMessage, old, new string) json
 	inner["clientDataJSON"] = base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(clientData), old, new, 1)))
 	data, _ := json.Marshal(m)
 	return data
+}
+
+// verification is one verify request's body.
+type verification struct {
+	authSession string
+	response    json.RawMessage
+}
+
+// verifyAtOnce sends the verifications concurrently and counts the statuses.
+func (h *harness) verifyAtOnce(token string, verifies []verification) map[int]int {
+	statuses := make(chan int, len(verifies))
+	var wg sync.WaitGroup
+	for _, v := range verifies {
+		wg.Go(func() { statuses <- h.verify(token, v.authSession, v.response).status })
+	}
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for s := range statuses {
+		counts[s]++
+	}
+	return counts
 }
