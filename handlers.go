@@ -206,29 +206,28 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, displayName := a.cfg.UserNames(claims)
-	options, ceremony, err := a.beginPasskey(handle, name, displayName, existing)
-	if err != nil {
-		a.errs.write(w, r, err)
-		return
-	}
-	data, err := json.Marshal(passkeySession{Ceremony: *ceremony, IdentityUserID: identity})
-	if err != nil {
-		a.errs.write(w, r, err)
-		return
-	}
 	authSession := b64url.EncodeToString(randomBytes(32))
+	buf := getBuffer()
+	defer putBuffer(buf)
+	body202 := append(*buf, `{"auth_session":"`...)
+	body202 = append(body202, authSession...)
+	body202 = append(body202, `","authn_params_public_key":`...)
+	body202, ceremony, err := a.beginPasskey(body202, handle, name, displayName, existing)
+	if err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
+	*buf = append(body202, '}')
 	if err := a.cfg.Store.PutSession(ctx, &Session{
 		ID: sessionID(authSession), Issuer: claims.Issuer, UserID: claims.Subject, Type: TypePasskey,
-		ExpiresAt: time.Now().Add(a.cfg.SessionTTL), Data: data,
+		ExpiresAt: time.Now().Add(a.cfg.SessionTTL),
+		Data:      encodeSession(&passkeySession{Ceremony: *ceremony, IdentityUserID: identity}),
 	}); err != nil {
 		a.errs.write(w, r, err)
 		return
 	}
 	w.Header().Set("Location", a.methodURL(r, TypePasskey+"|new"))
-	writeJSON(w, r, http.StatusAccepted, struct {
-		AuthSession string           `json:"auth_session"`
-		Options     *creationOptions `json:"authn_params_public_key"`
-	}{authSession, options})
+	writeBody(w, r, http.StatusAccepted, *buf)
 }
 
 // enrollIdentity validates identity_user_id (or its alias identity) and
@@ -300,9 +299,9 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
-	var state passkeySession
-	if err := json.Unmarshal(sess.Data, &state); err != nil {
-		a.errs.write(w, r, err)
+	state, ok := decodeSession(sess.Data)
+	if !ok {
+		a.errs.write(w, r, ErrSessionInvalid)
 		return
 	}
 	cred, err := a.finishPasskey(&state, body["authn_response"])

@@ -1,0 +1,150 @@
+package myaccount
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+)
+
+// creationOptionsJSON is PublicKeyCredentialCreationOptions as encoding/json
+// writes the contract's schema: what beginPasskey must write, byte for byte.
+type creationOptionsJSON struct {
+	Challenge string `json:"challenge"`
+	RP        struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"rp"`
+	User struct {
+		ID          string `json:"id"`
+		Name        string `json:"name"`
+		DisplayName string `json:"displayName"`
+	} `json:"user"`
+	PubKeyCredParams []struct {
+		Type string `json:"type"`
+		Alg  int64  `json:"alg"`
+	} `json:"pubKeyCredParams"`
+	AuthenticatorSelection struct {
+		ResidentKey      string `json:"residentKey"`
+		UserVerification string `json:"userVerification"`
+	} `json:"authenticatorSelection"`
+	Timeout            int64 `json:"timeout"`
+	ExcludeCredentials []struct {
+		Type       string   `json:"type"`
+		ID         string   `json:"id"`
+		Transports []string `json:"transports,omitempty"`
+	} `json:"excludeCredentials,omitempty"`
+}
+
+func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
+	passkey := func(id string, transports ...string) *Method {
+		return &Method{Passkey: Passkey{CredentialID: []byte(id), Transports: transports}}
+	}
+	cases := []struct {
+		rpID, rpName, uv  string
+		name, displayName string
+		handle            []byte
+		ttl               time.Duration
+		exclude           []*Method
+	}{
+		{"localhost", "localhost", "preferred", "alice@example.com", "Alice", []byte("0123456789abcdef0123456789abcdef"), 5 * time.Minute, nil},
+		{"example.com", "Example <&> \"Inc\"", "required", "bob", "Bøb \u2028 \x01", []byte{0, 1, 2, 0xff}, 1500 * time.Millisecond,
+			[]*Method{passkey("\x00\x01"), passkey("abc", "usb", "nfc"), passkey("x", "hybrid")}},
+		{"", "", "", "", "\xff invalid", nil, 0, []*Method{passkey("", "")}},
+	}
+	for i, c := range cases {
+		a := &API{cfg: Config{RPID: c.rpID, RPName: c.rpName, UserVerification: c.uv, SessionTTL: c.ttl}}
+		got, session, err := a.beginPasskey([]byte("prefix"), c.handle, c.name, c.displayName, c.exclude)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := bytes.CutPrefix(got, []byte("prefix"))
+		if !ok {
+			t.Fatalf("case %d: the prefix is gone: %s", i, got)
+		}
+		var want creationOptionsJSON
+		if err := json.Unmarshal(got, &want); err != nil {
+			t.Fatalf("case %d: %v: %s", i, err, got)
+		}
+		// Fill in what encoding/json must write from the inputs, not from got,
+		// except the random challenge.
+		want.RP.ID, want.RP.Name = c.rpID, c.rpName
+		want.User.ID, want.User.Name, want.User.DisplayName = b64url.EncodeToString(c.handle), c.name, c.displayName
+		want.PubKeyCredParams = want.PubKeyCredParams[:0]
+		for _, p := range passkeyAlgorithms {
+			want.PubKeyCredParams = append(want.PubKeyCredParams, struct {
+				Type string `json:"type"`
+				Alg  int64  `json:"alg"`
+			}{string(p.Type), int64(p.Algorithm)})
+		}
+		want.AuthenticatorSelection.ResidentKey, want.AuthenticatorSelection.UserVerification = "required", c.uv
+		want.Timeout = c.ttl.Milliseconds()
+		want.ExcludeCredentials = nil
+		for _, m := range c.exclude {
+			want.ExcludeCredentials = append(want.ExcludeCredentials, struct {
+				Type       string   `json:"type"`
+				ID         string   `json:"id"`
+				Transports []string `json:"transports,omitempty"`
+			}{"public-key", b64url.EncodeToString(m.Passkey.CredentialID), m.Passkey.Transports})
+		}
+		wantJSON, err := json.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, wantJSON) {
+			t.Errorf("case %d:\n got %s\nwant %s", i, got, wantJSON)
+		}
+		if session.Challenge != want.Challenge || len(want.Challenge) != 43 {
+			t.Errorf("case %d: session challenge %q, options challenge %q", i, session.Challenge, want.Challenge)
+		}
+	}
+}
+
+func TestSessionStateRoundTrips(t *testing.T) {
+	for _, s := range []passkeySession{
+		{Ceremony: webauthn.SessionData{Challenge: "c", RelyingPartyID: "localhost", UserID: []byte{0, 1, 2},
+			UserVerification: protocol.VerificationRequired, CredParams: passkeyAlgorithms}, IdentityUserID: "abc"},
+		{Ceremony: webauthn.SessionData{CredParams: passkeyAlgorithms}},
+		{Ceremony: webauthn.SessionData{Challenge: string(bytes.Repeat([]byte("é"), 200)), UserID: bytes.Repeat([]byte{0xff}, 300),
+			CredParams: passkeyAlgorithms}, IdentityUserID: "x"},
+	} {
+		data := encodeSession(&s)
+		got, ok := decodeSession(data)
+		if !ok || !reflect.DeepEqual(got, s) {
+			t.Errorf("decodeSession(encodeSession(%+v)) = %+v, %v", s, got, ok)
+		}
+		// What the JSON state of earlier versions gave is the same.
+		type jsonSession struct {
+			Ceremony       webauthn.SessionData `json:"ceremony"`
+			IdentityUserID string               `json:"identity_user_id"`
+		}
+		old, err := json.Marshal(jsonSession(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var viaJSON jsonSession
+		if err := json.Unmarshal(old, &viaJSON); err != nil || !reflect.DeepEqual(passkeySession(viaJSON), got) {
+			t.Errorf("via encoding/json %+v, now %+v", viaJSON, got)
+		}
+		// Anything cut short, extended or of another version is refused.
+		for n := range len(data) {
+			if _, ok := decodeSession(data[:n]); ok {
+				t.Errorf("decodeSession accepts %q, cut from %q", data[:n], data)
+			}
+		}
+		if _, ok := decodeSession(append(data, 0)); ok {
+			t.Errorf("decodeSession accepts a trailing byte")
+		}
+		data[0]++
+		if _, ok := decodeSession(data); ok {
+			t.Errorf("decodeSession accepts version %d", data[0])
+		}
+		if _, ok := decodeSession(old); ok {
+			t.Errorf("decodeSession accepts the JSON state %s", old)
+		}
+	}
+}
