@@ -15,11 +15,8 @@ import (
 	"github.com/go-myaccount/myaccount/myaccounttest"
 )
 
-// Scopes of every operation, for tokens that may do anything.
-var allScopes = []string{
-	myaccount.ScopeReadFactors, myaccount.ScopeReadMethods, myaccount.ScopeCreateMethods,
-	myaccount.ScopeUpdateMethods, myaccount.ScopeDeleteMethods,
-}
+// allScopes lets a token do anything.
+var allScopes = myaccount.AllScopes()
 
 const testOrigin = "https://localhost"
 

@@ -24,6 +24,12 @@ const (
 	ScopeDeleteMethods = "delete:me:authentication_methods"
 )
 
+// AllScopes returns every scope of the My Account API, for a token that may do
+// anything (a development issuer, a test).
+func AllScopes() []string {
+	return []string{ScopeReadFactors, ScopeReadMethods, ScopeCreateMethods, ScopeUpdateMethods, ScopeDeleteMethods}
+}
+
 // TypePasskey is the authentication method type this package enrolls.
 const TypePasskey = "passkey"
 

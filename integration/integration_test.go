@@ -39,7 +39,7 @@ type cluster struct {
 	iss    *myaccounttest.Issuer
 	urls   [2]string
 	client *http.Client
-	logs   *logBuffer
+	logs   *testenv.Buffer
 }
 
 // newCluster starts the instances. configure, if not nil, changes each
@@ -49,12 +49,12 @@ func newCluster(t *testing.T, configure func(*myaccount.Config)) *cluster {
 	c := &cluster{
 		iss:    myaccounttest.NewIssuer(t),
 		client: &http.Client{Timeout: requestLimit},
-		logs:   &logBuffer{},
+		logs:   &testenv.Buffer{},
 	}
 	t.Cleanup(c.client.CloseIdleConnections)
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("server logs:\n%s", c.logs.tail(40))
+			t.Logf("server logs:\n%s", tail(c.logs, 40))
 		}
 	})
 	schema := freshSchema(t)
@@ -558,22 +558,8 @@ func checkResponse(r response, want []int) string {
 	return ""
 }
 
-// logBuffer collects the instances' logs, safe for concurrent writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// tail returns the last n lines.
-func (b *logBuffer) tail(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	lines := strings.Split(strings.TrimSpace(b.buf.String()), "\n")
+// tail returns the last n lines of logs.
+func tail(logs *testenv.Buffer, n int) string {
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -166,56 +165,13 @@ func TestSurvivesRestart(t *testing.T) {
 	}
 }
 
-// deadAddress returns a loopback address where nothing listens.
-func deadAddress(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-// silentAddress returns a loopback address that accepts connections and never answers.
-func silentAddress(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var conns []net.Conn
-	var mu sync.Mutex
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	})
-	t.Cleanup(func() {
-		l.Close()
-		wg.Wait()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String()
-}
-
 // TestUnavailable points stores at servers that refuse or never answer: every
 // call fails within the connect timeout with an error wrapping ErrUnavailable.
 // It needs no PostgreSQL.
 func TestUnavailable(t *testing.T) {
 	for _, tt := range []struct{ name, addr string }{
-		{"refused", deadAddress(t)},
-		{"silent", silentAddress(t)},
+		{"refused", testenv.DeadAddress(t)},
+		{"silent", testenv.SilentAddress(t)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, err := pgxpool.ParseConfig("postgres://postgres@" + tt.addr + "/postgres?sslmode=disable")

@@ -1,19 +1,18 @@
 package redislimit_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"log/slog"
 	"math"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-myaccount/myaccount"
+	"github.com/go-myaccount/myaccount/internal/testenv"
 	"github.com/go-myaccount/myaccount/redislimit"
 	"github.com/redis/go-redis/v9"
 )
@@ -205,71 +204,6 @@ func TestDefaultPrefix(t *testing.T) {
 	}
 }
 
-// deadClient is a client of a loopback port where nothing listens.
-func deadClient(t *testing.T) *redis.Client {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-// silentClient is a client of a server that accepts connections and never answers.
-func silentClient(t *testing.T) *redis.Client {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	})
-	c := redis.NewClient(&redis.Options{Addr: l.Addr().String()})
-	t.Cleanup(func() {
-		_ = c.Close()
-		l.Close()
-		wg.Wait()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return c
-}
-
-// logBuffer is a slog handler's output, safe for concurrent writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestRedisDown(t *testing.T) {
 	const timeout = 100 * time.Millisecond
 	limit := myaccount.Limit{Rate: 25, Burst: 25}
@@ -278,7 +212,7 @@ func TestRedisDown(t *testing.T) {
 		client func(*testing.T) *redis.Client
 	}{{"refused", deadClient}, {"silent", silentClient}} {
 		t.Run(server.name+"/fail open", func(t *testing.T) {
-			var logs logBuffer
+			var logs testenv.Buffer
 			l := redislimit.New(server.client(t), redislimit.Options{
 				Timeout: timeout, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 			})
@@ -319,4 +253,16 @@ func TestCanceled(t *testing.T) {
 			t.Fatalf("FailClosed %v: Allow with a cancelled context: %v", failClosed, err)
 		}
 	}
+}
+
+// deadClient is a client of a loopback port where nothing listens.
+func deadClient(t *testing.T) *redis.Client { return clientOf(t, testenv.DeadAddress(t)) }
+
+// silentClient is a client of a server that accepts connections and never answers.
+func silentClient(t *testing.T) *redis.Client { return clientOf(t, testenv.SilentAddress(t)) }
+
+func clientOf(t *testing.T, addr string) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }

@@ -10,12 +10,6 @@ import (
 	"github.com/go-myaccount/myaccount/myaccounttest"
 )
 
-// allScopes are granted when a token request names none.
-var allScopes = []string{
-	myaccount.ScopeReadFactors, myaccount.ScopeReadMethods, myaccount.ScopeCreateMethods,
-	myaccount.ScopeUpdateMethods, myaccount.ScopeDeleteMethods,
-}
-
 const devTokenLifetime = time.Hour
 
 // devTokenHandler mints access tokens for whoever asks: POST /dev/token with
@@ -40,7 +34,7 @@ func devTokenHandler(iss *myaccounttest.Issuer) http.Handler {
 			return
 		}
 		if len(req.Scopes) == 0 {
-			req.Scopes = allScopes
+			req.Scopes = myaccount.AllScopes()
 		}
 		lifetime := devTokenLifetime
 		if req.ExpiresIn > 0 {

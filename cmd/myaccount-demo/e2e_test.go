@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+	"github.com/go-myaccount/myaccount"
 )
 
 // spaPage is a single-page app of another origin: it calls the API of #api with
@@ -73,7 +74,7 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 			t.Errorf("signed in as %q", got)
 		}
 		scopes := eval[[]string](b, `[...document.querySelectorAll('#token-scopes li')].map((li) => li.textContent)`)
-		for _, s := range allScopes {
+		for _, s := range myaccount.AllScopes() {
 			if !slices.Contains(scopes, s) {
 				t.Errorf("the page shows scopes %q, without %s", scopes, s)
 			}

@@ -1,25 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/go-myaccount/myaccount/internal/testenv"
 	"github.com/go-myaccount/myaccount/myaccounttest"
 )
 
 // startDemo runs the demo on a free loopback port until the test ends.
-func startDemo(t *testing.T, args ...string) (base string, output *syncBuffer) {
+func startDemo(t *testing.T, args ...string) (base string, output *testenv.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	output = &syncBuffer{}
+	output = &testenv.Buffer{}
 	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), output, ready) }()
 	t.Cleanup(func() {
 		cancel()
@@ -33,23 +32,6 @@ func startDemo(t *testing.T, args ...string) (base string, output *syncBuffer) {
 		t.Fatalf("demo did not start: %v", err)
 	}
 	return base, output
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func call(t *testing.T, method, url, token, body string) (int, http.Header, []byte) {
