@@ -272,15 +272,9 @@ func randomBytes(n int) []byte {
 	return b
 }
 
-const alphanumerics = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-func randomAlphanumeric(n int) string {
-	b := randomBytes(n)
-	for i := range b {
-		b[i] = alphanumerics[int(b[i])%len(alphanumerics)]
-	}
-	return string(b)
-}
+// randomAlphanumeric draws n letters and digits (n ≤ 26): crypto/rand.Text is
+// base32, so every character is one.
+func randomAlphanumeric(n int) string { return rand.Text()[:n] }
 
 // parallel runs fn(i) for i in [0, n) on n goroutines released at once, and
 // waits for all of them.
