@@ -19,6 +19,9 @@ var (
 	// ErrSessionInvalid means an auth_session is unknown, expired, already used, or
 	// belongs to another user or method type.
 	ErrSessionInvalid = errors.New("myaccount: auth_session is invalid, expired or already used")
+	// ErrSessionUsed means a [Store] found an auth_session used already, or
+	// spent by too many wrong codes. Clients see it as [ErrSessionInvalid].
+	ErrSessionUsed = errors.New("myaccount: auth_session already used")
 	// ErrLimitReached means the user already has the maximum number of methods of a type.
 	ErrLimitReached = errors.New("myaccount: authentication method limit reached")
 	// ErrCredentialExists means a credential id is already registered with the relying party.
@@ -140,7 +143,7 @@ func asError(err error) *Error {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return newError(http.StatusNotFound, "A0E-404-0001", "The authentication method was not found.", err)
-	case errors.Is(err, ErrSessionInvalid):
+	case errors.Is(err, ErrSessionInvalid), errors.Is(err, ErrSessionUsed):
 		return validationError("The auth_session is invalid, expired or already used.", ValidationError{
 			Detail: "invalid, expired or already used", Field: "auth_session", Pointer: "/auth_session", Source: "body",
 		})
@@ -148,6 +151,10 @@ func asError(err error) *Error {
 		return newError(http.StatusConflict, "A0E-409-0001", "The maximum number of authentication methods of this type has been reached.", err)
 	case errors.Is(err, ErrCredentialExists):
 		return newError(http.StatusConflict, "A0E-409-0002", "This credential is already registered.", err)
+	case errors.Is(err, ErrRateLimited):
+		e := newError(http.StatusTooManyRequests, "A0E-429-0001", "Too many requests. Try again later.", err)
+		e.Header = http.Header{"Retry-After": {"60"}}
+		return e
 	case errors.Is(err, ErrUnavailable):
 		e := newError(http.StatusServiceUnavailable, "A0E-503-0001", "The service is temporarily unavailable. Try again shortly.", err)
 		e.Header = http.Header{"Retry-After": {"1"}}

@@ -30,9 +30,6 @@ func AllScopes() []string {
 	return []string{ScopeReadFactors, ScopeReadMethods, ScopeCreateMethods, ScopeUpdateMethods, ScopeDeleteMethods}
 }
 
-// TypePasskey is the authentication method type this package enrolls.
-const TypePasskey = "passkey"
-
 // Config configures an [API]. Zero values are the defaults; [Config.Domain] alone
 // is enough for an Auth0-style deployment.
 type Config struct {
@@ -101,6 +98,28 @@ type Config struct {
 	UserRateLimit RateLimit
 	// MaxPasskeys is how many passkeys a user may hold. Default: 20.
 	MaxPasskeys int
+	// AlwaysExcludeCredentials sends the user's credentials as
+	// excludeCredentials in every WebAuthn enrollment, not only when the request
+	// sets use_exclude_credentials, as Auth0 does. Default: false.
+	AlwaysExcludeCredentials bool
+
+	// TOTP configures authenticator apps. Default: offered.
+	TOTP TOTPConfig
+	// RecoveryCodes configures recovery codes. Default: offered.
+	RecoveryCodes RecoveryCodeConfig
+	// Messages configures email and phone methods. Default: not offered (no Sender).
+	Messages MessageConfig
+	// SecretKeys is the key ring that seals auth_sessions and TOTP secrets with
+	// AES-256-GCM: 32-byte keys, the first sealing and every one opening, so a
+	// key is rotated by putting a new one first and dropping the old one once
+	// what it sealed is gone. Every instance serving one tenant needs the same
+	// ring. Default: with the in-memory store, one random key per process
+	// (whose sealed secrets die with the process, as the store's do); with any
+	// other Store, required.
+	SecretKeys [][]byte
+	// DeletePolicy may refuse a DELETE: a non-nil error answers 409. Default:
+	// nil, allowing every delete; see [KeepLastPrimary].
+	DeletePolicy DeletePolicy
 	// SessionTTL is how long an auth_session can be verified. Default: 5 minutes.
 	SessionTTL time.Duration
 	// MaxBodyBytes bounds request bodies. Default: 64 KiB.
@@ -118,6 +137,11 @@ type API struct {
 	cfg       Config // with defaults filled in
 	validator *TokenValidator
 	webauthn  *webauthn.WebAuthn
+	keys      *keyRing
+	// offered are the types this deployment enrolls; offeredTypes lists them
+	// in the contract's order.
+	offered      map[string]bool
+	offeredTypes []string
 	limits    rateLimiter
 	errs      errorWriter
 	routes    map[string]*route
@@ -143,7 +167,14 @@ func New(cfg Config) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: WebAuthn: %v", ErrConfig, err)
 	}
-	a := &API{cfg: cfg, webauthn: wa}
+	a := &API{cfg: cfg, webauthn: wa, offered: make(map[string]bool)}
+	if a.keys, err = newKeyRing(cfg.SecretKeys); err != nil {
+		return nil, err
+	}
+	a.offeredTypes = cfg.offeredTypes()
+	for _, t := range a.offeredTypes {
+		a.offered[t] = true
+	}
 	a.errs = errorWriter{handler: cfg.ErrorHandler, logger: cfg.Logger}
 	a.validator, err = NewTokenValidator(TokenConfig{
 		Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, Keyfunc: cfg.Keyfunc, Algorithms: cfg.Algorithms,
@@ -238,6 +269,20 @@ func (c *Config) resolve() error {
 	}
 	if c.Store == nil {
 		c.Store = NewMemoryStore()
+	}
+	if len(c.SecretKeys) == 0 {
+		if _, inMemory := c.Store.(*MemoryStore); !inMemory {
+			return fmt.Errorf("%w: SecretKeys is required with a Store other than the in-memory one: "+
+				"auth_sessions and TOTP secrets are sealed under it, and every instance must share it", ErrConfig)
+		}
+		c.SecretKeys = [][]byte{randomBytes(32)}
+	}
+	c.TOTP.Issuer = orDefault(c.TOTP.Issuer, c.RPName)
+	if c.Messages.MaxPerUser < 0 {
+		return fmt.Errorf("%w: Messages.MaxPerUser must not be negative", ErrConfig)
+	}
+	if c.Messages.MaxPerUser == 0 {
+		c.Messages.MaxPerUser = 5
 	}
 	if c.Limiter == nil {
 		c.Limiter = NewMemoryLimiter(0)

@@ -42,7 +42,7 @@ type creationOptionsJSON struct {
 
 func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
 	passkey := func(id string, transports ...string) *Method {
-		return &Method{Passkey: Passkey{CredentialID: []byte(id), Transports: transports}}
+		return &Method{WebAuthn: WebAuthnCredential{CredentialID: []byte(id), Transports: transports}}
 	}
 	cases := []struct {
 		rpID, rpName, uv  string
@@ -89,7 +89,7 @@ func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
 				Type       string   `json:"type"`
 				ID         string   `json:"id"`
 				Transports []string `json:"transports,omitempty"`
-			}{"public-key", b64url.EncodeToString(m.Passkey.CredentialID), m.Passkey.Transports})
+			}{"public-key", b64url.EncodeToString(m.WebAuthn.CredentialID), m.WebAuthn.Transports})
 		}
 		wantJSON, err := json.Marshal(want)
 		if err != nil {
