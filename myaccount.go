@@ -142,10 +142,10 @@ type API struct {
 	// in the contract's order.
 	offered      map[string]bool
 	offeredTypes []string
-	limits    rateLimiter
-	errs      errorWriter
-	routes    map[string]*route
-	handler   http.Handler
+	limits       rateLimiter
+	errs         errorWriter
+	routes       map[string]*route
+	handler      http.Handler
 }
 
 // route is one path of the API with a handler per allowed method.
