@@ -20,6 +20,9 @@ var allScopes = myaccount.AllScopes()
 
 const testOrigin = "https://localhost"
 
+// testKeys is a key ring for tests that bring their own Store.
+var testKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef")}
+
 // harness is an API behind a real HTTP server, with an issuer for its tokens and
 // a software authenticator for its passkeys. Every response it sees is checked
 // against Auth0's OpenAPI file.
@@ -153,7 +156,13 @@ type enrollment struct {
 // begin starts a passkey enrollment and requires a 202.
 func (h *harness) begin(token string) enrollment {
 	h.t.Helper()
-	r := h.do("POST", "/me/v1/authentication-methods", token, map[string]any{"type": "passkey"})
+	return h.beginWith(token, map[string]any{"type": "passkey"})
+}
+
+// beginWith starts a passkey enrollment with the body given and requires a 202.
+func (h *harness) beginWith(token string, body map[string]any) enrollment {
+	h.t.Helper()
+	r := h.do("POST", "/me/v1/authentication-methods", token, body)
 	if r.status != http.StatusAccepted {
 		h.t.Fatalf("enroll: status %d: %s", r.status, r.body)
 	}

@@ -56,6 +56,12 @@ type methodFamily interface {
 	usage(typ string) string
 }
 
+// verifyBodyChecker is a family that checks a verify body beyond its members'
+// kinds, before any work is spent on the auth_session.
+type verifyBodyChecker interface {
+	checkVerifyBody(body map[string]json.RawMessage) error
+}
+
 // enrollment is one POST /authentication-methods on its way through a family.
 type enrollment struct {
 	api      *API
@@ -198,6 +204,12 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 	if err := checkMembers(body, "", append([]member{{name: "auth_session", kind: kindString, required: true}}, family.verifyMembers(typ)...)); err != nil {
 		a.errs.write(w, r, err)
 		return
+	}
+	if checker, ok := family.(verifyBodyChecker); ok {
+		if err := checker.checkVerifyBody(body); err != nil {
+			a.errs.write(w, r, err)
+			return
+		}
 	}
 	state, session, err := a.openSession(claims, unquote(body["auth_session"]))
 	if err != nil {

@@ -32,7 +32,7 @@ func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
 		{"missing type", "POST", enroll, `{}`, 400, "A0E-400-0003", "/type"},
 		{"type is a number", "POST", enroll, `{"type":7}`, 400, "A0E-400-0003", "/type"},
 		{"type is null", "POST", enroll, `{"type":null}`, 400, "A0E-400-0003", "/type"},
-		{"unsupported type", "POST", enroll, `{"type":"totp"}`, 400, "A0E-400-0003", "/type"},
+		{"type not offered", "POST", enroll, `{"type":"push-notification"}`, 400, "A0E-400-0003", "/type"},
 		{"unknown member", "POST", enroll, `{"type":"passkey","admin":true}`, 400, "A0E-400-0003", "/admin"},
 		{"member with slash", "POST", enroll, `{"type":"passkey","a/b":1}`, 400, "A0E-400-0003", "/a~1b"},
 		{"flag is a string", "POST", enroll, `{"type":"passkey","use_exclude_credentials":"yes"}`, 400, "A0E-400-0003", "/use_exclude_credentials"},
@@ -139,6 +139,7 @@ func TestBackendFailuresDoNotLeak(t *testing.T) {
 	var handled []error
 	h := newHarness(t, func(c *myaccount.Config) {
 		c.Store = failingStore{myaccount.NewMemoryStore()}
+		c.SecretKeys = testKeys
 		c.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 			handled = append(handled, err)
 			myaccount.WriteError(w, r, err)

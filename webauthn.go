@@ -67,10 +67,11 @@ func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
 	return nil
 }
 
+func (webauthnFamily) checkVerifyBody(body map[string]json.RawMessage) error {
+	return checkAttestationBody(members(body["authn_response"]))
+}
+
 func (webauthnFamily) finish(ctx context.Context, v *verification) error {
-	if err := checkAttestationBody(members(v.body["authn_response"])); err != nil {
-		return err
-	}
 	ceremony, ok := decodeCeremony(v.state.Data)
 	if !ok {
 		return ErrSessionInvalid
