@@ -104,8 +104,9 @@ type PasswordComplexity struct {
 
 // PasswordProfileData is the profile-data part of a [PasswordPolicy]: when
 // Active, a password must not contain the user's value of any BlockedFields
-// (see [PasswordConfig.ProfileValue]), ignoring case; values shorter than 3
-// characters are not checked.
+// (see [PasswordConfig.ProfileValue]), nor one of its words or an email's
+// part before "@", ignoring case; parts shorter than 3 characters are not
+// checked.
 type PasswordProfileData struct {
 	Active        bool     `json:"active"`
 	BlockedFields []string `json:"blocked_fields"`
@@ -453,11 +454,11 @@ func sequential(step rune) func(prev, r rune) bool {
 }
 
 // containsProfileValue reports whether the lowercased password holds value,
-// or for an email address its part before "@"; values shorter than 3
-// characters are too common in passwords to refuse.
+// one of its words, or for an email address its part before "@". Parts
+// shorter than 3 characters are too common in passwords to refuse.
 func containsProfileValue(lowerPassword, value string) bool {
 	value = strings.ToLower(strings.TrimSpace(value))
-	candidates := []string{value}
+	candidates := append([]string{value}, strings.Fields(value)...)
 	if local, _, ok := strings.Cut(value, "@"); ok {
 		candidates = append(candidates, local)
 	}

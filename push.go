@@ -13,11 +13,13 @@ import (
 // whether the device confirmed when the user verifies, and removes the device
 // when the method is deleted. Methods are called concurrently.
 type PushProvider interface {
-	// BeginPairing starts pairing a device for the user. The returned
-	// BarcodeURI is shown to the user as a QR code for the app to scan; Handle
-	// names the pairing, and later the device, at the provider. An error
-	// answers 503 and nothing is stored.
-	BeginPairing(ctx context.Context, req PushPairingRequest) (PushPairing, error)
+	// BeginPairing starts pairing a device for the user (issuer and userID
+	// are the token's iss and sub; methodID is the id the method will have
+	// once verified). It returns the barcode URI shown to the user as a QR code
+	// for the app to scan, and a handle that names the pairing, and later the
+	// device, at the provider: at most 1024 bytes, kept as the method's
+	// Destination. An error answers 503 and nothing is stored.
+	BeginPairing(ctx context.Context, issuer, userID, methodID string) (barcodeURI, handle string, err error)
 	// Confirmed reports whether the device of handle has confirmed the
 	// pairing. Until it has, verify answers 400 and the auth_session stays
 	// usable until it expires. An error answers 503.
@@ -27,23 +29,6 @@ type PushProvider interface {
 	// the method, and an error answers 503 with the method kept. A handle the
 	// provider does not know (removed before) is not an error.
 	RemoveDevice(ctx context.Context, handle string) error
-}
-
-// PushPairingRequest is what a [PushProvider] is told about a pairing.
-type PushPairingRequest struct {
-	// Claims are the signed-in user's token claims.
-	Claims *Claims
-	// MethodID is the id the method will have once verified.
-	MethodID string
-}
-
-// PushPairing is a pairing a [PushProvider] has begun.
-type PushPairing struct {
-	// BarcodeURI is what the authenticator app scans: the 202's barcode_uri.
-	BarcodeURI string
-	// Handle names the pairing at the provider; the method keeps it as its
-	// Destination. At most 1024 bytes.
-	Handle string
 }
 
 // PushConfig configures push-notification methods.
@@ -85,16 +70,16 @@ func (pushFamily) usage(string) string { return "secondary" }
 
 func (pushFamily) begin(ctx context.Context, e *enrollment) error {
 	a := e.api
-	pairing, err := a.cfg.Push.Provider.BeginPairing(ctx, PushPairingRequest{Claims: e.claims, MethodID: e.state.MethodID})
-	if err == nil && (pairing.BarcodeURI == "" || pairing.Handle == "" || len(pairing.Handle) > maxPushHandle) {
+	barcodeURI, handle, err := a.cfg.Push.Provider.BeginPairing(ctx, e.claims.Issuer, e.claims.Subject, e.state.MethodID)
+	if err == nil && (barcodeURI == "" || handle == "" || len(handle) > maxPushHandle) {
 		err = fmt.Errorf("pairing with an empty barcode URI, or a handle empty or over %d bytes", maxPushHandle)
 	}
 	if err != nil {
 		return a.pushUnavailable(ctx, "beginning a push pairing failed", err)
 	}
-	e.state.Data = []byte(pairing.Handle)
+	e.state.Data = []byte(handle)
 	e.reply = append(e.reply, `,"barcode_uri":`...)
-	e.reply = appendString(e.reply, pairing.BarcodeURI)
+	e.reply = appendString(e.reply, barcodeURI)
 	return nil
 }
 
