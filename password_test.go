@@ -233,7 +233,8 @@ func TestPasswordRules(t *testing.T) {
 }
 
 func TestPasswordHistory(t *testing.T) {
-	h := passwordHarness(t, newPasswords(t, strictPolicy(), 0), nil, nil)
+	store := myaccount.NewMemoryStore()
+	h := passwordHarness(t, newPasswords(t, strictPolicy(), 0), store, nil)
 	alice := h.token("auth0|alice")
 	passwords := []string{"Vq7#mZp2!kR", "Wp8$nXq3@jS", "Xr9%oYr4#hT", "Ys6^pWs5$gU"}
 	set := func(p string) *response { r, _ := h.setPassword(alice, p); return r }
@@ -246,8 +247,14 @@ func TestPasswordHistory(t *testing.T) {
 	wantStatus(t, set(passwords[3]), http.StatusCreated)
 	// Three newer passwords push the first out of the history.
 	wantStatus(t, set(passwords[0]), http.StatusCreated)
-	if n := len(h.list(alice, "password")); n != 1 {
-		t.Errorf("%d password methods after changes, want 1", n)
+	list := h.list(alice, "password")
+	if len(list) != 1 {
+		t.Fatalf("%d password methods after changes, want 1", len(list))
+	}
+	// The store keeps no more than the policy needs: the 2 before the current one.
+	m, err := store.GetMethod(context.Background(), h.issuer.Issuer, "auth0|alice", list[0].(map[string]any)["id"].(string))
+	if err != nil || len(m.SecretHistory) != 2 {
+		t.Errorf("stored history of %d hashes (%v), want 2", len(m.SecretHistory), err)
 	}
 }
 
