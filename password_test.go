@@ -3,6 +3,7 @@ package myaccount_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -409,5 +410,73 @@ func TestPasswordOwnBackend(t *testing.T) {
 	m, err := store.GetMethod(context.Background(), h.issuer.Issuer, "auth0|alice", id)
 	if err != nil || len(m.Secret) != 0 || m.SecretSetAt.IsZero() {
 		t.Errorf("stored %+v, %v: want no secret and a reset time", m, err)
+	}
+}
+
+// Each identity of a user has its own password, and a POST names the one of
+// the identity it is for.
+func TestPasswordPerIdentity(t *testing.T) {
+	h := newHarness(t, func(c *myaccount.Config) {
+		c.Passwords.Backend = newPasswords(t, nil, 0)
+		c.AllowIdentity = func(_ context.Context, _ *myaccount.Claims, identity, connection string) bool {
+			return identity == "linked-42" && connection == "corporate"
+		}
+	})
+	alice := h.token("auth0|alice")
+	r, own := h.setPassword(alice, "Correct-Horse-7")
+	wantStatus(t, r, http.StatusCreated)
+	linked := map[string]any{"type": "password", "identity_user_id": "linked-42", "connection": "corporate"}
+	e := h.start(alice, linked)
+	if e["id"] == own {
+		t.Fatal("the linked identity's enrollment names the own identity's password")
+	}
+	r = h.finish(alice, e["id"].(string), map[string]any{"auth_session": e["auth_session"], "new_password": "Battery-Staple-9"})
+	wantStatus(t, r, http.StatusCreated)
+	if got := r.json(t)["identity_user_id"]; got != "linked-42" {
+		t.Errorf("identity_user_id %v", got)
+	}
+	if again := h.start(alice, linked); again["id"] != e["id"] {
+		t.Errorf("second enrollment of the linked identity: id %v, want %v", again["id"], e["id"])
+	}
+	if again := h.start(alice, map[string]any{"type": "password"}); again["id"] != own {
+		t.Errorf("second enrollment of the own identity: id %v, want %v", again["id"], own)
+	}
+	if n := len(h.list(alice, "password")); n != 2 {
+		t.Errorf("%d password methods, want 2", n)
+	}
+	delete(linked, "connection")
+	wantPointer(t, h.do("POST", "/me/v1/authentication-methods", alice, linked), "/identity_user_id")
+}
+
+// badPolicyBackend gives a policy the API cannot show.
+type badPolicyBackend struct{ *shelfBackend }
+
+func (badPolicyBackend) Policy(context.Context, myaccount.PasswordUser) (myaccount.PasswordPolicy, error) {
+	return myaccount.PasswordPolicy{Complexity: myaccount.PasswordComplexity{CharacterTypeRule: "most"}}, nil
+}
+
+func TestPasswordBackendErrors(t *testing.T) {
+	var logs bytes.Buffer
+	h := passwordHarness(t, badPolicyBackend{&shelfBackend{}}, nil, &logs)
+	r := h.do("POST", "/me/v1/authentication-methods", h.token("auth0|alice"), map[string]any{"type": "password"})
+	wantError(t, r, http.StatusServiceUnavailable, "A0E-503-0001")
+	if !strings.Contains(logs.String(), "character_type_rule") {
+		t.Errorf("the policy's fault is not logged: %s", logs.String())
+	}
+
+	bad := strictPolicy()
+	bad.History.Size = 0
+	if _, err := myaccount.NewArgon2Passwords(myaccount.Argon2Options{Policy: bad}); !errors.Is(err, myaccount.ErrConfig) {
+		t.Errorf("active history of size 0: %v, want ErrConfig", err)
+	}
+	if _, err := myaccount.NewArgon2Passwords(myaccount.Argon2Options{MaxConcurrentHashes: -1}); !errors.Is(err, myaccount.ErrConfig) {
+		t.Errorf("MaxConcurrentHashes -1: %v, want ErrConfig", err)
+	}
+	backend := newPasswords(t, nil, 0)
+	for _, secret := range []string{"", "junk", "$argon2id$v=19$m=99999999999,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA", "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"} {
+		m := &myaccount.Method{Type: myaccount.TypePassword, Secret: []byte(secret)}
+		if ok, err := backend.CheckPassword(context.Background(), m, "x"); ok || err == nil {
+			t.Errorf("CheckPassword of Secret %q: %v, %v; want an error", secret, ok, err)
+		}
 	}
 }
