@@ -23,11 +23,15 @@ type Method struct {
 	// webauthn-roaming method.
 	WebAuthn WebAuthnCredential
 	// Secret is what a method keeps to check the user later, never in plain
-	// text: a TOTP seed sealed under [Config.SecretKeys], or the SHA-256 of a
-	// recovery code. Empty for the other types.
+	// text: a TOTP seed sealed under [Config.SecretKeys], the SHA-256 of a
+	// recovery code, or what the [PasswordBackend] returned for a password
+	// (an argon2id hash from [Argon2Passwords]; empty when the password
+	// lives elsewhere). Empty for the other types.
 	Secret []byte
 	// Destination is where an email or phone method sends codes: an email
-	// address, or a phone number in E.164 form.
+	// address, or a phone number in E.164 form. For a push-notification
+	// method it is the [PushProvider]'s handle of the device (at most 1024
+	// bytes).
 	Destination string
 	// PreferredChannel is how a phone method sends codes: "sms" or "voice".
 	PreferredChannel string
