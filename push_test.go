@@ -141,3 +141,22 @@ func TestPushProviderDown(t *testing.T) {
 		t.Errorf("after a failed DELETE: %d methods, removed %v", n, provider.Removed(device.Handle()))
 	}
 }
+
+func TestPushLimit(t *testing.T) {
+	provider := myaccounttest.NewPushProvider()
+	h := newHarness(t, func(c *myaccount.Config) { c.Push = myaccount.PushConfig{Provider: provider, MaxPerUser: 1} })
+	alice := h.token("auth0|alice")
+	e := h.start(alice, map[string]any{"type": "push-notification"})
+	device, err := provider.Scan(e["barcode_uri"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = device.Confirm()
+	wantStatus(t, h.finish(alice, e["id"].(string), map[string]any{"auth_session": e["auth_session"]}), http.StatusCreated)
+	wantError(t, h.do("POST", "/me/v1/authentication-methods", alice, map[string]any{"type": "push-notification"}), 409, "A0E-409-0001")
+
+	_, err = myaccount.New(myaccount.Config{Domain: "tenant.example.com", Push: myaccount.PushConfig{Provider: provider, MaxPerUser: -1}})
+	if !errors.Is(err, myaccount.ErrConfig) {
+		t.Errorf("MaxPerUser -1: %v, want ErrConfig", err)
+	}
+}
