@@ -241,11 +241,13 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 
 // families holds the family of every type this package enrolls.
 var families = map[string]methodFamily{
-	TypePasskey:      webauthnFamily{},
-	TypeTOTP:         totpFamily{},
-	TypeRecoveryCode: recoveryCodeFamily{},
-	TypeEmail:        messageFamily{},
-	TypePhone:        messageFamily{},
+	TypePasskey:          webauthnFamily{},
+	TypeWebAuthnRoaming:  webauthnFamily{},
+	TypeWebAuthnPlatform: webauthnFamily{},
+	TypeTOTP:             totpFamily{},
+	TypeRecoveryCode:     recoveryCodeFamily{},
+	TypeEmail:            messageFamily{},
+	TypePhone:            messageFamily{},
 }
 
 // offeredTypes returns the types this deployment enrolls, in the contract's order.
@@ -256,6 +258,10 @@ func (c *Config) offeredTypes() []string {
 		switch t {
 		case TypePasskey:
 			offered = true
+		case TypeWebAuthnRoaming:
+			offered = !c.WebAuthnMFA.DisableRoaming
+		case TypeWebAuthnPlatform:
+			offered = !c.WebAuthnMFA.DisablePlatform
 		case TypeTOTP:
 			offered = !c.TOTP.Disabled
 		case TypeRecoveryCode:

@@ -96,8 +96,12 @@ type Config struct {
 	// UserRateLimit is each user's bucket, on top of the tenant's.
 	// Default: 1 request/second, burst 10.
 	UserRateLimit RateLimit
-	// MaxPasskeys is how many passkeys a user may hold. Default: 20.
+	// MaxPasskeys is how many passkeys a user may hold, and how many of each
+	// WebAuthn MFA type. Default: 20.
 	MaxPasskeys int
+	// WebAuthnMFA configures security keys and platform authenticators as
+	// second factors. Default: both offered.
+	WebAuthnMFA WebAuthnMFAConfig
 	// AlwaysExcludeCredentials sends the user's credentials as
 	// excludeCredentials in every WebAuthn enrollment, not only when the request
 	// sets use_exclude_credentials, as Auth0 does. Default: false.
