@@ -354,6 +354,7 @@ func (s *MemoryStore) record(session SessionRef) (*sessionRecord, error) {
 			return nil, ErrRateLimited
 		}
 	}
+	user = s.sessions[key] // a sweep drops a user's emptied map
 	if user == nil {
 		user = make(map[string]*sessionRecord)
 		s.sessions[key] = user
