@@ -127,7 +127,7 @@ type MemoryStore struct {
 // user. A record appears only when a session is verified or a code tried, so a
 // person never comes near it; a client trying codes on thousands of
 // enrollments at once does, and gets [ErrRateLimited].
-const maxSessionsPerUser = 1000
+const maxSessionsPerUser = 10000
 
 type sessionRecord struct {
 	expiresAt time.Time
