@@ -404,33 +404,6 @@ func (a *API) rateLimit(next http.Handler) http.Handler {
 	})
 }
 
-// publicBase is the scheme://host that absolute Location headers start with.
-func (a *API) publicBase(r *http.Request) string {
-	if a.cfg.PublicURL != "" {
-		return a.cfg.PublicURL
-	}
-	scheme, host := "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if a.cfg.TrustForwardedHeaders {
-		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
-			scheme = p
-		}
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
-			host = h
-		}
-	}
-	return scheme + "://" + host
-}
-
-// firstValue takes the first entry of a comma-separated header, as set by the
-// proxy nearest the client.
-func firstValue(v string) string {
-	first, _, _ := strings.Cut(v, ",")
-	return strings.TrimSpace(first)
-}
-
 func (a *API) methodURL(r *http.Request, id string) string {
 	return a.publicBase(r) + "/me/v1/authentication-methods/" + url.PathEscape(id)
 }
