@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/rs/cors"
 )
 
 // Scopes of the My Account API. Tokens may also spell them with hyphens.
@@ -85,8 +85,12 @@ type Config struct {
 	// and X-Forwarded-Host when PublicURL is empty. Only enable behind a proxy that
 	// sets them. Default: false.
 	TrustForwardedHeaders bool
-	// CORSOrigins are the browser origins allowed to call the API cross-origin.
-	// Default: none (no CORS headers are sent).
+	// CORS lets browser apps on other origins call the API.
+	// Default: no origin, so no CORS headers are sent.
+	CORS CORSConfig
+	// CORSOrigins are added to CORS.Origins.
+	//
+	// Deprecated: set CORS.Origins. Default: none.
 	CORSOrigins []string
 
 	// Store keeps methods and sessions. Default: [NewMemoryStore].
@@ -156,16 +160,7 @@ func New(cfg Config) (*API, error) {
 	a.limits = rateLimiter{limiter: cfg.Limiter, tenant: cfg.TenantRateLimit.limit(), user: cfg.UserRateLimit.limit()}
 	a.routes = a.buildRoutes()
 	a.handler = http.HandlerFunc(a.route)
-	if len(cfg.CORSOrigins) > 0 {
-		a.handler = cors.New(cors.Options{
-			AllowedOrigins: cfg.CORSOrigins,
-			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
-			AllowedHeaders: []string{"Authorization", "Content-Type"},
-			ExposedHeaders: []string{"Location", "Retry-After", "X-Ratelimit-Limit", "X-Ratelimit-Remaining",
-				"X-Ratelimit-Reset", "X-Auth0-Error-Kind"},
-			MaxAge: 600,
-		}).Handler(a.handler)
-	}
+	a.handler = cfg.CORS.wrap(a.handler)
 	return a, nil
 }
 
@@ -196,10 +191,9 @@ func (c *Config) resolve() error {
 			return fmt.Errorf("%w: origin %q is not scheme://host[:port]", ErrConfig, o)
 		}
 	}
-	for _, o := range c.CORSOrigins {
-		if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || u.Path != "") {
-			return fmt.Errorf("%w: CORS origin %q is not scheme://host[:port]", ErrConfig, o)
-		}
+	c.CORS.Origins = slices.Concat(c.CORS.Origins, c.CORSOrigins)
+	if err := c.CORS.resolve(); err != nil {
+		return err
 	}
 	switch c.UserVerification {
 	case "":

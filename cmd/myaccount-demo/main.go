@@ -111,7 +111,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 
 	cfg := myaccount.Config{
 		Issuer: o.issuer, JWKSURL: o.jwksURL, Audience: o.audience, RPID: o.rpID, Origins: o.origins,
-		CORSOrigins: o.corsOrigins, TrustForwardedHeaders: o.trustForwarded,
+		CORS: myaccount.CORSConfig{Origins: o.corsOrigins}, TrustForwardedHeaders: o.trustForwarded,
 		TenantRateLimit: rateLimit(o.tenantRate, 0),
 		UserRateLimit:   rateLimit(o.userRate, 10),
 	}
