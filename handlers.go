@@ -130,6 +130,7 @@ func (a *API) updateMethod(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
+	a.audit(r, AuditEvent{Type: AuditMethodRenamed, MethodID: m.ID, MethodType: m.Type})
 	writeMethod(w, r, http.StatusOK, m)
 }
 
@@ -140,6 +141,7 @@ func (a *API) deleteMethod(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
+	a.audit(r, AuditEvent{Type: AuditMethodDeleted, MethodID: pathID(r)})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -210,6 +212,7 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
+	a.audit(r, AuditEvent{Type: AuditEnrollmentStarted, MethodType: TypePasskey})
 	w.Header().Set("Location", a.methodURL(r, TypePasskey+"|new"))
 	writeBody(w, r, http.StatusAccepted, *buf)
 }
@@ -276,6 +279,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 	// Taking the session first makes it single-use even when verification fails.
 	sess, err := a.cfg.Store.TakeSession(ctx, claims.Issuer, claims.Subject, sessionID(unquote(body["auth_session"])))
 	if errors.Is(err, ErrNotFound) || (err == nil && sess.Type != TypePasskey) {
+		a.audit(r, AuditEvent{Type: AuditVerificationFailed, MethodType: TypePasskey, Reason: auditReason(ErrSessionInvalid)})
 		a.errs.write(w, r, ErrSessionInvalid)
 		return
 	}
@@ -290,6 +294,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	cred, err := a.finishPasskey(&state, body["authn_response"])
 	if err != nil {
+		a.audit(r, AuditEvent{Type: AuditVerificationFailed, MethodType: TypePasskey, Reason: auditReason(err)})
 		a.errs.write(w, r, err)
 		return
 	}
@@ -308,6 +313,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
+	a.audit(r, AuditEvent{Type: AuditMethodEnrolled, MethodID: m.ID, MethodType: m.Type})
 	w.Header().Set("Location", a.methodURL(r, m.ID))
 	writeMethod(w, r, http.StatusCreated, m)
 }

@@ -2,6 +2,7 @@ package myaccount
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -114,6 +115,10 @@ type Config struct {
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// Logger receives server-side failures. Default: slog.Default().
 	Logger *slog.Logger
+	// Audit receives an event per security-relevant act (enrollment started,
+	// method enrolled, renamed or deleted, verification failed, token refused,
+	// rate limited). Default: the events are logged to Logger.
+	Audit AuditConfig
 }
 
 // API serves the My Account API under /me/v1/ and /me/. It is an http.Handler;
@@ -151,7 +156,7 @@ func New(cfg Config) (*API, error) {
 	a.errs = errorWriter{handler: cfg.ErrorHandler, logger: cfg.Logger}
 	a.validator, err = NewTokenValidator(TokenConfig{
 		Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, Keyfunc: cfg.Keyfunc, Algorithms: cfg.Algorithms,
-		Leeway: cfg.Leeway, Realm: cfg.Audience, HTTPClient: cfg.HTTPClient, ErrorHandler: a.errs.write, Logger: cfg.Logger,
+		Leeway: cfg.Leeway, Realm: cfg.Audience, HTTPClient: cfg.HTTPClient, ErrorHandler: a.auditErrors(a.errs.write), Logger: cfg.Logger,
 		TokenCacheSize: cfg.TokenCacheSize,
 	})
 	if err != nil {
@@ -241,6 +246,9 @@ func (c *Config) resolve() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Audit.Handler == nil {
+		c.Audit.Handler = logAudit(c.Logger)
 	}
 	return nil
 }
@@ -391,6 +399,9 @@ func (a *API) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := ClaimsFromContext(r.Context())
 		if err := a.limits.check(r.Context(), w.Header(), claims.Issuer, claims.Subject); err != nil {
+			if errors.Is(err, ErrRateLimited) {
+				a.audit(r, AuditEvent{Type: AuditRateLimited, Reason: auditReason(err)})
+			}
 			a.errs.write(w, r, err)
 			return
 		}
