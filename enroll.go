@@ -178,6 +178,7 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 	reply = append(reply, e.reply...)
 	reply = append(reply, '}')
 	*buf = reply
+	a.audit(r, AuditEvent{Type: AuditEnrollmentStarted, MethodType: typ})
 	w.Header().Set("Location", a.methodURL(r, location))
 	writeBody(w, r, http.StatusAccepted, reply)
 }
@@ -211,13 +212,17 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	refuse := func(err error) {
+		a.audit(r, AuditEvent{Type: AuditVerificationFailed, MethodType: typ, Reason: auditReason(err)})
+		a.errs.write(w, r, err)
+	}
 	state, session, err := a.openSession(claims, unquote(body["auth_session"]))
 	if err != nil {
-		a.errs.write(w, r, err)
+		refuse(err)
 		return
 	}
 	if state.Type != typ || (typ != TypePasskey && state.MethodID != id) {
-		a.errs.write(w, r, ErrSessionInvalid) // a session is bound to the id it was issued for
+		refuse(ErrSessionInvalid) // a session is bound to the id it was issued for
 		return
 	}
 	v := &verification{
@@ -228,13 +233,14 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		},
 	}
 	if err := family.finish(ctx, v); err != nil {
-		a.errs.write(w, r, err)
+		refuse(err)
 		return
 	}
 	if err := a.cfg.Store.CreateMethod(ctx, v.method, family.limit(&a.cfg, typ), session); err != nil {
-		a.errs.write(w, r, err)
+		refuse(err)
 		return
 	}
+	a.audit(r, AuditEvent{Type: AuditMethodEnrolled, MethodID: v.method.ID, MethodType: typ})
 	w.Header().Set("Location", a.methodURL(r, v.method.ID))
 	a.writeMethod(w, r, http.StatusCreated, v.method)
 }

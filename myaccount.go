@@ -2,17 +2,18 @@ package myaccount
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/rs/cors"
 )
 
 // Scopes of the My Account API. Tokens may also spell them with hyphens.
@@ -82,8 +83,12 @@ type Config struct {
 	// and X-Forwarded-Host when PublicURL is empty. Only enable behind a proxy that
 	// sets them. Default: false.
 	TrustForwardedHeaders bool
-	// CORSOrigins are the browser origins allowed to call the API cross-origin.
-	// Default: none (no CORS headers are sent).
+	// CORS lets browser apps on other origins call the API.
+	// Default: no origin, so no CORS headers are sent.
+	CORS CORSConfig
+	// CORSOrigins are added to CORS.Origins.
+	//
+	// Deprecated: set CORS.Origins. Default: none.
 	CORSOrigins []string
 
 	// Store keeps methods and sessions. Default: [NewMemoryStore].
@@ -138,6 +143,10 @@ type Config struct {
 	ProblemJSON bool
 	// Logger receives server-side failures. Default: slog.Default().
 	Logger *slog.Logger
+	// Audit receives an event per security-relevant act (enrollment started,
+	// method enrolled, renamed or deleted, verification failed, token refused,
+	// rate limited). Default: the events are logged to Logger.
+	Audit AuditConfig
 }
 
 // API serves the My Account API under /me/v1/ and /me/. It is an http.Handler;
@@ -190,7 +199,7 @@ func New(cfg Config) (*API, error) {
 	}
 	a.validator, err = NewTokenValidator(TokenConfig{
 		Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, Keyfunc: cfg.Keyfunc, Algorithms: cfg.Algorithms,
-		Leeway: cfg.Leeway, Realm: cfg.Audience, HTTPClient: cfg.HTTPClient, ErrorHandler: a.errs.write, Logger: cfg.Logger,
+		Leeway: cfg.Leeway, Realm: cfg.Audience, HTTPClient: cfg.HTTPClient, ErrorHandler: a.auditErrors(a.errs.write), Logger: cfg.Logger,
 		TokenCacheSize: cfg.TokenCacheSize,
 	})
 	if err != nil {
@@ -199,16 +208,7 @@ func New(cfg Config) (*API, error) {
 	a.limits = rateLimiter{limiter: cfg.Limiter, tenant: cfg.TenantRateLimit.limit(), user: cfg.UserRateLimit.limit()}
 	a.routes = a.buildRoutes()
 	a.handler = http.HandlerFunc(a.route)
-	if len(cfg.CORSOrigins) > 0 {
-		a.handler = cors.New(cors.Options{
-			AllowedOrigins: cfg.CORSOrigins,
-			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
-			AllowedHeaders: []string{"Authorization", "Content-Type"},
-			ExposedHeaders: []string{"Location", "Retry-After", "X-Ratelimit-Limit", "X-Ratelimit-Remaining",
-				"X-Ratelimit-Reset", "X-Auth0-Error-Kind"},
-			MaxAge: 600,
-		}).Handler(a.handler)
-	}
+	a.handler = cfg.CORS.wrap(a.handler)
 	return a, nil
 }
 
@@ -239,10 +239,9 @@ func (c *Config) resolve() error {
 			return fmt.Errorf("%w: origin %q is not scheme://host[:port]", ErrConfig, o)
 		}
 	}
-	for _, o := range c.CORSOrigins {
-		if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || u.Path != "") {
-			return fmt.Errorf("%w: CORS origin %q is not scheme://host[:port]", ErrConfig, o)
-		}
+	c.CORS.Origins = slices.Concat(c.CORS.Origins, c.CORSOrigins)
+	if err := c.CORS.resolve(); err != nil {
+		return err
 	}
 	switch c.UserVerification {
 	case "":
@@ -304,6 +303,9 @@ func (c *Config) resolve() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Audit.Handler == nil {
+		c.Audit.Handler = logAudit(c.Logger)
 	}
 	return nil
 }
@@ -454,38 +456,14 @@ func (a *API) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := ClaimsFromContext(r.Context())
 		if err := a.limits.check(r.Context(), w.Header(), claims.Issuer, claims.Subject); err != nil {
+			if errors.Is(err, ErrRateLimited) {
+				a.audit(r, AuditEvent{Type: AuditRateLimited, Reason: auditReason(err)})
+			}
 			a.errs.write(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// publicBase is the scheme://host that absolute Location headers start with.
-func (a *API) publicBase(r *http.Request) string {
-	if a.cfg.PublicURL != "" {
-		return a.cfg.PublicURL
-	}
-	scheme, host := "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if a.cfg.TrustForwardedHeaders {
-		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
-			scheme = p
-		}
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
-			host = h
-		}
-	}
-	return scheme + "://" + host
-}
-
-// firstValue takes the first entry of a comma-separated header, as set by the
-// proxy nearest the client.
-func firstValue(v string) string {
-	first, _, _ := strings.Cut(v, ",")
-	return strings.TrimSpace(first)
 }
 
 func (a *API) methodURL(r *http.Request, id string) string {

@@ -40,7 +40,8 @@ type options struct {
 	postgres, redis                       string
 	origins, corsOrigins                  stringList
 	tenantRate, userRate                  float64
-	devIssuer, force                      bool
+	timeouts                              timeouts
+	devIssuer, force, trustForwarded      bool
 }
 
 type stringList []string
@@ -63,6 +64,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.userRate, "user-rate", 1, "requests/second per user, burst 10 (0 turns the limit off)")
 	fs.BoolVar(&o.devIssuer, "dev-issuer", false, "serve a development token issuer (default: on when -issuer is not given)")
 	fs.BoolVar(&o.force, "force", false, "allow the dev issuer on a non-loopback -addr")
+	fs.BoolVar(&o.trustForwarded, "trust-forwarded", false, "take the public scheme and host from the last X-Forwarded-Proto and X-Forwarded-Host entries (only behind a proxy that sets them)")
+	fs.DurationVar(&o.timeouts.read, "read-timeout", 30*time.Second, "longest time to read a request, body included")
+	fs.DurationVar(&o.timeouts.write, "write-timeout", 30*time.Second, "longest time from the end of a request's headers to the end of its response")
+	fs.DurationVar(&o.timeouts.idle, "idle-timeout", 60*time.Second, "how long an idle keep-alive connection stays open")
 	fs.StringVar(&o.postgres, "postgres", "", "keep passkeys and sessions in PostgreSQL (a DSN such as postgres://user@127.0.0.1:5432/db) instead of memory")
 	fs.StringVar(&o.redis, "redis", "", "share the rate limits through Redis (a URL such as redis://127.0.0.1:6379/0)")
 	if err := fs.Parse(args); err != nil {
@@ -75,6 +80,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if !o.devIssuer && o.issuer == "" {
 		return nil, errors.New("give -issuer, or use the dev issuer")
+	}
+	if o.timeouts.read <= 0 || o.timeouts.write <= 0 || o.timeouts.idle <= 0 {
+		return nil, errors.New("-read-timeout, -write-timeout and -idle-timeout must be positive")
 	}
 	if o.tenantRate < 0 || o.userRate < 0 {
 		return nil, errors.New("-tenant-rate and -user-rate must not be negative")
@@ -103,7 +111,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 
 	cfg := myaccount.Config{
 		Issuer: o.issuer, JWKSURL: o.jwksURL, Audience: o.audience, RPID: o.rpID, Origins: o.origins,
-		CORSOrigins:     o.corsOrigins,
+		CORS: myaccount.CORSConfig{Origins: o.corsOrigins}, TrustForwardedHeaders: o.trustForwarded,
 		TenantRateLimit: rateLimit(o.tenantRate, 0),
 		UserRateLimit:   rateLimit(o.userRate, 10),
 	}
@@ -142,7 +150,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	mux.Handle("/me/", api)
 	mountPage(mux) // the demo page at /
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := o.timeouts.server(mux)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	printWelcome(stdout, base, dev != nil)
@@ -157,6 +165,24 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// timeouts bound how long a client may hold a connection, so that slow or idle
+// clients cannot pile up open connections.
+type timeouts struct{ read, write, idle time.Duration }
+
+// server is an http.Server for h with every timeout set: a body trickled byte
+// by byte is cut at the read timeout, a response the client does not read at
+// the write timeout, an idle keep-alive connection at the idle timeout.
+func (t timeouts) server(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: min(10*time.Second, t.read),
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 // rateLimit turns a flag's requests/second into a limit: 0 is off; the tenant
