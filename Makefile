@@ -3,7 +3,7 @@ MODULES := $(patsubst ./%,%,$(patsubst %/go.mod,%,$(shell find . -name go.mod -n
 GO_TEST_FLAGS ?= -race -count=1
 SHELL := bash
 
-.PHONY: test test-modules demo
+.PHONY: test test-modules demo demo-backends
 
 # test needs PostgreSQL (initdb, pg_ctl), redis-server and chromium: it fails at
 # once naming any that is missing and the apt-get command that installs it.
@@ -28,11 +28,18 @@ test-modules:
 		(cd $$m && go vet ./... && set -o pipefail && \
 			go test -json $(GO_TEST_FLAGS) ./... | "$$tmp/testreport" -skips "$$tmp/skips") || status=1; \
 	done; \
+	echo "== cmd/myaccount-demo -tags backends (the -postgres and -redis flags)"; \
+	(cd cmd/myaccount-demo && go vet -tags backends ./... && set -o pipefail && \
+		go test -json -tags backends -run Backends $(GO_TEST_FLAGS) . | "$$tmp/testreport" -skips "$$tmp/skips") || status=1; \
 	"$$tmp/testreport" -list "$$tmp/skips"; \
 	exit $$status
 
 demo:
 	go run ./cmd/myaccount-demo
+
+# demo-backends runs the demo with its -postgres and -redis flags compiled in.
+demo-backends:
+	go run -tags backends ./cmd/myaccount-demo $(ARGS)
 
 # bench runs the benchmarks of bench/ and the core's limiter benchmarks, ten
 # passes of each package taking turns (so a change in the machine's load falls
