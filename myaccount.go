@@ -57,11 +57,17 @@ type Config struct {
 	// -1 turns the cache off. Default: 10,000.
 	TokenCacheSize int
 
-	// RPID is the WebAuthn relying party id. Default: Domain, or Issuer's host.
+	// RPID is the WebAuthn relying party id. Default: Domain; without Domain,
+	// Issuer's host, except that a loopback Issuer (localhost, 127.0.0.1, [::1],
+	// as in tests and local development) gives "localhost", since WebAuthn does
+	// not accept an IP address as a relying party id.
 	RPID string
 	// RPName is the relying party name shown by authenticators. Default: RPID.
 	RPName string
-	// Origins are the web origins allowed to create passkeys. Default: "https://{RPID}".
+	// Origins are the web origins allowed to create passkeys. Default:
+	// "https://{RPID}", or "http://localhost" when RPID is "localhost" (browsers
+	// treat http://localhost as secure; it is also the origin
+	// myaccounttest.Authenticator reports by default).
 	Origins []string
 	// UserVerification is the WebAuthn user verification requirement: "required",
 	// "preferred" or "discouraged". Default: "preferred".
@@ -75,6 +81,13 @@ type Config struct {
 	// Default: nil, allowing no other identity.
 	AllowIdentity func(ctx context.Context, claims *Claims, identity, connection string) bool
 
+	// BasePath is the path the API is mounted under, in front of /me/, such as
+	// "/api": the API then serves /api/me/v1/... and /api/me/..., and its
+	// Location headers point there. Mount it at BasePath + "/me/" without
+	// http.StripPrefix (or register [API.Routes], whose patterns include it).
+	// It starts with "/" and holds only unreserved characters (letters, digits,
+	// "-", ".", "_", "~") between slashes. Default: "" (the API at /me/).
+	BasePath string
 	// PublicURL is the scheme and host clients reach the API at, used for absolute
 	// Location headers, such as "https://tenant.example.com". Default: taken from
 	// each request (its Host, and TLS for the scheme).
@@ -226,12 +239,18 @@ func (c *Config) resolve() error {
 		return fmt.Errorf("%w: Issuer %q is not an absolute URL", ErrConfig, c.Issuer)
 	}
 	c.Audience = orDefault(c.Audience, strings.TrimSuffix(c.Issuer, "/")+"/me/")
-	c.RPID = orDefault(c.RPID, orDefault(hostOnly(domain), issuerURL.Hostname()))
+	rpID := orDefault(hostOnly(domain), issuerURL.Hostname())
+	if domain == "" && isLoopback(rpID) {
+		rpID = "localhost"
+	}
+	c.RPID = orDefault(c.RPID, rpID)
 	if err := protocol.ValidateRPID(c.RPID); err != nil {
 		return fmt.Errorf("%w: RPID %q: %v", ErrConfig, c.RPID, err)
 	}
 	c.RPName = orDefault(c.RPName, c.RPID)
-	if len(c.Origins) == 0 {
+	if len(c.Origins) == 0 && c.RPID == "localhost" {
+		c.Origins = []string{"http://localhost"}
+	} else if len(c.Origins) == 0 {
 		c.Origins = []string{"https://" + c.RPID}
 	}
 	for _, o := range c.Origins {
@@ -257,6 +276,10 @@ func (c *Config) resolve() error {
 		}
 		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	}
+	if err := checkBasePath(c.BasePath); err != nil {
+		return err
+	}
+	c.BasePath = strings.TrimSuffix(c.BasePath, "/")
 	if c.MaxPasskeys < 0 || c.SessionTTL < 0 || c.MaxBodyBytes < 0 {
 		return fmt.Errorf("%w: MaxPasskeys, SessionTTL and MaxBodyBytes must not be negative", ErrConfig)
 	}
@@ -399,7 +422,11 @@ func (a *API) buildRoutes() map[string]*route {
 
 // route finds the route for the request path, answering 404 and 405 itself.
 func (a *API) route(w http.ResponseWriter, r *http.Request) {
-	name, _, ok := matchPath(r.URL.EscapedPath())
+	r, ok := a.stripBasePath(r)
+	name := ""
+	if ok {
+		name, _, ok = matchPath(r.URL.EscapedPath())
+	}
 	rt := a.routes[name]
 	if !ok || rt == nil {
 		a.errs.write(w, r, newError(http.StatusNotFound, "A0E-404-0000", "No such endpoint.", ErrNotFound))
@@ -467,5 +494,5 @@ func (a *API) rateLimit(next http.Handler) http.Handler {
 }
 
 func (a *API) methodURL(r *http.Request, id string) string {
-	return a.publicBase(r) + "/me/v1/authentication-methods/" + url.PathEscape(id)
+	return a.publicBase(r) + a.cfg.BasePath + "/me/v1/authentication-methods/" + url.PathEscape(id)
 }

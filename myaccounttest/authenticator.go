@@ -52,6 +52,11 @@ var ctap2 = func() cbor.EncMode {
 	return em
 }()
 
+// DefaultOrigin is the web origin Create reports when it is given none. It is
+// the origin myaccount.New allows by default when its Issuer is on loopback
+// (as an [Issuer] from [NewIssuer] is), with the relying party id "localhost".
+const DefaultOrigin = "http://localhost"
+
 // Authenticator is a software passkey authenticator together with the part of
 // a browser that drives it: Create turns the creation options a relying party
 // sends into the registration response a browser would post back. Use it to
@@ -162,10 +167,13 @@ type creationOptions struct {
 // PublicKeyCredential.toJSON() produces for the new credential
 // (RegistrationResponseJSON). options is PublicKeyCredentialCreationOptionsJSON,
 // either the object itself (as in the My Account API's authn_params_public_key)
-// or wrapped as {"publicKey": {...}}. If rp.id is absent the origin's host is
-// used; otherwise it must be that host or a parent domain of it, as browsers
-// require.
+// or wrapped as {"publicKey": {...}}. An empty origin means [DefaultOrigin].
+// If rp.id is absent the origin's host is used; otherwise it must be that host
+// or a parent domain of it, as browsers require.
 func (a *Authenticator) Create(options []byte, origin string) ([]byte, error) {
+	if origin == "" {
+		origin = DefaultOrigin
+	}
 	opts, err := parseCreationOptions(options)
 	if err != nil {
 		return nil, err

@@ -28,10 +28,17 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "myaccount-demo:", err)
-		os.Exit(2)
+	os.Exit(exitCode(run(ctx, os.Args[1:], os.Stdout, nil), os.Stderr))
+}
+
+// exitCode is the process status for run's error, which it reports on stderr:
+// 0 for none and for -h (the usage is printed already), else 2.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
+	fmt.Fprintln(stderr, "myaccount-demo:", err)
+	return 2
 }
 
 // options are the command-line flags.
@@ -61,7 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Var(&o.origins, "origin", "an origin allowed to create passkeys (repeatable; default: http://localhost:{port} with the dev issuer)")
 	fs.Var(&o.corsOrigins, "cors-origin", "a browser origin allowed to call the API cross-origin (repeatable)")
 	fs.Float64Var(&o.tenantRate, "tenant-rate", 25, "requests/second per tenant (0 turns the limit off)")
-	fs.Float64Var(&o.userRate, "user-rate", 1, "requests/second per user, burst 10 (0 turns the limit off)")
+	fs.Float64Var(&o.userRate, "user-rate", 10, "requests/second per user, burst three seconds' worth (0 turns the limit off)")
 	fs.BoolVar(&o.devIssuer, "dev-issuer", false, "serve a development token issuer (default: on when -issuer is not given)")
 	fs.BoolVar(&o.force, "force", false, "allow the dev issuer on a non-loopback -addr")
 	fs.BoolVar(&o.trustForwarded, "trust-forwarded", false, "take the public scheme and host from the last X-Forwarded-Proto and X-Forwarded-Host entries (only behind a proxy that sets them)")
@@ -113,7 +120,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		Issuer: o.issuer, JWKSURL: o.jwksURL, Audience: o.audience, RPID: o.rpID, Origins: o.origins,
 		CORS: myaccount.CORSConfig{Origins: o.corsOrigins}, TrustForwardedHeaders: o.trustForwarded,
 		TenantRateLimit: rateLimit(o.tenantRate, 0),
-		UserRateLimit:   rateLimit(o.userRate, 10),
+		UserRateLimit:   rateLimit(o.userRate, max(1, int(3*o.userRate))),
 	}
 	mux := http.NewServeMux()
 	var dev *myaccounttest.Issuer
