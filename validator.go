@@ -84,7 +84,7 @@ type TokenValidator struct {
 	realm      string
 	onError    func(http.ResponseWriter, *http.Request, error)
 	dpop       *dpopChecker
-	stepUp     map[string]StepUp         // by scope with underscores only
+	stepUp     map[string]StepUp          // by scope with underscores only
 	publicBase func(*http.Request) string // scheme://host of a request, for htu
 	cancel     context.CancelFunc         // stops the JWKS refresh
 }
