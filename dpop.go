@@ -240,6 +240,8 @@ func describeProofError(err error) string {
 		return `its typ is not "dpop+jwt".`
 	case errors.Is(err, errCritical):
 		return "it names a critical extension this server does not understand."
+	case errors.Is(err, errPrivateJWK):
+		return "its jwk holds a private key."
 	case errors.Is(err, errProofKey):
 		return "its jwk is not an acceptable public key."
 	case errors.Is(err, errDateNotNumber):

@@ -20,6 +20,10 @@ import (
 // errProofKey is why a proof's jwk header was refused.
 var errProofKey = errors.New("the proof's jwk is not an acceptable public key")
 
+// errPrivateJWK refuses a proof whose jwk has private members: a client that
+// sends its private key has no key worth binding to.
+var errPrivateJWK = errors.New("the proof's jwk holds a private key")
+
 // privateMembers are the JWK members of private or symmetric keys (RFC 7518
 // section 6); a proof's jwk must have none of them.
 var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
@@ -34,7 +38,7 @@ type proofKey struct {
 func parseProofKey(jwk map[string]any, alg string) (proofKey, error) {
 	for _, m := range privateMembers {
 		if _, ok := jwk[m]; ok {
-			return proofKey{}, errors.New("the proof's jwk holds a private key")
+			return proofKey{}, errPrivateJWK
 		}
 	}
 	member := func(name string) string { s, _ := jwk[name].(string); return s }
