@@ -114,7 +114,7 @@ func TestQueryTokenExtractorWhenAskedFor(t *testing.T) {
 	h := v.AuthenticateWith(myaccount.AuthOptions{Extractor: myaccount.QueryTokenExtractor("access_token")})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	for target, want := range map[string]int{
 		"/events?access_token=" + iss.Token(t, "auth0|alice"): 200,
-		"/events": 401,
+		"/events":                               401,
 		"/events?access_token=a&access_token=b": 401,
 	} {
 		rec := httptest.NewRecorder()
