@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -41,6 +42,9 @@ type options struct {
 	origins, corsOrigins                  stringList
 	tenantRate, userRate                  float64
 	devIssuer, force                      bool
+	dpop                                  myaccount.DPoPMode
+	dpopNonce                             bool
+	stepUpMaxAge                          time.Duration
 }
 
 type stringList []string
@@ -65,6 +69,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.force, "force", false, "allow the dev issuer on a non-loopback -addr")
 	fs.StringVar(&o.postgres, "postgres", "", "keep passkeys and sessions in PostgreSQL (a DSN such as postgres://user@127.0.0.1:5432/db) instead of memory")
 	fs.StringVar(&o.redis, "redis", "", "share the rate limits through Redis (a URL such as redis://127.0.0.1:6379/0)")
+	fs.TextVar(&o.dpop, "dpop", myaccount.DPoPAllowed, "DPoP-bound tokens: allowed (beside bearer tokens), required or disabled")
+	fs.BoolVar(&o.dpopNonce, "dpop-nonce", false, "require DPoP server nonces (a random key per process; give each process of a group the same -redis to share proofs, not nonces)")
+	fs.DurationVar(&o.stepUpMaxAge, "step-up-max-age", 0, "demand a login at most this old (the token's auth_time) to enroll or delete a method (0: no step-up)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -75,6 +82,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if !o.devIssuer && o.issuer == "" {
 		return nil, errors.New("give -issuer, or use the dev issuer")
+	}
+	if o.stepUpMaxAge < 0 {
+		return nil, errors.New("-step-up-max-age must not be negative")
 	}
 	if o.tenantRate < 0 || o.userRate < 0 {
 		return nil, errors.New("-tenant-rate and -user-rate must not be negative")
@@ -106,6 +116,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		CORSOrigins:     o.corsOrigins,
 		TenantRateLimit: rateLimit(o.tenantRate, 0),
 		UserRateLimit:   rateLimit(o.userRate, 10),
+		Token:           tokenConfig(o),
 	}
 	mux := http.NewServeMux()
 	var dev *myaccounttest.Issuer
@@ -134,6 +145,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	}
 	defer shared.close()
 	cfg.Store, cfg.Limiter = shared.store, shared.limiter
+	if shared.replay != nil {
+		cfg.Token.DPoP.ReplayCache = shared.replay
+	}
 	api, err := myaccount.New(cfg)
 	if err != nil {
 		return err
@@ -157,6 +171,20 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// tokenConfig is the token settings of the flags: DPoP and step-up.
+func tokenConfig(o *options) myaccount.TokenConfig {
+	t := myaccount.TokenConfig{DPoP: myaccount.DPoPConfig{Mode: o.dpop}}
+	if o.dpopNonce {
+		t.DPoP.NonceKey = make([]byte, 32)
+		_, _ = rand.Read(t.DPoP.NonceKey) // crypto/rand.Read never fails
+	}
+	if o.stepUpMaxAge > 0 {
+		stepUp := myaccount.StepUp{MaxAge: o.stepUpMaxAge}
+		t.StepUp = map[string]myaccount.StepUp{myaccount.ScopeCreateMethods: stepUp, myaccount.ScopeDeleteMethods: stepUp}
+	}
+	return t
 }
 
 // rateLimit turns a flag's requests/second into a limit: 0 is off; the tenant
