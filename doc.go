@@ -15,16 +15,21 @@
 //	mux.Handle("/me/", api)
 //
 // [Config.Domain] alone derives the issuer, audience, JWKS URL and relying party
-// id; each can be set on its own, and [Config.Keyfunc] can replace the JWKS.
+// id; each can be set on its own, and [TokenConfig.Keyfunc] in [Config.Token]
+// can replace the JWKS.
 //
 // # Tokens
 //
-// Every request needs a bearer access token (RFC 6750) in the Authorization
-// header, verified by a [TokenValidator]: an asymmetric signature from the
-// issuer's JWKS, the exact issuer, the audience, exp (required), nbf and iat, and
-// a user subject. The same checks protect an app's own routes through
-// [TokenValidator.Authenticate], [RequireAudience] and [RequireScope]; handlers
-// read the verified claims with [ClaimsFromContext].
+// Every request needs an access token in the Authorization header, verified by a
+// [TokenValidator] configured by one [TokenConfig] ([Config.Token]): an
+// asymmetric signature from the issuer's JWKS, the exact issuer, the audience,
+// exp (required), nbf and iat, and a user subject. Bearer tokens (RFC 6750) and
+// DPoP-bound tokens with their proofs (RFC 9449) are accepted per
+// [DPoPConfig.Mode]; a scope may demand a recent or stronger login ([StepUp],
+// RFC 9470). The same checks protect an app's own routes through
+// [TokenValidator.Authenticate] or [TokenValidator.AuthenticateWith],
+// [RequireAudience] and [RequireScope]; handlers read the verified claims with
+// [ClaimsFromContext] and their own claims with [Claims.Decode].
 //
 // # Enrollment
 //

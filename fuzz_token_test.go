@@ -2,6 +2,7 @@ package myaccount_test
 
 import (
 	"bufio"
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -59,7 +60,7 @@ func FuzzTokens(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, token string) {
-		claims, err := api.Validator().Validate(token)
+		claims, err := api.Validator().Validate(context.Background(), token)
 		if err == nil && (!genuine(token) || claims.Subject != "auth0|alice") {
 			t.Fatalf("a token the issuer did not sign was accepted: %q", token)
 		}

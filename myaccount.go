@@ -42,19 +42,36 @@ type Config struct {
 	// Audience must be among a token's "aud". Default: "https://{Domain}/me/", or
 	// Issuer + "me/" when only Issuer is set.
 	Audience string
-	// JWKSURL is where the issuer's signing keys are. Default: Issuer + ".well-known/jwks.json".
+	// Token holds the token settings: keys, algorithms, leeway, the
+	// verified-token cache, DPoP and step-up; see [TokenConfig]. Token.Issuer
+	// defaults to Issuer, Token.Realm to Audience, and Token.ErrorHandler and
+	// Token.Logger, when set, stand for ErrorHandler and Logger. Default: the
+	// zero TokenConfig.
+	Token TokenConfig
+
+	// JWKSURL is Token.JWKSURL.
+	//
+	// Deprecated: set Token.JWKSURL. Setting both is an error unless they agree.
 	JWKSURL string
-	// Keyfunc supplies verification keys instead of JWKSURL. Default: nil.
+	// Keyfunc is Token.Keyfunc.
+	//
+	// Deprecated: set Token.Keyfunc. Setting both is an error.
 	Keyfunc jwt.Keyfunc
-	// Algorithms are the accepted signing algorithms. Default: [DefaultAlgorithms].
+	// Algorithms is Token.Algorithms.
+	//
+	// Deprecated: set Token.Algorithms. Setting both is an error unless they agree.
 	Algorithms []string
-	// Leeway is the clock skew allowed on token times. Default: 5 seconds.
+	// Leeway is Token.Leeway.
+	//
+	// Deprecated: set Token.Leeway. Setting both is an error unless they agree.
 	Leeway time.Duration
-	// HTTPClient fetches the JWKS. Default: a client with a 10 second timeout.
+	// HTTPClient is Token.HTTPClient.
+	//
+	// Deprecated: set Token.HTTPClient. Setting both is an error unless they agree.
 	HTTPClient *http.Client
-	// TokenCacheSize is how many verified tokens are remembered so that a token
-	// seen before skips signature verification; see [TokenConfig.TokenCacheSize].
-	// -1 turns the cache off. Default: 10,000.
+	// TokenCacheSize is Token.TokenCacheSize.
+	//
+	// Deprecated: set Token.TokenCacheSize. Setting both is an error unless they agree.
 	TokenCacheSize int
 
 	// RPID is the WebAuthn relying party id. Default: Domain; without Domain,
@@ -210,11 +227,9 @@ func New(cfg Config) (*API, error) {
 	if cfg.ProblemJSON {
 		a.errs.handler = withProblemJSON(cfg.ErrorHandler)
 	}
-	a.validator, err = NewTokenValidator(TokenConfig{
-		Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, Keyfunc: cfg.Keyfunc, Algorithms: cfg.Algorithms,
-		Leeway: cfg.Leeway, Realm: cfg.Audience, HTTPClient: cfg.HTTPClient, ErrorHandler: a.auditErrors(a.errs.write), Logger: cfg.Logger,
-		TokenCacheSize: cfg.TokenCacheSize,
-	})
+	tc := cfg.Token
+	tc.ErrorHandler, tc.Logger = a.auditErrors(a.errs.write), cfg.Logger
+	a.validator, err = newTokenValidator(tc, a.publicBase) // DPoP proofs name the URL Location uses
 	if err != nil {
 		return nil, err
 	}
@@ -231,6 +246,7 @@ func (c *Config) resolve() error {
 		c.Issuer = orDefault(c.Issuer, "https://"+domain+"/")
 		c.Audience = orDefault(c.Audience, "https://"+domain+"/me/")
 	}
+	c.Issuer = orDefault(c.Issuer, c.Token.Issuer)
 	if c.Issuer == "" {
 		return fmt.Errorf("%w: set Domain or Issuer", ErrConfig)
 	}
@@ -239,6 +255,9 @@ func (c *Config) resolve() error {
 		return fmt.Errorf("%w: Issuer %q is not an absolute URL", ErrConfig, c.Issuer)
 	}
 	c.Audience = orDefault(c.Audience, strings.TrimSuffix(c.Issuer, "/")+"/me/")
+	if err := c.resolveToken(); err != nil {
+		return err
+	}
 	rpID := orDefault(hostOnly(domain), issuerURL.Hostname())
 	if domain == "" && isLoopback(rpID) {
 		rpID = "localhost"

@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -49,6 +50,9 @@ type options struct {
 	tenantRate, userRate                  float64
 	timeouts                              timeouts
 	devIssuer, force, trustForwarded      bool
+	dpop                                  myaccount.DPoPMode
+	dpopNonce                             bool
+	stepUpMaxAge                          time.Duration
 }
 
 type stringList []string
@@ -77,6 +81,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.timeouts.idle, "idle-timeout", 60*time.Second, "how long an idle keep-alive connection stays open")
 	fs.StringVar(&o.postgres, "postgres", "", "keep passkeys and sessions in PostgreSQL (a DSN such as postgres://user@127.0.0.1:5432/db) instead of memory")
 	fs.StringVar(&o.redis, "redis", "", "share the rate limits through Redis (a URL such as redis://127.0.0.1:6379/0)")
+	fs.TextVar(&o.dpop, "dpop", myaccount.DPoPAllowed, "DPoP-bound tokens: allowed (beside bearer tokens), required or disabled")
+	fs.BoolVar(&o.dpopNonce, "dpop-nonce", false, "require DPoP server nonces (a random key per process; give each process of a group the same -redis to share proofs, not nonces)")
+	fs.DurationVar(&o.stepUpMaxAge, "step-up-max-age", 0, "demand a login at most this old (the token's auth_time) to enroll or delete a method (0: no step-up)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -90,6 +97,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.timeouts.read <= 0 || o.timeouts.write <= 0 || o.timeouts.idle <= 0 {
 		return nil, errors.New("-read-timeout, -write-timeout and -idle-timeout must be positive")
+	}
+	if o.stepUpMaxAge < 0 {
+		return nil, errors.New("-step-up-max-age must not be negative")
 	}
 	if o.tenantRate < 0 || o.userRate < 0 {
 		return nil, errors.New("-tenant-rate and -user-rate must not be negative")
@@ -121,6 +131,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		CORS: myaccount.CORSConfig{Origins: o.corsOrigins}, TrustForwardedHeaders: o.trustForwarded,
 		TenantRateLimit: rateLimit(o.tenantRate, 0),
 		UserRateLimit:   rateLimit(o.userRate, max(1, int(3*o.userRate))),
+		Token:           tokenConfig(o),
 	}
 	mux := http.NewServeMux()
 	var dev *myaccounttest.Issuer
@@ -149,6 +160,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	}
 	defer shared.close()
 	cfg.Store, cfg.Limiter = shared.store, shared.limiter
+	if shared.replay != nil {
+		cfg.Token.DPoP.ReplayCache = shared.replay
+	}
 	api, err := myaccount.New(cfg)
 	if err != nil {
 		return err
@@ -190,6 +204,20 @@ func (t timeouts) server(h http.Handler) *http.Server {
 		IdleTimeout:       t.idle,
 		MaxHeaderBytes:    64 << 10,
 	}
+}
+
+// tokenConfig is the token settings of the flags: DPoP and step-up.
+func tokenConfig(o *options) myaccount.TokenConfig {
+	t := myaccount.TokenConfig{DPoP: myaccount.DPoPConfig{Mode: o.dpop}}
+	if o.dpopNonce {
+		t.DPoP.NonceKey = make([]byte, 32)
+		_, _ = rand.Read(t.DPoP.NonceKey) // crypto/rand.Read never fails
+	}
+	if o.stepUpMaxAge > 0 {
+		stepUp := myaccount.StepUp{MaxAge: o.stepUpMaxAge}
+		t.StepUp = map[string]myaccount.StepUp{myaccount.ScopeCreateMethods: stepUp, myaccount.ScopeDeleteMethods: stepUp}
+	}
+	return t
 }
 
 // rateLimit turns a flag's requests/second into a limit: 0 is off; the tenant

@@ -18,6 +18,7 @@ var errNoBackends = errors.New("-postgres and -redis need the backends build tag
 type backends struct {
 	store   myaccount.Store
 	limiter myaccount.Limiter
+	replay  myaccount.ReplayCache
 }
 
 func openBackends(_ context.Context, postgresDSN, redisURL string) (*backends, error) {

@@ -11,7 +11,7 @@ import (
 
 // webFiles holds the demo page: plain HTML, CSS and a script, no build step.
 //
-//go:embed web/index.html web/app.js web/style.css
+//go:embed web/index.html web/app.js web/dpop.js web/style.css
 var webFiles embed.FS
 
 // pageCSP allows the page's own script, stylesheet and API calls, and nothing
@@ -23,6 +23,7 @@ const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-sr
 var pageFiles = []struct{ path, file, contentType string }{
 	{"/{$}", "web/index.html", "text/html; charset=utf-8"},
 	{"/app.js", "web/app.js", "text/javascript; charset=utf-8"},
+	{"/dpop.js", "web/dpop.js", "text/javascript; charset=utf-8"},
 	{"/style.css", "web/style.css", "text/css; charset=utf-8"},
 }
 

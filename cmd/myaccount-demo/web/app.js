@@ -50,7 +50,8 @@ async function api(method, path, body) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  const resp = await send(API + path, init);
+  // DPoP hook (dpop.js): a DPoP-bound token goes with a proof instead.
+  const resp = token.dpop ? await window.demoDPoP.send(send, API + path, init, token.raw) : await send(API + path, init);
   if (resp.status === 204) return null;
   const text = await resp.text();
   let data = null;
@@ -76,10 +77,12 @@ async function send(url, init) {
 }
 
 async function getToken(sub, lifetime, scopes) {
+  // DPoP hook (dpop.js): bind the token to the page's key when the API offers DPoP.
+  const jkt = window.demoDPoP ? await window.demoDPoP.jkt() : null;
   const resp = await send('/dev/token', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-    body: JSON.stringify({ sub, scopes, expires_in: lifetime }),
+    body: JSON.stringify({ sub, scopes, expires_in: lifetime, ...(jkt ? { jkt } : {}) }),
     credentials: 'omit',
     cache: 'no-store',
   });
@@ -90,7 +93,7 @@ async function getToken(sub, lifetime, scopes) {
     throw new ApiError(resp.status, resp.statusText || 'Error', detail);
   }
   const t = await resp.json();
-  return { raw: t.access_token, claims: jwtClaims(t.access_token) };
+  return { raw: t.access_token, claims: jwtClaims(t.access_token), dpop: t.token_type === 'DPoP' };
 }
 
 // jwtClaims reads a JWT's payload, only to show it: the API checks the signature.
