@@ -41,6 +41,7 @@ type options struct {
 	origins, corsOrigins                  stringList
 	tenantRate, userRate                  float64
 	devIssuer, force                      bool
+	methodOptions                         // -outbox, -secret-key (flags_keys.go)
 }
 
 type stringList []string
@@ -65,6 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.force, "force", false, "allow the dev issuer on a non-loopback -addr")
 	fs.StringVar(&o.postgres, "postgres", "", "keep passkeys and sessions in PostgreSQL (a DSN such as postgres://user@127.0.0.1:5432/db) instead of memory")
 	fs.StringVar(&o.redis, "redis", "", "share the rate limits through Redis (a URL such as redis://127.0.0.1:6379/0)")
+	o.methodOptions.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -107,6 +109,14 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		TenantRateLimit: rateLimit(o.tenantRate, 0),
 		UserRateLimit:   rateLimit(o.userRate, 10),
 	}
+	box, closeOutbox, err := openOutbox(o.outbox, stdout)
+	if err != nil {
+		return err
+	}
+	defer closeOutbox()
+	// Every method type: email and phone codes go to the outbox.
+	cfg.Messages.Sender = box
+	cfg.SecretKeys = o.sealingKeys(o.postgres != "", stdout)
 	mux := http.NewServeMux()
 	var dev *myaccounttest.Issuer
 	if o.devIssuer {
@@ -127,6 +137,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		}
 		mux.Handle("GET /.well-known/jwks.json", dev.Handler())
 		mux.Handle("POST /dev/token", devTokenHandler(dev))
+		mux.Handle("GET /dev/outbox", box.handler())
 	}
 	shared, err := openBackends(ctx, o.postgres, o.redis)
 	if err != nil {
@@ -146,6 +157,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	printWelcome(stdout, base, dev != nil)
+	printOutboxNote(stdout, o.outbox)
 	if ready != nil {
 		ready <- base
 	}
