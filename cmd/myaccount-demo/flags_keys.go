@@ -12,13 +12,14 @@ import (
 // methodOptions are the flags of the one-time-code methods: where the codes of
 // email and phone go, and the key ring that seals auth_sessions and TOTP secrets.
 type methodOptions struct {
-	outbox     string
-	secretKeys secretKeys
+	outbox        string
+	secretKeyFlag string   // as given; parsed by check, which does not echo it
+	secretKeys    [][]byte // the parsed ring
 }
 
 func (m *methodOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.outbox, "outbox", "", "append the codes of email and phone enrollments, one JSON line each, to this file (default: the demo's log)")
-	fs.Var(&m.secretKeys, "secret-key", "the key ring sealing auth_sessions and TOTP secrets: 32-byte keys in hex, comma-separated, "+
+	fs.StringVar(&m.secretKeyFlag, "secret-key", "", "the key ring sealing auth_sessions and TOTP secrets: 32-byte keys in hex, comma-separated, "+
 		"the first sealing (default: a random key per start; give one key to every instance sharing -postgres)")
 }
 
@@ -39,30 +40,38 @@ func (m *methodOptions) sealingKeys(postgres bool, log io.Writer) [][]byte {
 	return [][]byte{key}
 }
 
-// secretKeys is the -secret-key flag: a comma-separated list of 32-byte keys in
-// hex. Its value is never printed, in help or in errors.
-type secretKeys [][]byte
+// check parses the flags after fs.Parse. The flag package would quote an
+// invalid value in its error, so -secret-key is a string flag parsed here,
+// with errors that name the key by its position only.
+func (m *methodOptions) check() error {
+	if m.secretKeyFlag == "" {
+		return nil
+	}
+	ring, err := parseSecretKeys(m.secretKeyFlag)
+	if err != nil {
+		return fmt.Errorf("-secret-key: %w", err)
+	}
+	m.secretKeys, m.secretKeyFlag = ring, ""
+	return nil
+}
 
-func (k *secretKeys) String() string { return "" }
-
-// Set replaces the ring with the keys of v.
-func (k *secretKeys) Set(v string) error {
+// parseSecretKeys reads a comma-separated list of 32-byte keys in hex.
+func parseSecretKeys(v string) ([][]byte, error) {
 	var ring [][]byte
 	for i, part := range strings.Split(v, ",") {
 		key, err := hex.DecodeString(strings.TrimSpace(part))
 		if err != nil {
-			return fmt.Errorf("key %d is not hex", i+1)
+			return nil, fmt.Errorf("key %d is not hex", i+1)
 		}
 		if len(key) != 32 {
-			return fmt.Errorf("key %d is %d bytes; each key must be 32 bytes (64 hex digits)", i+1, len(key))
+			return nil, fmt.Errorf("key %d is %d bytes; each key must be 32 bytes (64 hex digits)", i+1, len(key))
 		}
 		for _, prev := range ring {
 			if string(prev) == string(key) {
-				return fmt.Errorf("key %d repeats an earlier key", i+1)
+				return nil, fmt.Errorf("key %d repeats an earlier key", i+1)
 			}
 		}
 		ring = append(ring, key)
 	}
-	*k = ring
-	return nil
+	return ring, nil
 }

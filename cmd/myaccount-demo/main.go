@@ -70,6 +70,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	if err := o.methodOptions.check(); err != nil {
+		return nil, err
+	}
 	devSet := false
 	fs.Visit(func(f *flag.Flag) { devSet = devSet || f.Name == "dev-issuer" })
 	if !devSet {
