@@ -32,7 +32,7 @@ func TestSecretKeyFlagParses(t *testing.T) {
 			t.Errorf("-secret-key %q: %v", bad.value, err)
 		}
 		// A key must not end up in the output, even a malformed one.
-		if (strings.Contains(stderr.String(), a[4:]) || strings.Contains(err.Error(), a[4:])) {
+		if strings.Contains(stderr.String(), a[4:]) || strings.Contains(err.Error(), a[4:]) {
 			t.Errorf("-secret-key %q: the key is printed:\n%v\n%s", bad.value, err, stderr.String())
 		}
 	}
