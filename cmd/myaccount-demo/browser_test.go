@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -191,6 +192,20 @@ func (b *browser) rowsOf(typ string) []methodRow {
 		}
 	}
 	return out
+}
+
+// screenshot saves a screenshot of the whole page into dir and logs its path.
+func (b *browser) screenshot(dir, name string) {
+	b.t.Helper()
+	shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot: %s", path)
 }
 
 // waitFor polls a JavaScript condition on the first tab until it is true.

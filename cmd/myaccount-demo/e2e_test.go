@@ -146,6 +146,11 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 		}
 	}
 
+	// Screenshots to look at: kept after the test, their paths logged.
+	shots, err := os.MkdirTemp("", "myaccount-demo-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	// An authenticator app: the QR code drawn, a wrong code refused, the right one computed from the key.
 	{
 		b.press("#add-totp")
@@ -158,6 +163,7 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 		if err != nil || len(secret) < 16 {
 			t.Fatalf("the key the page shows, %q: %v", secret, err)
 		}
+		b.screenshot(shots, "totp-enrollment.png")
 		b.do("typing a wrong code", chromedp.SetValue(chromedp.CSS("#totp-code"), wrongCode(code)))
 		b.press("#totp-verify")
 		if alert := b.text("#alert"); !strings.Contains(alert, "400") || !strings.Contains(alert, "otp_code") || len(b.rowsOf("totp")) != 0 {
@@ -181,6 +187,7 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 		if !regexp.MustCompile(`^[A-HJKMNP-Z2-9]{24}$`).MatchString(code) {
 			t.Fatalf("recovery code %q, alert %q", code, b.text("#alert"))
 		}
+		b.screenshot(shots, "recovery-code.png")
 		b.press("#recovery-saved")
 		if alert, got := b.text("#alert"), b.rowsOf("recovery-code"); alert != "" || len(got) != 1 || got[0].Confirmed != "yes" {
 			t.Fatalf("after saving the recovery code: alert %q, rows %+v", alert, b.rows())
@@ -226,19 +233,7 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 		}
 	}
 
-	shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	dir, err := os.MkdirTemp("", "myaccount-demo-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	shotPath := filepath.Join(dir, "after-enrollment.png")
-	if err := os.WriteFile(shotPath, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot of the page after enrollment: %s", shotPath)
+	b.screenshot(shots, "after-enrollment.png")
 
 	// The list as the API has it.
 	{
