@@ -168,6 +168,7 @@ type methodRow struct {
 	Phone      string `json:"phone"`
 	Preferred  string `json:"preferred"`
 	Confirmed  string `json:"confirmed"`
+	KeyID      string `json:"keyId"`
 }
 
 func (b *browser) rows() []methodRow {
@@ -177,7 +178,7 @@ func (b *browser) rows() []methodRow {
 		return {
 			id: tr.dataset.id, type: tr.dataset.type, name: (tr.querySelector('.name') || {}).textContent || '',
 			created: f('created'), deviceType: f('device-type'), backedUp: f('backed-up'), transports: f('transports'),
-			aaguid: f('aaguid'), email: f('email'), phone: f('phone-number'), preferred: f('preferred'), confirmed: f('confirmed'),
+			aaguid: f('aaguid'), email: f('email'), phone: f('phone-number'), preferred: f('preferred'), confirmed: f('confirmed'), keyId: f('key-id'),
 		};
 	})`)
 }
@@ -230,6 +231,23 @@ func (b *browser) addAuthenticator(backedUp bool) webauthn.AuthenticatorID {
 	})
 	if err != nil {
 		b.t.Fatalf("adding a virtual authenticator: %v", err)
+	}
+	return res.AuthenticatorID
+}
+
+// addSecurityKey plugs a virtual security key into the first tab: CTAP2 over
+// USB, so a cross-platform authenticator, without resident keys.
+func (b *browser) addSecurityKey() webauthn.AuthenticatorID {
+	b.t.Helper()
+	res, err := chromedp.Call(b.ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+		Options: &webauthn.VirtualAuthenticatorOptions{
+			Protocol: webauthn.AuthenticatorProtocolCtap2, Ctap2version: webauthn.Ctap2versionCtap21,
+			Transport:                   webauthn.AuthenticatorTransportUsb,
+			AutomaticPresenceSimulation: true,
+		},
+	})
+	if err != nil {
+		b.t.Fatalf("adding a virtual security key: %v", err)
 	}
 	return res.AuthenticatorID
 }

@@ -102,7 +102,7 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 	}
 
 	b.removeAuthenticator(synced)
-	b.addAuthenticator(false)
+	device := b.addAuthenticator(false)
 	// Enroll without toJSON.
 	{
 		// The page's fallbacks for browsers that lack the JSON helpers.
@@ -233,6 +233,25 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 		}
 	}
 
+	// A security key: a cross-platform authenticator, verified under the 202's id.
+	{
+		b.removeAuthenticator(device)
+		key := b.addSecurityKey()
+		b.press("#add-security-key")
+		if alert, got := b.text("#alert"), b.rowsOf("webauthn-roaming"); alert != "" || len(got) != 1 ||
+			!strings.HasPrefix(got[0].ID, "webauthn-roaming|dev_") || got[0].Confirmed != "yes" || len(got[0].KeyID) < 16 {
+			t.Fatalf("after adding a security key: alert %q, rows %+v", alert, b.rows())
+		}
+		if status := b.text("#status"); !strings.Contains(status, "Added a security key") {
+			t.Errorf("status %q", status)
+		}
+		b.press("#add-security-key")
+		if alert := b.text("#alert"); !strings.Contains(alert, "This authenticator already holds a security key for this account") {
+			t.Errorf("the same key twice: alert %q", alert)
+		}
+		b.removeAuthenticator(key)
+	}
+
 	b.screenshot(shots, "after-enrollment.png")
 
 	// The list as the API has it.
@@ -249,7 +268,7 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 			types = append(types, m.Type)
 		}
 		slices.Sort(types)
-		if want := []string{"email", "passkey", "passkey", "phone", "recovery-code", "totp"}; status != 200 || !slices.Equal(types, want) {
+		if want := []string{"email", "passkey", "passkey", "phone", "recovery-code", "totp", "webauthn-roaming"}; status != 200 || !slices.Equal(types, want) {
 			t.Errorf("the API lists %d %v, want %v", status, types, want)
 		}
 	}
@@ -272,7 +291,7 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 		if alert, got := b.text("#alert"), b.rowsOf("totp"); alert != "" || len(got) != 1 || got[0].Name != "Phone app" {
 			t.Errorf("after renaming the totp: alert %q, rows %+v", alert, got)
 		}
-		for _, typ := range []string{"recovery-code", "email"} {
+		for _, typ := range []string{"recovery-code", "email", "webauthn-roaming"} {
 			row := `#method-rows tr[data-type="` + typ + `"] `
 			b.do("asking to delete the "+typ, chromedp.Click(chromedp.CSS(row+`[data-testid="delete"]`)))
 			b.press(row + `[data-testid="delete-confirm"]`)

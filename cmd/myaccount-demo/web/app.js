@@ -140,50 +140,68 @@ function registrationJSON(cred) {
   return out;
 }
 
-function browserRefusal(e) {
+// webauthnNouns names what each WebAuthn type creates, for the page's messages.
+const webauthnNouns = { passkey: 'passkey', 'webauthn-roaming': 'security key', 'webauthn-platform': 'device authenticator' };
+
+function browserRefusal(e, noun) {
   switch (e && e.name) {
     case 'InvalidStateError':
-      return new UserError('This authenticator already holds a passkey for this account. ' +
-        'Use another authenticator, or delete that passkey first.');
+      return new UserError('This authenticator already holds a ' + noun + ' for this account. ' +
+        'Use another authenticator, or delete that ' + noun + ' first.');
     case 'NotAllowedError':
-      return new UserError('No passkey was created: the request was cancelled, timed out, ' +
+      return new UserError('No ' + noun + ' was created: the request was cancelled, timed out, ' +
         'or the browser did not allow it.');
     case 'AbortError':
-      return new UserError('No passkey was created: the request was cancelled.');
+      return new UserError('No ' + noun + ' was created: the request was cancelled.');
     case 'SecurityError':
       return new UserError('The browser refused: this page\'s address does not match the relying party ' +
         'of the API. Open the page at http://localhost with the port the demo printed.');
     case 'NotSupportedError':
       return new UserError('This authenticator supports none of the algorithms the API offers.');
   }
-  return new UserError('The browser did not create a passkey (' + (e && e.name) + ': ' + (e && e.message) + ').');
+  return new UserError('The browser did not create a ' + noun + ' (' + (e && e.name) + ': ' + (e && e.message) + ').');
 }
 
-async function addPasskey() {
+function addPasskey() {
+  return addWebAuthn('passkey');
+}
+
+// addSecurityKey enrolls a cross-platform authenticator (a USB, NFC or
+// Bluetooth key) as a second factor.
+function addSecurityKey() {
+  return addWebAuthn('webauthn-roaming');
+}
+
+// addWebAuthn enrolls a credential of one of the WebAuthn types: the API's
+// creation options go to the browser, its attestation back to the API.
+async function addWebAuthn(type) {
+  const noun = webauthnNouns[type];
   if (!window.PublicKeyCredential || !navigator.credentials) {
-    throw new UserError('This browser cannot create passkeys here: WebAuthn needs a secure context (http://localhost or https).');
+    throw new UserError('This browser cannot create a ' + noun + ' here: WebAuthn needs a secure context (http://localhost or https).');
   }
   // excludeCredentials lets the browser refuse an authenticator that already
-  // holds a passkey for this account, before the user is asked anything.
-  const start = await api('POST', '/authentication-methods', { type: 'passkey', use_exclude_credentials: true });
+  // holds a credential for this account, before the user is asked anything.
+  const start = await api('POST', '/authentication-methods', { type, use_exclude_credentials: true });
   const rpID = start.authn_params_public_key.rp.id;
   if (location.hostname !== rpID && !location.hostname.endsWith('.' + rpID)) {
     throw new UserError('The API\'s relying party is "' + rpID + '" but this page is on "' + location.hostname +
       '": open the page on ' + rpID + '.');
   }
-  say('Waiting for your authenticator…');
+  say(type === 'webauthn-roaming' ? 'Insert or tap your security key…' : 'Waiting for your authenticator…');
   let cred;
   try {
     cred = await navigator.credentials.create({ publicKey: creationOptions(start.authn_params_public_key) });
   } catch (e) {
-    throw browserRefusal(e);
+    throw browserRefusal(e, noun);
   }
-  const method = await api('POST', '/authentication-methods/passkey%7Cnew/verify', {
+  // A passkey is verified at passkey|new; the other types under the 202's id.
+  const method = await api('POST', '/authentication-methods/' +
+    (type === 'passkey' ? 'passkey%7Cnew' : encodeURIComponent(start.id)) + '/verify', {
     auth_session: start.auth_session,
     authn_response: registrationJSON(cred),
   });
   await loadMethods();
-  say('Added a passkey (' + method.id + ').');
+  say('Added a ' + noun + ' (' + method.id + ').');
 }
 
 // --- rendering --------------------------------------------------------------
@@ -238,8 +256,8 @@ function showToken() {
 // type-specific fields it shows.
 const methodTypes = {
   passkey: { label: 'Passkey', details: webauthnDetails },
-  'webauthn-roaming': { label: 'Security key', details: webauthnDetails },
-  'webauthn-platform': { label: 'This device', details: webauthnDetails },
+  'webauthn-roaming': { label: 'Security key', details: webauthnKeyDetails },
+  'webauthn-platform': { label: 'Device authenticator', details: webauthnKeyDetails },
   totp: { label: 'Authenticator app', details: (m) => [detail('confirmed', 'Confirmed', m.confirmed ? 'yes' : 'no')] },
   'recovery-code': { label: 'Recovery code', details: (m) => [detail('confirmed', 'Confirmed', m.confirmed ? 'yes' : 'no')] },
   email: { label: 'Email', details: (m) => [detail('email', 'Address', m.email)] },
@@ -258,6 +276,16 @@ function webauthnDetails(m) {
     detail('backed-up', 'Backed up', m.credential_backed_up ? 'yes' : 'no'),
     detail('transports', 'Transports', (m.transports || []).join(', ') || '—'),
     detail('aaguid', 'Authenticator (AAGUID)', m.aaguid || '—', 'code'),
+  ];
+}
+
+// webauthnKeyDetails are the fields the API lists for security keys and
+// device authenticators: the credential id, not the passkey's device details.
+function webauthnKeyDetails(m) {
+  const id = m.key_id || '';
+  return [
+    detail('confirmed', 'Confirmed', m.confirmed ? 'yes' : 'no'),
+    detail('key-id', 'Credential id', id.length > 24 ? id.slice(0, 24) + '…' : id, 'code'),
   ];
 }
 
@@ -613,6 +641,7 @@ document.addEventListener('DOMContentLoaded', () => {
     });
   });
   $('add-passkey').addEventListener('click', () => task('Could not add a passkey', addPasskey));
+  $('add-security-key').addEventListener('click', () => task('Could not add a security key', addSecurityKey));
   $('add-totp').addEventListener('click', () => task('Could not add an authenticator app', addAuthenticatorApp));
   $('add-recovery-code').addEventListener('click', () => task('Could not add a recovery code', addRecoveryCode));
   $('add-email').addEventListener('click', () => task('Could not add an email address', async () => addByMessage('email')));
