@@ -1,6 +1,7 @@
 // Package myaccount serves the My Account API, the self-service API with which a
 // signed-in user manages their own authentication methods (enroll, list, rename
-// and delete passkeys) using an OAuth 2.0 access token. It keeps the wire
+// and delete passkeys, security keys, authenticator apps, recovery codes, email
+// and phone codes) using an OAuth 2.0 access token. It keeps the wire
 // contract of Auth0's service, so Auth0's client SDKs work against it unchanged.
 //
 // # Mounting
@@ -25,17 +26,25 @@
 // [TokenValidator.Authenticate], [RequireAudience] and [RequireScope]; handlers
 // read the verified claims with [ClaimsFromContext].
 //
-// # Passkeys
+// # Enrollment
 //
-// Enrollment takes two requests: POST /authentication-methods answers WebAuthn
-// creation options and an auth_session; POST
-// /authentication-methods/passkey|new/verify takes the browser's attestation and
-// stores the passkey. An auth_session is random, expires (default five minutes),
-// belongs to one user and is taken once, atomically, by the [Store].
+// Enrollment takes two requests: POST /authentication-methods with a type
+// answers that type's challenge (WebAuthn creation options, a TOTP secret, a
+// recovery code, or a code sent through [Config.Messages]) and an auth_session;
+// POST /authentication-methods/{id}/verify takes the answer (an attestation, a
+// code) and stores the method. Each family of types lives in one file behind
+// one interface the handlers dispatch on.
+//
+// An auth_session is the enrollment's state sealed under [Config.SecretKeys]
+// with AES-256-GCM: unforgeable, bound to the issuer, the user, the type and the
+// method id, and expiring (default five minutes). The [Store] keeps only what
+// makes it single use: [Store.CreateMethod] marks it used in the same atomic
+// step that stores the method, and [Store.CountAttempt] allows five wrong codes.
 //
 // # Storage and limits
 //
-// A [Store] keeps methods, user handles and sessions; [MemoryStore] is the
+// A [Store] keeps methods (one [Method] record for every type), user handles and
+// used sessions; [MemoryStore] is the
 // default and the pgstore module keeps them in PostgreSQL. Rate limits are token
 // buckets per tenant and per user behind the [Limiter] interface;
 // [MemoryLimiter] is the default and the redislimit module shares buckets
