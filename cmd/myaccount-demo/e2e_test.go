@@ -252,6 +252,17 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 		b.removeAuthenticator(key)
 	}
 
+	// This device's authenticator: a platform authenticator as a second factor.
+	{
+		platform := b.addAuthenticator(false)
+		b.press("#add-platform")
+		if alert, got := b.text("#alert"), b.rowsOf("webauthn-platform"); alert != "" || len(got) != 1 ||
+			!strings.HasPrefix(got[0].ID, "webauthn-platform|dev_") || got[0].Confirmed != "yes" || len(got[0].KeyID) < 16 {
+			t.Fatalf("after adding this device: alert %q, rows %+v", alert, b.rows())
+		}
+		b.removeAuthenticator(platform)
+	}
+
 	b.screenshot(shots, "after-enrollment.png")
 
 	// The list as the API has it.
@@ -268,7 +279,7 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 			types = append(types, m.Type)
 		}
 		slices.Sort(types)
-		if want := []string{"email", "passkey", "passkey", "phone", "recovery-code", "totp", "webauthn-roaming"}; status != 200 || !slices.Equal(types, want) {
+		if want := []string{"email", "passkey", "passkey", "phone", "recovery-code", "totp", "webauthn-platform", "webauthn-roaming"}; status != 200 || !slices.Equal(types, want) {
 			t.Errorf("the API lists %d %v, want %v", status, types, want)
 		}
 	}
@@ -291,7 +302,7 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 		if alert, got := b.text("#alert"), b.rowsOf("totp"); alert != "" || len(got) != 1 || got[0].Name != "Phone app" {
 			t.Errorf("after renaming the totp: alert %q, rows %+v", alert, got)
 		}
-		for _, typ := range []string{"recovery-code", "email", "webauthn-roaming"} {
+		for _, typ := range []string{"recovery-code", "email", "webauthn-roaming", "webauthn-platform"} {
 			row := `#method-rows tr[data-type="` + typ + `"] `
 			b.do("asking to delete the "+typ, chromedp.Click(chromedp.CSS(row+`[data-testid="delete"]`)))
 			b.press(row + `[data-testid="delete-confirm"]`)

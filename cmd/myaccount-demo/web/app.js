@@ -172,6 +172,12 @@ function addSecurityKey() {
   return addWebAuthn('webauthn-roaming');
 }
 
+// addDeviceAuthenticator enrolls this device's built-in authenticator
+// (fingerprint, face or PIN) as a second factor.
+function addDeviceAuthenticator() {
+  return addWebAuthn('webauthn-platform');
+}
+
 // addWebAuthn enrolls a credential of one of the WebAuthn types: the API's
 // creation options go to the browser, its attestation back to the API.
 async function addWebAuthn(type) {
@@ -642,6 +648,7 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   $('add-passkey').addEventListener('click', () => task('Could not add a passkey', addPasskey));
   $('add-security-key').addEventListener('click', () => task('Could not add a security key', addSecurityKey));
+  $('add-platform').addEventListener('click', () => task('Could not add this device', addDeviceAuthenticator));
   $('add-totp').addEventListener('click', () => task('Could not add an authenticator app', addAuthenticatorApp));
   $('add-recovery-code').addEventListener('click', () => task('Could not add a recovery code', addRecoveryCode));
   $('add-email').addEventListener('click', () => task('Could not add an email address', async () => addByMessage('email')));
