@@ -14,13 +14,15 @@ import (
 type methodOptions struct {
 	outbox        string
 	secretKeyFlag string   // as given; parsed by check, which does not echo it
+	secretKeySet  bool     // -secret-key was given, even empty
 	secretKeys    [][]byte // the parsed ring
 }
 
 func (m *methodOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.outbox, "outbox", "", "append the codes of email and phone enrollments, one JSON line each, to this file (default: the demo's log)")
-	fs.StringVar(&m.secretKeyFlag, "secret-key", "", "the key ring sealing auth_sessions and TOTP secrets: 32-byte keys in hex, comma-separated, "+
-		"the first sealing (default: a random key per start; give one key to every instance sharing -postgres)")
+	fs.Func("secret-key", "the key ring sealing auth_sessions and TOTP secrets: 32-byte keys in hex, comma-separated, "+
+		"the first sealing (default: a random key per start; give one key to every instance sharing -postgres)",
+		func(v string) error { m.secretKeyFlag, m.secretKeySet = v, true; return nil })
 }
 
 // sealingKeys returns the key ring for Config.SecretKeys: the -secret-key keys,
@@ -44,7 +46,7 @@ func (m *methodOptions) sealingKeys(postgres bool, log io.Writer) [][]byte {
 // invalid value in its error, so -secret-key is a string flag parsed here,
 // with errors that name the key by its position only.
 func (m *methodOptions) check() error {
-	if m.secretKeyFlag == "" {
+	if !m.secretKeySet {
 		return nil
 	}
 	ring, err := parseSecretKeys(m.secretKeyFlag)

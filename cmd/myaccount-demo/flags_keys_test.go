@@ -25,6 +25,7 @@ func TestSecretKeyFlagParses(t *testing.T) {
 		{a + "," + a[:62], "key 2 is 31 bytes; each key must be 32 bytes"},
 		{a + "," + b + "," + a, "key 3 repeats an earlier key"},
 		{",", "key 1 is 0 bytes"},
+		{"", "key 1 is 0 bytes"}, // an empty $KEY is a mistake, not a request for a random key
 	} {
 		var stderr bytes.Buffer
 		_, err := parseFlags([]string{"-secret-key", bad.value}, &stderr)
