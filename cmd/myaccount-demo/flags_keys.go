@@ -49,7 +49,7 @@ func (m *methodOptions) check() error {
 	if !m.secretKeySet {
 		return nil
 	}
-	ring, err := parseSecretKeys(m.secretKeyFlag)
+	ring, err := parseKeyRing(m.secretKeyFlag)
 	if err != nil {
 		return fmt.Errorf("-secret-key: %w", err)
 	}
@@ -57,8 +57,8 @@ func (m *methodOptions) check() error {
 	return nil
 }
 
-// parseSecretKeys reads a comma-separated list of 32-byte keys in hex.
-func parseSecretKeys(v string) ([][]byte, error) {
+// parseKeyRing reads a comma-separated list of 32-byte keys in hex.
+func parseKeyRing(v string) ([][]byte, error) {
 	var ring [][]byte
 	for i, part := range strings.Split(v, ",") {
 		key, err := hex.DecodeString(strings.TrimSpace(part))
