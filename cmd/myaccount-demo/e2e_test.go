@@ -188,6 +188,13 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 			t.Fatalf("recovery code %q, alert %q", code, b.text("#alert"))
 		}
 		b.screenshot(shots, "recovery-code.png")
+		// Copy: to the clipboard, or, where the browser refuses, the code selected for the user to copy.
+		b.do("copying the code", chromedp.Click(chromedp.CSS("#recovery-copy")))
+		b.waitFor("waiting for the copy", `/Copied the recovery code|the code is selected/.test(document.getElementById('status').textContent)`)
+		if status := b.text("#status"); strings.Contains(status, "selected") &&
+			strings.ReplaceAll(eval[string](b, `window.getSelection().toString()`), " ", "") != code {
+			t.Errorf("status %q, but the selection is %q", status, eval[string](b, `window.getSelection().toString()`))
+		}
 		b.press("#recovery-saved")
 		if alert, got := b.text("#alert"), b.rowsOf("recovery-code"); alert != "" || len(got) != 1 || got[0].Confirmed != "yes" {
 			t.Fatalf("after saving the recovery code: alert %q, rows %+v", alert, b.rows())
