@@ -37,5 +37,7 @@ bench:
 	$(BENCHSTAT) -col /impl -filter '.name:TokenCheck' bench/results.txt
 	$(BENCHSTAT) -col '/impl@(go-jwt-middleware-v2 myaccount-cache-off myaccount-cache-hit)' -filter '.name:TokenCheck' bench/results.txt
 	$(BENCHSTAT) -col /impl -filter '.name:Enroll' bench/results.txt
+	$(BENCHSTAT) -col /impl -filter '.name:EnrollSecurityKey' bench/results.txt
+	$(BENCHSTAT) -col /impl -filter '.name:VerifyCode' bench/results.txt
 	$(BENCHSTAT) -filter '.name:/^(List|Limiter)/' bench/results.txt
 	cd bench && bash -o pipefail -c "go run ./cmd/load -n 20000 -c 8 -rounds 3 | tee load.txt"

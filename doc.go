@@ -52,8 +52,11 @@
 //
 // # Errors
 //
-// Every error is answered as an RFC 9457 problem (application/problem+json) with
-// Auth0's members and codes, written by [WriteError] or a [Config.ErrorHandler].
+// Every error is answered with an RFC 9457-shaped JSON body carrying Auth0's members
+// and codes, written by [WriteError] or a [Config.ErrorHandler]. It is served as
+// application/json, as Auth0 declares and Auth0.Android requires;
+// [Config.ProblemJSON] (or [TokenConfig.ProblemJSON] for the middleware alone) opts
+// in to application/problem+json.
 // Callers match causes with errors.Is against the sentinel errors, such as
 // [ErrNotFound] and [ErrSessionInvalid]. No response carries an internal error's text.
 //

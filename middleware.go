@@ -137,6 +137,9 @@ type TokenConfig struct {
 	HTTPClient *http.Client
 	// ErrorHandler writes token errors. Default: [WriteError].
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// ProblemJSON serves error bodies as application/problem+json instead of
+	// application/json, as [Config.ProblemJSON] does. Default: false.
+	ProblemJSON bool
 	// Logger receives JWKS refresh failures. Default: slog.Default().
 	Logger *slog.Logger
 	// TokenCacheSize is how many verified tokens are remembered, by the SHA-256
@@ -211,6 +214,9 @@ func NewTokenValidator(cfg TokenConfig) (*TokenValidator, error) {
 	}
 	if v.onError == nil {
 		v.onError = WriteError
+	}
+	if cfg.ProblemJSON {
+		v.onError = withProblemJSON(v.onError)
 	}
 	if cfg.Keyfunc != nil {
 		v.keyfunc = cfg.Keyfunc

@@ -131,6 +131,11 @@ type Config struct {
 
 	// ErrorHandler writes every error response. Default: [WriteError].
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// ProblemJSON serves error bodies as application/problem+json (RFC 9457)
+	// instead of application/json, the type Auth0 declares and the only one whose
+	// body Auth0.Android reads. The body is the same; [WriteError], called by the
+	// default or a custom ErrorHandler, picks the type. Default: false.
+	ProblemJSON bool
 	// Logger receives server-side failures. Default: slog.Default().
 	Logger *slog.Logger
 }
@@ -180,6 +185,9 @@ func New(cfg Config) (*API, error) {
 		a.offered[t] = true
 	}
 	a.errs = errorWriter{handler: cfg.ErrorHandler, logger: cfg.Logger}
+	if cfg.ProblemJSON {
+		a.errs.handler = withProblemJSON(cfg.ErrorHandler)
+	}
 	a.validator, err = NewTokenValidator(TokenConfig{
 		Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, Keyfunc: cfg.Keyfunc, Algorithms: cfg.Algorithms,
 		Leeway: cfg.Leeway, Realm: cfg.Audience, HTTPClient: cfg.HTTPClient, ErrorHandler: a.errs.write, Logger: cfg.Logger,

@@ -133,3 +133,20 @@ func TestCeremonyStateRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadFields checks that readFields never panics, and that what it accepts
+// appendFields writes back byte for byte.
+func FuzzReadFields(f *testing.F) {
+	f.Add([]byte{}, 0)
+	f.Add(appendFields(nil, []byte("a"), nil, []byte("ccc")), 3)
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 1)
+	f.Fuzz(func(t *testing.T, data []byte, n int) {
+		if n < 0 || n > 8 {
+			return
+		}
+		fields, ok := readFields(data, n)
+		if ok && !bytes.Equal(appendFields(nil, fields...), data) {
+			t.Fatalf("readFields(%x, %d) = %q, which appendFields writes differently", data, n, fields)
+		}
+	})
+}
