@@ -53,6 +53,7 @@ type options struct {
 	dpop                                  myaccount.DPoPMode
 	dpopNonce                             bool
 	stepUpMaxAge                          time.Duration
+	methodOptions                         // -outbox, -secret-key (flags_keys.go)
 }
 
 type stringList []string
@@ -84,7 +85,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.TextVar(&o.dpop, "dpop", myaccount.DPoPAllowed, "DPoP-bound tokens: allowed (beside bearer tokens), required or disabled")
 	fs.BoolVar(&o.dpopNonce, "dpop-nonce", false, "require DPoP server nonces (a random key per process; give each process of a group the same -redis to share proofs, not nonces)")
 	fs.DurationVar(&o.stepUpMaxAge, "step-up-max-age", 0, "demand a login at most this old (the token's auth_time) to enroll or delete a method (0: no step-up)")
+	o.methodOptions.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := o.methodOptions.check(); err != nil {
 		return nil, err
 	}
 	devSet := false
@@ -133,6 +138,14 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		UserRateLimit:   rateLimit(o.userRate, max(1, int(3*o.userRate))),
 		Token:           tokenConfig(o),
 	}
+	box, closeOutbox, err := openOutbox(o.outbox, stdout)
+	if err != nil {
+		return err
+	}
+	defer closeOutbox()
+	// Every method type: email and phone codes go to the outbox.
+	cfg.Messages.Sender = box
+	cfg.SecretKeys = o.sealingKeys(o.postgres != "", stdout)
 	mux := http.NewServeMux()
 	var dev *myaccounttest.Issuer
 	if o.devIssuer {
@@ -153,6 +166,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		}
 		mux.Handle("GET /.well-known/jwks.json", dev.Handler())
 		mux.Handle("POST /dev/token", devTokenHandler(dev))
+		mux.Handle("GET /dev/outbox", box.handler())
 	}
 	shared, err := openBackends(ctx, o.postgres, o.redis)
 	if err != nil {
@@ -175,6 +189,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	printWelcome(stdout, base, dev != nil)
+	printOutboxNote(stdout, o.outbox)
 	if ready != nil {
 		ready <- base
 	}
