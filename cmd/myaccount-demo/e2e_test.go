@@ -274,7 +274,9 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 
 	// The list as the API has it.
 	{
-		status, _, body := call(t, "GET", base+"/me/v1/authentication-methods", eval[string](b, `token.raw`), "")
+		// The page's token is DPoP-bound to a key only the page holds; a
+		// bearer token for the same user reads the same list.
+		status, _, body := call(t, "GET", base+"/me/v1/authentication-methods", devTokenFor(t, base, "auth0|alice"), "")
 		var list struct {
 			Methods []struct {
 				Type string `json:"type"`
@@ -404,7 +406,13 @@ func lastOutboxLine(t *testing.T, path string) map[string]string {
 // devToken gets an access token for auth0|carol from a demo's dev issuer.
 func devToken(t *testing.T, base string) string {
 	t.Helper()
-	status, _, body := call(t, "POST", base+"/dev/token", "", `{"sub":"auth0|carol"}`)
+	return devTokenFor(t, base, "auth0|carol")
+}
+
+// devTokenFor gets a bearer access token for subject from a demo's dev issuer.
+func devTokenFor(t *testing.T, base, subject string) string {
+	t.Helper()
+	status, _, body := call(t, "POST", base+"/dev/token", "", `{"sub":"`+subject+`"}`)
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}
