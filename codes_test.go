@@ -435,12 +435,15 @@ func TestFailingSenderIs503AndStoresNothing(t *testing.T) {
 }
 
 func TestTypesNotOfferedAreRefused(t *testing.T) {
-	h := newHarness(t, func(c *myaccount.Config) { c.TOTP.Disabled = true; c.RecoveryCodes.Disabled = true })
+	h := newHarness(t, func(c *myaccount.Config) {
+		c.TOTP.Disabled, c.RecoveryCodes.Disabled = true, true
+		c.WebAuthnMFA = myaccount.WebAuthnMFAConfig{DisableRoaming: true, DisablePlatform: true}
+	})
 	alice := h.token("auth0|alice")
 	if r := h.do("GET", "/me/v1/factors", alice, nil); string(r.body) != `{"factors":[{"type":"passkey","usage":["primary"]}]}` {
 		t.Errorf("factors: %s", r.body)
 	}
-	for _, typ := range []string{"totp", "recovery-code", "email", "phone", "password", "push-notification", "sms"} {
+	for _, typ := range []string{"totp", "recovery-code", "email", "phone", "password", "push-notification", "webauthn-roaming", "webauthn-platform", "sms"} {
 		r := h.do("POST", "/me/v1/authentication-methods", alice, map[string]any{"type": typ})
 		wantPointer(t, r, "/type")
 		if !strings.Contains(string(r.body), "must be one of: passkey") {

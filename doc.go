@@ -1,6 +1,7 @@
 // Package myaccount serves the My Account API, the self-service API with which a
 // signed-in user manages their own authentication methods (enroll, list, rename
-// and delete passkeys) using an OAuth 2.0 access token. It keeps the wire
+// and delete passkeys, security keys, authenticator apps, recovery codes, email
+// and phone codes) using an OAuth 2.0 access token. It keeps the wire
 // contract of Auth0's service, so Auth0's client SDKs work against it unchanged.
 //
 // # Mounting
@@ -14,28 +15,41 @@
 //	mux.Handle("/me/", api)
 //
 // [Config.Domain] alone derives the issuer, audience, JWKS URL and relying party
-// id; each can be set on its own, and [Config.Keyfunc] can replace the JWKS.
+// id; each can be set on its own, and [TokenConfig.Keyfunc] in [Config.Token]
+// can replace the JWKS.
 //
 // # Tokens
 //
-// Every request needs a bearer access token (RFC 6750) in the Authorization
-// header, verified by a [TokenValidator]: an asymmetric signature from the
-// issuer's JWKS, the exact issuer, the audience, exp (required), nbf and iat, and
-// a user subject. The same checks protect an app's own routes through
-// [TokenValidator.Authenticate], [RequireAudience] and [RequireScope]; handlers
-// read the verified claims with [ClaimsFromContext].
+// Every request needs an access token in the Authorization header, verified by a
+// [TokenValidator] configured by one [TokenConfig] ([Config.Token]): an
+// asymmetric signature from the issuer's JWKS, the exact issuer, the audience,
+// exp (required), nbf and iat, and a user subject. Bearer tokens (RFC 6750) and
+// DPoP-bound tokens with their proofs (RFC 9449) are accepted per
+// [DPoPConfig.Mode]; a scope may demand a recent or stronger login ([StepUp],
+// RFC 9470). The same checks protect an app's own routes through
+// [TokenValidator.Authenticate] or [TokenValidator.AuthenticateWith],
+// [RequireAudience] and [RequireScope]; handlers read the verified claims with
+// [ClaimsFromContext] and their own claims with [Claims.Decode].
 //
-// # Passkeys
+// # Enrollment
 //
-// Enrollment takes two requests: POST /authentication-methods answers WebAuthn
-// creation options and an auth_session; POST
-// /authentication-methods/passkey|new/verify takes the browser's attestation and
-// stores the passkey. An auth_session is random, expires (default five minutes),
-// belongs to one user and is taken once, atomically, by the [Store].
+// Enrollment takes two requests: POST /authentication-methods with a type
+// answers that type's challenge (WebAuthn creation options, a TOTP secret, a
+// recovery code, or a code sent through [Config.Messages]) and an auth_session;
+// POST /authentication-methods/{id}/verify takes the answer (an attestation, a
+// code) and stores the method. Each family of types lives in one file behind
+// one interface the handlers dispatch on.
+//
+// An auth_session is the enrollment's state sealed under [Config.SecretKeys]
+// with AES-256-GCM: unforgeable, bound to the issuer, the user, the type and the
+// method id, and expiring (default five minutes). The [Store] keeps only what
+// makes it single use: [Store.CreateMethod] marks it used in the same atomic
+// step that stores the method, and [Store.CountAttempt] allows five wrong codes.
 //
 // # Storage and limits
 //
-// A [Store] keeps methods, user handles and sessions; [MemoryStore] is the
+// A [Store] keeps methods (one [Method] record for every type), user handles and
+// used sessions; [MemoryStore] is the
 // default and the pgstore module keeps them in PostgreSQL. Rate limits are token
 // buckets per tenant and per user behind the [Limiter] interface;
 // [MemoryLimiter] is the default and the redislimit module shares buckets
@@ -43,8 +57,11 @@
 //
 // # Errors
 //
-// Every error is answered as an RFC 9457 problem (application/problem+json) with
-// Auth0's members and codes, written by [WriteError] or a [Config.ErrorHandler].
+// Every error is answered with an RFC 9457-shaped JSON body carrying Auth0's members
+// and codes, written by [WriteError] or a [Config.ErrorHandler]. It is served as
+// application/json, as Auth0 declares and Auth0.Android requires;
+// [Config.ProblemJSON] (or [TokenConfig.ProblemJSON] for the middleware alone) opts
+// in to application/problem+json.
 // Callers match causes with errors.Is against the sentinel errors, such as
 // [ErrNotFound] and [ErrSessionInvalid]. No response carries an internal error's text.
 //

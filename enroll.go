@@ -188,6 +188,7 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 	reply = append(reply, e.reply...)
 	reply = append(reply, '}')
 	*buf = reply
+	a.audit(r, AuditEvent{Type: AuditEnrollmentStarted, MethodType: typ})
 	w.Header().Set("Location", a.methodURL(r, location))
 	writeBody(w, r, http.StatusAccepted, reply)
 }
@@ -221,13 +222,17 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	refuse := func(err error) {
+		a.audit(r, AuditEvent{Type: AuditVerificationFailed, MethodType: typ, Reason: auditReason(err)})
+		a.errs.write(w, r, err)
+	}
 	state, session, err := a.openSession(claims, unquote(body["auth_session"]))
 	if err != nil {
-		a.errs.write(w, r, err)
+		refuse(err)
 		return
 	}
 	if state.Type != typ || (typ != TypePasskey && state.MethodID != id) {
-		a.errs.write(w, r, ErrSessionInvalid) // a session is bound to the id it was issued for
+		refuse(ErrSessionInvalid) // a session is bound to the id it was issued for
 		return
 	}
 	v := &verification{
@@ -238,7 +243,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		},
 	}
 	if err := family.finish(ctx, v); err != nil {
-		a.errs.write(w, r, err)
+		refuse(err)
 		return
 	}
 	saved := v.method
@@ -248,9 +253,10 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		err = a.cfg.Store.CreateMethod(ctx, v.method, family.limit(&a.cfg, typ), session)
 	}
 	if err != nil {
-		a.errs.write(w, r, err)
+		refuse(err)
 		return
 	}
+	a.audit(r, AuditEvent{Type: AuditMethodEnrolled, MethodID: saved.ID, MethodType: typ})
 	w.Header().Set("Location", a.methodURL(r, saved.ID))
 	a.writeMethod(w, r, http.StatusCreated, saved)
 }
@@ -258,6 +264,8 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 // families holds the family of every type this package enrolls.
 var families = map[string]methodFamily{
 	TypePasskey:          webauthnFamily{},
+	TypeWebAuthnRoaming:  webauthnFamily{},
+	TypeWebAuthnPlatform: webauthnFamily{},
 	TypeTOTP:             totpFamily{},
 	TypeRecoveryCode:     recoveryCodeFamily{},
 	TypeEmail:            messageFamily{},
@@ -274,6 +282,10 @@ func (c *Config) offeredTypes() []string {
 		switch t {
 		case TypePasskey:
 			offered = true
+		case TypeWebAuthnRoaming:
+			offered = !c.WebAuthnMFA.DisableRoaming
+		case TypeWebAuthnPlatform:
+			offered = !c.WebAuthnMFA.DisablePlatform
 		case TypeTOTP:
 			offered = !c.TOTP.Disabled
 		case TypeRecoveryCode:

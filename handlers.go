@@ -96,8 +96,8 @@ func (a *API) updateMethod(w http.ResponseWriter, r *http.Request) {
 	}
 	var update MethodUpdate
 	if raw, ok := body["name"]; ok {
-		name := unquote(raw)
-		if err := checkName(name); err != nil {
+		name, err := parseName(raw)
+		if err != nil {
 			a.errs.write(w, r, err)
 			return
 		}
@@ -126,23 +126,8 @@ func (a *API) updateMethod(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
+	a.audit(r, AuditEvent{Type: AuditMethodRenamed, MethodID: m.ID, MethodType: m.Type})
 	a.writeMethod(w, r, http.StatusOK, m)
-}
-
-func checkName(name string) error {
-	n := utf8.RuneCountInString(name)
-	if n < 1 || n > 100 {
-		return bodyError("/name", "must be 1 to 100 characters long")
-	}
-	if strings.TrimSpace(name) == "" {
-		return bodyError("/name", "must not be blank")
-	}
-	for _, c := range name {
-		if unicode.IsControl(c) {
-			return bodyError("/name", "must not contain control characters")
-		}
-	}
-	return nil
 }
 
 // DELETE /authentication-methods/{id}
@@ -163,6 +148,7 @@ func (a *API) deleteMethod(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
+	a.audit(r, AuditEvent{Type: AuditMethodDeleted, MethodID: id})
 	w.WriteHeader(http.StatusNoContent)
 }
 

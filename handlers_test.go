@@ -214,7 +214,8 @@ func TestFactorsAndTypeFilter(t *testing.T) {
 	alice := h.token("auth0|alice")
 	r := h.do("GET", "/me/v1/factors", alice, nil)
 	wantStatus(t, r, http.StatusOK)
-	if string(r.body) != `{"factors":[{"type":"passkey","usage":["primary"]},{"type":"totp","usage":["secondary"]},{"type":"recovery-code","usage":["secondary"]}]}` {
+	if string(r.body) != `{"factors":[{"type":"passkey","usage":["primary"]},{"type":"webauthn-platform","usage":["secondary"]},`+
+		`{"type":"webauthn-roaming","usage":["secondary"]},{"type":"totp","usage":["secondary"]},{"type":"recovery-code","usage":["secondary"]}]}` {
 		t.Errorf("factors: %s", r.body)
 	}
 	h.enroll(alice, myaccounttest.NewAuthenticator())

@@ -1,96 +1,41 @@
 package myaccount
 
 import (
-	"cmp"
 	"context"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
-	"crypto/sha256"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
-	"golang.org/x/time/rate"
 )
 
-// DefaultAlgorithms are the signing algorithms accepted unless configured otherwise:
-// asymmetric only, so a public key can never double as an HMAC secret.
-var DefaultAlgorithms = []string{"RS256", "PS256", "ES256", "EdDSA"}
+// Errors of DPoP proofs, beside the sentinels of errors.go. Both wrap
+// [ErrInvalidToken], so a handler matching that sees every 401 of a token.
+var (
+	// ErrInvalidDPoPProof means a DPoP proof is missing or failed a check of
+	// RFC 9449 section 4.3 (401 invalid_dpop_proof).
+	ErrInvalidDPoPProof = fmt.Errorf("%w: invalid DPoP proof", ErrInvalidToken)
+	// ErrUseDPoPNonce means a DPoP proof lacks the server's current nonce; the
+	// response carries it in a DPoP-Nonce header (401 use_dpop_nonce).
+	ErrUseDPoPNonce = fmt.Errorf("%w: DPoP proof needs the server's nonce", ErrInvalidDPoPProof)
+)
 
-var asymmetricAlgorithms = []string{
-	"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
-}
-
-// Claims are the verified claims of an access token.
-type Claims struct {
-	jwt.RegisteredClaims
-	// Scope is the space-separated scope claim.
-	Scope string `json:"scope,omitempty"`
-	// Permissions is Auth0's RBAC permissions claim, treated as more scopes.
-	Permissions []string `json:"permissions,omitempty"`
-	// GrantType is Auth0's "gty" claim; "client-credentials" marks a machine token.
-	GrantType string `json:"gty,omitempty"`
-	Name      string `json:"name,omitempty"`
-	Nickname  string `json:"nickname,omitempty"`
-	Email     string `json:"email,omitempty"`
-}
-
-// HasScope reports whether the token grants scope, through its scope claim or its
-// permissions. A hyphen and an underscore are the same character here, so the
-// seed's "create:me:authentication-methods" is "create:me:authentication_methods".
-func (c *Claims) HasScope(scope string) bool {
-	for granted := range strings.FieldsSeq(c.Scope) {
-		if sameScope(granted, scope) {
-			return true
-		}
-	}
-	for _, granted := range c.Permissions {
-		if sameScope(granted, scope) {
-			return true
-		}
-	}
-	return false
-}
-
-func sameScope(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if x == '-' {
-			x = '_'
-		}
-		if y == '-' {
-			y = '_'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-// isMachine reports whether the token was issued to a client rather than a user.
-func (c *Claims) isMachine() bool {
-	return c.Subject == "" || c.GrantType == "client-credentials" || strings.HasSuffix(c.Subject, "@clients")
-}
+// The authentication schemes of an Authorization header.
+const (
+	schemeBearer = "Bearer"
+	schemeDPoP   = "DPoP"
+)
 
 type contextKey struct{}
 
 // authState is what the authenticating middleware leaves for the ones after it.
 type authState struct {
-	claims  Claims // the request's own shallow copy
+	claims  Claims // the request's own copy
+	dates   [4]jwt.NumericDate
+	v       *TokenValidator // nil for claims put in by ContextWithClaims
 	realm   string
+	scheme  string // how the token came: schemeBearer or schemeDPoP
 	onError func(http.ResponseWriter, *http.Request, error)
 }
 
@@ -109,7 +54,8 @@ func (c *authContext) Value(key any) any {
 }
 
 // ClaimsFromContext returns the verified claims that [TokenValidator.Authenticate]
-// put in the request context. It never panics; ok is false when there are none.
+// put in the request context, the request's own copy. It never panics; ok is
+// false when there are none.
 func ClaimsFromContext(ctx context.Context) (claims *Claims, ok bool) {
 	st, ok := ctx.Value(contextKey{}).(*authState)
 	if !ok {
@@ -118,389 +64,230 @@ func ClaimsFromContext(ctx context.Context) (claims *Claims, ok bool) {
 	return &st.claims, true
 }
 
-// TokenConfig configures a [TokenValidator]. Zero values are the defaults.
-type TokenConfig struct {
-	// Issuer is the exact "iss" a token must carry, such as "https://tenant.auth0.com/".
-	// Required. It must be https, except on loopback hosts.
-	Issuer string
-	// JWKSURL is where the issuer's signing keys are. Default: Issuer + ".well-known/jwks.json".
-	JWKSURL string
-	// Keyfunc supplies verification keys instead of fetching JWKSURL. Default: nil.
-	Keyfunc jwt.Keyfunc
-	// Algorithms are the accepted "alg" values, asymmetric only. Default: [DefaultAlgorithms].
-	Algorithms []string
-	// Leeway is the clock skew allowed on exp, nbf and iat. Default: 5 seconds.
-	Leeway time.Duration
-	// Realm is the realm of WWW-Authenticate challenges. Default: Issuer.
+// ContextWithClaims returns ctx carrying a copy of claims as if
+// [TokenValidator.Authenticate] had verified them, for tests of handlers and for
+// middleware that finds tokens its own way. [RequireAudience] and
+// [RequireScope] accept them; their challenges have realm and the Bearer scheme,
+// and no step-up applies.
+func ContextWithClaims(ctx context.Context, claims *Claims, realm string) context.Context {
+	c := &authContext{Context: ctx, state: authState{realm: realm, scheme: schemeBearer, onError: WriteError}}
+	claims.copyTo(&c.state.claims, &c.state.dates)
+	return c
+}
+
+// AuthOptions adapt [TokenValidator.AuthenticateWith] to a route of an app's
+// own. Zero values are the defaults.
+type AuthOptions struct {
+	// Audience, when set, must be among the token's "aud", as with
+	// [RequireAudience]. Default: none checked here.
+	Audience string
+	// Realm is the realm of the route's challenges. Default: Audience, else the
+	// validator's [TokenConfig.Realm].
 	Realm string
-	// HTTPClient fetches the JWKS. Default: a client with a 10 second timeout.
-	HTTPClient *http.Client
-	// ErrorHandler writes token errors. Default: [WriteError].
+	// Extractor finds the token elsewhere than the Authorization header; what
+	// it finds is a bearer token. Default: the Authorization header, with the
+	// Bearer or the DPoP scheme.
+	Extractor TokenExtractor
+	// CredentialsOptional lets a request without a token through with no
+	// claims in its context; a bad token is still refused. Default: false.
+	CredentialsOptional bool
+	// ErrorHandler writes the route's token errors. Default: the validator's.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
-	// Logger receives JWKS refresh failures. Default: slog.Default().
-	Logger *slog.Logger
-	// TokenCacheSize is how many verified tokens are remembered, by the SHA-256
-	// of the whole token, so that a token seen before is accepted without
-	// verifying its signature again. exp, nbf and iat are still checked on every
-	// request, and an entry is used only while the keyfunc still returns the key
-	// that verified it (a JWKS refresh that drops or replaces the key ends it);
-	// on a hit the keyfunc gets the token's header and claims, without Raw and
-	// Signature. -1 turns the cache off. Default: 10,000.
-	TokenCacheSize int
 }
 
-// TokenValidator verifies bearer access tokens (RFC 6750, RFC 7519). Its
-// [TokenValidator.Authenticate] middleware can protect any route of an app,
-// together with [RequireAudience] and [RequireScope].
-type TokenValidator struct {
-	keyfunc jwt.Keyfunc
-	parser  *jwt.Parser
-	leeway  time.Duration
-	now     func() time.Time // time.Now, but for tests
-	cache   *tokenCache      // nil when off
-	realm   string
-	onError func(http.ResponseWriter, *http.Request, error)
-	cancel  context.CancelFunc // stops the JWKS refresh
-}
-
-// NewTokenValidator checks cfg and, unless cfg.Keyfunc is set, starts fetching the
-// JWKS in the background. Call [TokenValidator.Close] to stop it.
-func NewTokenValidator(cfg TokenConfig) (*TokenValidator, error) {
-	if cfg.Issuer == "" {
-		return nil, fmt.Errorf("%w: Issuer is required", ErrConfig)
-	}
-	if err := checkSecureURL("Issuer", cfg.Issuer); err != nil {
-		return nil, err
-	}
-	algs := cfg.Algorithms
-	if len(algs) == 0 {
-		algs = DefaultAlgorithms
-	}
-	for _, alg := range algs {
-		if !slices.Contains(asymmetricAlgorithms, alg) {
-			return nil, fmt.Errorf("%w: algorithm %q is not an asymmetric JWS algorithm", ErrConfig, alg)
-		}
-	}
-	leeway := cfg.Leeway
-	if leeway == 0 {
-		leeway = 5 * time.Second
-	}
-	if cfg.TokenCacheSize < -1 {
-		return nil, fmt.Errorf("%w: TokenCacheSize must be -1 (off), 0 (the default) or positive", ErrConfig)
-	}
-	v := &TokenValidator{
-		leeway:  leeway,
-		now:     time.Now,
-		realm:   orDefault(cfg.Realm, cfg.Issuer),
-		onError: cfg.ErrorHandler,
-		cancel:  func() {},
-	}
-	v.parser = jwt.NewParser(
-		jwt.WithValidMethods(algs),
-		jwt.WithIssuer(cfg.Issuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(leeway),
-		// Strict base64url: a token has one spelling, so changing any byte of it,
-		// even a signature's unused trailing bits, makes it invalid.
-		jwt.WithStrictDecoding(),
-		jwt.WithTimeFunc(func() time.Time { return v.now() }),
-	)
-	if cfg.TokenCacheSize != -1 {
-		v.cache = newTokenCache(cmp.Or(cfg.TokenCacheSize, 10_000))
-	}
-	if v.onError == nil {
-		v.onError = WriteError
-	}
-	if cfg.Keyfunc != nil {
-		v.keyfunc = cfg.Keyfunc
-		return v, nil
-	}
-	jwksURL := orDefault(cfg.JWKSURL, cfg.Issuer+".well-known/jwks.json")
-	if err := checkSecureURL("JWKSURL", jwksURL); err != nil {
-		return nil, err
-	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{jwksURL}, keyfunc.Override{
-		Client: client,
-		// Read the fetched keys first: the cache asks for a token's key on every hit.
-		PrioritizeHTTP: true,
-		// A token with an unknown kid (the issuer rotated its keys) may trigger
-		// one refetch every 10 seconds. The wait bound is also the refetch's own
-		// deadline, so it must cover a real fetch; it stalls no flood of forged
-		// kids, as rate.Limiter.Wait fails at once when its wait would pass it.
-		RefreshUnknownKID: rate.NewLimiter(rate.Every(10*time.Second), 1),
-		RateLimitWaitMax:  5 * time.Second,
-		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
-			return func(ctx context.Context, err error) {
-				logger.WarnContext(ctx, "myaccount: JWKS refresh failed", "url", u, "err", err)
-			}
-		},
-	})
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("%w: JWKS: %v", ErrConfig, err)
-	}
-	v.keyfunc, v.cancel = kf.Keyfunc, cancel
-	return v, nil
-}
-
-// Close stops the background JWKS refresh. It is safe to call more than once.
-func (v *TokenValidator) Close() { v.cancel() }
-
-// Validate verifies a raw token and returns its claims, a copy of its own.
-// A token verified before may come from the cache ([TokenConfig.TokenCacheSize]).
-// Errors wrap [ErrInvalidToken].
-func (v *TokenValidator) Validate(raw string) (*Claims, error) {
-	claims, err := v.check(raw)
-	if err != nil {
-		return nil, err
-	}
-	c := *claims
-	return &c, nil
-}
-
-// check is Validate, but its claims may be the cache's: read them, never write.
-func (v *TokenValidator) check(raw string) (*Claims, error) {
-	if v.cache == nil {
-		return v.verify(raw, v.keyfunc)
-	}
-	sum := tokenSum(raw)
-	if e := v.cache.get(sum); e != nil {
-		if v.stillValid(e) {
-			return &e.claims, nil
-		}
-		v.cache.remove(sum)
-	}
-	var token *jwt.Token
-	var key any
-	claims, err := v.verify(raw, func(t *jwt.Token) (any, error) {
-		k, err := v.keyfunc(t)
-		token, key = t, k
-		return k, err
-	})
-	if err == nil && isSingleKey(key) {
-		e := &verifiedToken{claims: *claims, key: key,
-			notAfter: claims.ExpiresAt.Add(v.leeway)}
-		// What the keyfunc saw, less the bytes it has no use for on a hit.
-		e.token = &jwt.Token{Header: token.Header, Method: token.Method, Claims: &e.claims}
-		for _, t := range []*jwt.NumericDate{claims.NotBefore, claims.IssuedAt} {
-			if t != nil && t.Add(-v.leeway).After(e.notBefore) {
-				e.notBefore = t.Add(-v.leeway)
-			}
-		}
-		v.cache.put(sum, e)
-	}
-	return claims, err
-}
-
-// tokenSum is the SHA-256 of a token. Hashing a copy on the stack spares the
-// allocation that converting the string to []byte would make.
-func tokenSum(raw string) [sha256.Size]byte {
-	var buf [2048]byte
-	if len(raw) <= len(buf) {
-		return sha256.Sum256(append(buf[:0], raw...))
-	}
-	return sha256.Sum256([]byte(raw))
-}
-
-func (v *TokenValidator) verify(raw string, keyfunc jwt.Keyfunc) (*Claims, error) {
-	claims := new(Claims)
-	if _, err := v.parser.ParseWithClaims(raw, claims, keyfunc); err != nil {
-		return nil, v.tokenError(describeTokenError(err))
-	}
-	if claims.isMachine() {
-		return nil, v.tokenError("The access token does not belong to a user.")
-	}
-	return claims, nil
-}
-
-// stillValid reports whether a cached token passes, now, the time checks that
-// parsing applies (exp required, nbf and iat, each with the leeway), and the
-// keyfunc still gives the key that verified it. When it does not, the token is
-// parsed again, which gives the precise error.
-func (v *TokenValidator) stillValid(e *verifiedToken) bool {
-	now := v.now()
-	if !now.Before(e.notAfter) || now.Before(e.notBefore) {
-		return false
-	}
-	key, err := v.keyfunc(e.token)
-	return err == nil && sameKey(key, e.key)
-}
-
-// verifiedToken is a cache entry: a token whose signature verified.
-type verifiedToken struct {
-	claims    Claims
-	token     *jwt.Token // header and claims, to ask the keyfunc again
-	key       any        // the key that verified the signature
-	notBefore time.Time  // the latest of nbf and iat, less the leeway
-	notAfter  time.Time  // exp plus the leeway
-}
-
-// isSingleKey reports whether key is one public key that sameKey can compare,
-// rather than, say, a jwt.VerificationKeySet; only those tokens are cached.
-func isSingleKey(key any) bool { return sameKey(key, key) }
-
-// sameKey reports whether a and b are the same public key: the same pointer,
-// as a keyfunc returns until its key set changes, or equal values.
-func sameKey(a, b any) bool {
-	switch x := a.(type) {
-	case *rsa.PublicKey:
-		y, ok := b.(*rsa.PublicKey)
-		return ok && x != nil && y != nil && (x == y || x.Equal(y))
-	case *ecdsa.PublicKey:
-		y, ok := b.(*ecdsa.PublicKey)
-		return ok && x != nil && y != nil && (x == y || x.Equal(y))
-	case ed25519.PublicKey:
-		y, ok := b.(ed25519.PublicKey)
-		return ok && len(x) == ed25519.PublicKeySize && x.Equal(y)
-	}
-	return false
-}
-
-// tokenCache holds at most max verified tokens in two generations: a hit in
-// the old generation moves the entry to the new one, and when the new one is
-// full it becomes the old one, dropping the entries nobody asked for since.
-// Recently used tokens stay, as with an LRU, for a map operation per request.
-type tokenCache struct {
-	mu       sync.Mutex
-	max      int
-	cur, old map[[sha256.Size]byte]*verifiedToken
-}
-
-func newTokenCache(max int) *tokenCache {
-	return &tokenCache{max: max, cur: make(map[[sha256.Size]byte]*verifiedToken)}
-}
-
-func (c *tokenCache) get(sum [sha256.Size]byte) *verifiedToken {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e := c.cur[sum]; e != nil {
-		return e
-	}
-	e := c.old[sum]
-	if e != nil {
-		delete(c.old, sum)
-		c.insert(sum, e)
-	}
-	return e
-}
-
-func (c *tokenCache) put(sum [sha256.Size]byte, e *verifiedToken) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.old, sum)
-	c.insert(sum, e)
-}
-
-// insert adds e to the new generation, turning generations over as needed so
-// that both together never hold more than max entries. The caller holds c.mu.
-func (c *tokenCache) insert(sum [sha256.Size]byte, e *verifiedToken) {
-	if _, ok := c.cur[sum]; !ok {
-		if len(c.cur) >= (c.max+1)/2 {
-			c.old, c.cur = c.cur, make(map[[sha256.Size]byte]*verifiedToken, len(c.cur))
-		}
-		for k := range c.old {
-			if len(c.cur)+len(c.old) < c.max {
-				break
-			}
-			delete(c.old, k)
-		}
-	}
-	c.cur[sum] = e
-}
-
-func (c *tokenCache) remove(sum [sha256.Size]byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.cur, sum)
-	delete(c.old, sum)
-}
-
-func (c *tokenCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.cur) + len(c.old)
-}
-
-func describeTokenError(err error) string {
-	switch {
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return "The access token expired."
-	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return "The access token is not valid yet."
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return "The access token lacks a required claim."
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
-		return "The access token has the wrong issuer."
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		return "The access token is malformed."
-	}
-	return "The access token signature is invalid."
-}
-
-// Authenticate is middleware that requires a valid bearer token in the
-// Authorization header and puts its claims in the request context. Tokens in the
-// query string or body are ignored, as if absent.
+// Authenticate is middleware that requires a valid access token in the
+// Authorization header and puts a copy of its claims in the request context:
+// a bearer token, or a DPoP-bound token with its proof in the DPoP header,
+// per [DPoPConfig.Mode]. Tokens in the query string or body are ignored, as if
+// absent.
 func (v *TokenValidator) Authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, err := v.bearerToken(r)
-		if err != nil {
-			v.onError(w, r, err)
-			return
-		}
-		claims, err := v.check(raw)
-		if err != nil {
-			v.onError(w, r, err)
-			return
-		}
-		ctx := &authContext{Context: r.Context(), state: authState{claims: *claims, realm: v.realm, onError: v.onError}}
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
+	return v.AuthenticateWith(AuthOptions{})(next)
 }
 
-func (v *TokenValidator) bearerToken(r *http.Request) (string, error) {
+// AuthenticateWith is [TokenValidator.Authenticate] with options for an app's
+// own routes: their audience and realm, another place for the token, and
+// optional credentials.
+func (v *TokenValidator) AuthenticateWith(o AuthOptions) func(http.Handler) http.Handler {
+	realm := orDefault(o.Realm, orDefault(o.Audience, v.realm))
+	onError := o.ErrorHandler
+	if onError == nil {
+		onError = v.onError
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			a, err := v.authenticate(r, o.Extractor, realm)
+			if err != nil {
+				if o.CredentialsOptional && isMissing(err) {
+					next.ServeHTTP(w, r)
+					return
+				}
+				onError(w, r, err)
+				return
+			}
+			if o.Audience != "" && !slices.Contains(a.claims.Audience, o.Audience) {
+				onError(w, r, v.challengeError(realm, a.scheme, "invalid_token", "The access token has the wrong audience."))
+				return
+			}
+			if a.nonce != "" {
+				w.Header().Set("DPoP-Nonce", a.nonce)
+			}
+			ctx := &authContext{Context: r.Context(), state: authState{v: v, realm: realm, scheme: a.scheme, onError: onError}}
+			a.claims.copyTo(&ctx.state.claims, &ctx.state.dates)
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// authenticated is a request's verified token.
+type authenticated struct {
+	claims *Claims // may be the cache's: copy before handing out
+	scheme string
+	nonce  string // a DPoP nonce to hand the client, or ""
+}
+
+// authenticate finds and verifies r's token. Errors are *Error values with
+// the challenges of realm.
+func (v *TokenValidator) authenticate(r *http.Request, extract TokenExtractor, realm string) (authenticated, error) {
+	var scheme, token string
+	if extract != nil {
+		t, err := extract(r)
+		if err != nil {
+			return authenticated{}, v.challengeError(realm, schemeBearer, "invalid_token", "The access token could not be read.")
+		}
+		if t == "" {
+			return authenticated{}, v.missingError(realm)
+		}
+		scheme, token = schemeBearer, t
+	} else {
+		var err error
+		if scheme, token, err = v.authorization(r, realm); err != nil {
+			return authenticated{}, err
+		}
+	}
+	if scheme == schemeBearer {
+		if v.dpop.mode == DPoPRequired {
+			return authenticated{}, v.challengeError(realm, schemeDPoP, "invalid_token",
+				"This resource needs a DPoP-bound access token, sent with the DPoP scheme and a DPoP proof.")
+		}
+		claims, err := v.check(token)
+		if err != nil {
+			return authenticated{}, v.challengeError(realm, schemeBearer, "invalid_token", err.Error())
+		}
+		if claims.Confirmation.JKT != "" {
+			return authenticated{}, v.challengeError(realm, schemeBearer, "invalid_token", boundAsBearer)
+		}
+		return authenticated{claims: claims, scheme: schemeBearer}, nil
+	}
+	proofs := r.Header.Values("DPoP")
+	if len(proofs) != 1 {
+		return authenticated{}, v.challengeError(realm, schemeDPoP, "invalid_dpop_proof", "Send exactly one DPoP proof in the DPoP header.")
+	}
+	claims, err := v.check(token)
+	if err != nil {
+		return authenticated{}, v.challengeError(realm, schemeDPoP, "invalid_token", err.Error())
+	}
+	if claims.Confirmation.JKT == "" {
+		return authenticated{}, v.challengeError(realm, schemeDPoP, "invalid_token", "The access token is not DPoP-bound: send it with the Bearer scheme.")
+	}
+	nonce, err := v.dpop.check(r.Context(), v, realm, proofs[0], proofRequest{
+		method: r.Method, url: requestURL(v.publicBase(r), r), token: token, jkt: claims.Confirmation.JKT,
+	})
+	if err != nil {
+		return authenticated{}, err
+	}
+	return authenticated{claims: claims, scheme: schemeDPoP, nonce: nonce}, nil
+}
+
+// authorization reads the Authorization header: its scheme, Bearer or DPoP
+// (a scheme this validator does not take counts as no token), and its token.
+func (v *TokenValidator) authorization(r *http.Request, realm string) (scheme, token string, err error) {
 	values := r.Header.Values("Authorization")
 	if len(values) == 0 {
-		return "", missingTokenError(v.realm)
+		return "", "", v.missingError(realm)
 	}
 	if len(values) > 1 {
-		return "", v.tokenError("Send exactly one Authorization header.")
+		return "", "", v.challengeError(realm, schemeBearer, "invalid_token", "Send exactly one Authorization header.")
 	}
-	scheme, token, _ := strings.Cut(values[0], " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", missingTokenError(v.realm)
+	scheme, token, _ = strings.Cut(values[0], " ")
+	switch {
+	case strings.EqualFold(scheme, schemeBearer):
+		scheme = schemeBearer
+	case strings.EqualFold(scheme, schemeDPoP) && v.dpop.mode != DPoPDisabled:
+		scheme = schemeDPoP
+	default:
+		return "", "", v.missingError(realm)
 	}
-	token = strings.TrimSpace(token)
-	if token == "" {
-		return "", v.tokenError("The access token is malformed.")
+	if token = strings.TrimSpace(token); token == "" {
+		return "", "", v.challengeError(realm, scheme, "invalid_token", "The access token is malformed.")
 	}
-	return token, nil
+	return scheme, token, nil
+}
+
+// isMissing reports whether err is the error of a request without a token.
+func isMissing(err error) bool {
+	e, ok := err.(*Error)
+	return ok && e.Err == ErrMissingToken
 }
 
 func missingTokenError(realm string) *Error {
+	return (*TokenValidator)(nil).missingError(realm)
+}
+
+// missingError answers a request without a token: bare challenges.
+func (v *TokenValidator) missingError(realm string) *Error {
 	e := newError(http.StatusUnauthorized, "A0E-401-0001", "An access token is required in the Authorization header.", ErrMissingToken)
-	e.Header = http.Header{"Www-Authenticate": {`Bearer realm="` + quote(realm) + `"`}}
+	e.Header = http.Header{"Www-Authenticate": v.challenges(realm, "", "")}
 	return e
 }
 
-func (v *TokenValidator) tokenError(detail string) *Error {
-	return invalidTokenError(v.realm, detail)
+// challengeError is a 401 whose challenge of scheme carries errorCode and
+// detail (RFC 6750 section 3, RFC 9449 section 7.1).
+func (v *TokenValidator) challengeError(realm, scheme, errorCode, detail string) *Error {
+	sentinel := ErrInvalidToken
+	switch errorCode {
+	case "invalid_dpop_proof":
+		sentinel = ErrInvalidDPoPProof
+	case "use_dpop_nonce":
+		sentinel = ErrUseDPoPNonce
+	}
+	e := newError(http.StatusUnauthorized, "A0E-401-0001", detail, sentinel)
+	e.Header = http.Header{"Www-Authenticate": v.challenges(realm, scheme,
+		`error="`+errorCode+`", error_description="`+quote(detail)+`"`)}
+	return e
 }
 
-func invalidTokenError(realm, detail string) *Error {
-	e := newError(http.StatusUnauthorized, "A0E-401-0001", detail, ErrInvalidToken)
-	e.Header = http.Header{"Www-Authenticate": {`Bearer realm="` + quote(realm) +
-		`", error="invalid_token", error_description="` + quote(detail) + `"`}}
-	return e
+// challenges are the WWW-Authenticate values of a response: a Bearer and a
+// DPoP challenge, each only when the validator accepts the scheme. The one of
+// scheme ends with params; when the validator does not accept scheme, the
+// challenge it does accept gets them.
+func (v *TokenValidator) challenges(realm, scheme, params string) []string {
+	mode := DPoPDisabled
+	algs := ""
+	if v != nil {
+		mode, algs = v.dpop.mode, v.dpop.challenge
+	}
+	if mode == DPoPRequired {
+		scheme = schemeDPoP
+	}
+	if mode == DPoPDisabled {
+		scheme = schemeBearer
+	}
+	bearer := `Bearer realm="` + quote(realm) + `"`
+	dpop := `DPoP realm="` + quote(realm) + `", algs="` + algs + `"`
+	if params != "" {
+		if scheme == schemeDPoP {
+			dpop += ", " + params
+		} else {
+			bearer += ", " + params
+		}
+	}
+	switch mode {
+	case DPoPRequired:
+		return []string{dpop}
+	case DPoPDisabled:
+		return []string{bearer}
+	}
+	return []string{bearer, dpop}
 }
 
 // RequireAudience is middleware, after [TokenValidator.Authenticate], that refuses
@@ -514,7 +301,7 @@ func RequireAudience(audience string) func(http.Handler) http.Handler {
 				return
 			}
 			if !slices.Contains(st.claims.Audience, audience) {
-				st.onError(w, r, invalidTokenError(st.realm, "The access token has the wrong audience."))
+				st.onError(w, r, st.v.challengeError(st.realm, st.scheme, "invalid_token", "The access token has the wrong audience."))
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -523,7 +310,9 @@ func RequireAudience(audience string) func(http.Handler) http.Handler {
 }
 
 // RequireScope is middleware, after [TokenValidator.Authenticate], that refuses a
-// token lacking any of scopes with 403 insufficient_scope.
+// token lacking any of scopes with 403 insufficient_scope, and one whose login
+// is older or weaker than [TokenConfig.StepUp] asks for those scopes with 401
+// insufficient_user_authentication.
 func RequireScope(scopes ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -544,44 +333,24 @@ func RequireScope(scopes ...string) func(http.Handler) http.Handler {
 func checkScopes(st *authState, scopes []string) error {
 	for _, s := range scopes {
 		if !st.claims.HasScope(s) {
-			return insufficientScopeError(st.realm, scopes)
+			return insufficientScopeError(st, scopes)
 		}
+	}
+	if st.v != nil && st.v.stepUp != nil {
+		return st.v.checkStepUp(st, scopes)
 	}
 	return nil
 }
 
-func insufficientScopeError(realm string, scopes []string) *Error {
+func insufficientScopeError(st *authState, scopes []string) *Error {
 	list := strings.Join(scopes, " ")
 	e := newError(http.StatusForbidden, "A0E-403-0002", "The access token lacks the scope "+list+".", ErrInsufficientScope)
-	e.Header = http.Header{"Www-Authenticate": {`Bearer realm="` + quote(realm) +
-		`", error="insufficient_scope", error_description="` + quote(e.Detail) + `", scope="` + quote(list) + `"`}}
+	e.Header = http.Header{"Www-Authenticate": st.v.challenges(st.realm, st.scheme,
+		`error="insufficient_scope", error_description="`+quote(e.Detail)+`", scope="`+quote(list)+`"`)}
 	return e
 }
 
 // quote escapes a value for a quoted-string in a challenge (RFC 9110 5.6.4).
 func quote(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
-}
-
-// checkSecureURL requires https, except for loopback hosts used in development.
-func checkSecureURL(name, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%w: %s %q is not an absolute URL", ErrConfig, name, raw)
-	}
-	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())) {
-		return nil
-	}
-	return fmt.Errorf("%w: %s %q must use https (http only on localhost, 127.0.0.1 or [::1])", ErrConfig, name, raw)
-}
-
-func isLoopback(host string) bool {
-	return host == "localhost" || host == "127.0.0.1" || host == "::1"
-}
-
-func orDefault(value, fallback string) string {
-	if value != "" {
-		return value
-	}
-	return fallback
 }

@@ -39,7 +39,7 @@ func cached(v *TokenValidator, tok string) bool {
 
 func mustValidate(t *testing.T, v *TokenValidator, tok string) *Claims {
 	t.Helper()
-	claims, err := v.Validate(tok)
+	claims, err := v.Validate(context.Background(), tok)
 	if err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
@@ -48,7 +48,7 @@ func mustValidate(t *testing.T, v *TokenValidator, tok string) *Claims {
 
 func wantInvalid(t *testing.T, v *TokenValidator, tok, detail string) {
 	t.Helper()
-	_, err := v.Validate(tok)
+	_, err := v.Validate(context.Background(), tok)
 	var e *Error
 	if !errors.Is(err, ErrInvalidToken) || !errors.As(err, &e) || !strings.Contains(e.Detail, detail) {
 		t.Fatalf("Validate: %v, want an invalid token error saying %q", err, detail)
@@ -77,7 +77,7 @@ func TestTokenCacheNeverServesATamperedToken(t *testing.T) {
 					alt = 'B'
 				}
 				tampered := tok[:i] + string(alt) + tok[i+1:]
-				if claims, err := v.Validate(tampered); err == nil {
+				if claims, err := v.Validate(context.Background(), tampered); err == nil {
 					t.Fatalf("byte %d changed: accepted, as %s", i, claims.Subject)
 				}
 				if cached(v, tampered) {
@@ -248,10 +248,10 @@ func TestTokenCacheConcurrentUse(t *testing.T) {
 		wg.Go(func() {
 			for i := range 40 {
 				tok := good[(g+i)%len(good)]
-				if claims, err := v.Validate(tok); err != nil || claims.Subject != fmt.Sprintf("auth0|user%d", (g+i)%len(good)) {
+				if claims, err := v.Validate(context.Background(), tok); err != nil || claims.Subject != fmt.Sprintf("auth0|user%d", (g+i)%len(good)) {
 					t.Errorf("Validate: %v", err)
 				}
-				if _, err := v.Validate(bad); err == nil {
+				if _, err := v.Validate(context.Background(), bad); err == nil {
 					t.Error("a tampered token was accepted")
 				}
 			}

@@ -207,7 +207,7 @@ func TestKeyfuncCanReplaceTheJWKS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	claims, err := v.Validate(iss.Token(t, "auth0|alice", "read:me:factors"))
+	claims, err := v.Validate(context.Background(), iss.Token(t, "auth0|alice", "read:me:factors"))
 	if err != nil || claims.Subject != "auth0|alice" || !claims.HasScope("read:me:factors") {
 		t.Fatalf("Validate: %v %+v", err, claims)
 	}
@@ -220,21 +220,21 @@ func TestRotatedKeysAreFetchedAndForgedKidsDoNotStall(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(v.Close)
-	if _, err := v.Validate(iss.Token(t, "auth0|alice")); err != nil {
+	if _, err := v.Validate(context.Background(), iss.Token(t, "auth0|alice")); err != nil {
 		t.Fatalf("before rotation: %v", err)
 	}
 	// The issuer rotates: the first token under the new key triggers a refetch.
 	if err := iss.Rotate(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.Validate(iss.Token(t, "auth0|alice")); err != nil {
+	if _, err := v.Validate(context.Background(), iss.Token(t, "auth0|alice")); err != nil {
 		t.Fatalf("after rotation: %v", err)
 	}
 	// Tokens with made-up kids cannot refetch again so soon, and are refused at once.
 	start := time.Now()
 	for range 20 {
 		forged := iss.TokenWith(t, "auth0|alice", nil, myaccounttest.WithKeyID("forged-kid"))
-		if _, err := v.Validate(forged); err == nil {
+		if _, err := v.Validate(context.Background(), forged); err == nil {
 			t.Fatal("a token with an unknown kid verified")
 		}
 	}

@@ -2,17 +2,18 @@ package myaccount
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/rs/cors"
 )
 
 // Scopes of the My Account API. Tokens may also spell them with hyphens.
@@ -41,26 +42,49 @@ type Config struct {
 	// Audience must be among a token's "aud". Default: "https://{Domain}/me/", or
 	// Issuer + "me/" when only Issuer is set.
 	Audience string
-	// JWKSURL is where the issuer's signing keys are. Default: Issuer + ".well-known/jwks.json".
+	// Token holds the token settings: keys, algorithms, leeway, the
+	// verified-token cache, DPoP and step-up; see [TokenConfig]. Token.Issuer
+	// defaults to Issuer, Token.Realm to Audience, and Token.ErrorHandler and
+	// Token.Logger, when set, stand for ErrorHandler and Logger. Default: the
+	// zero TokenConfig.
+	Token TokenConfig
+
+	// JWKSURL is Token.JWKSURL.
+	//
+	// Deprecated: set Token.JWKSURL. Setting both is an error unless they agree.
 	JWKSURL string
-	// Keyfunc supplies verification keys instead of JWKSURL. Default: nil.
+	// Keyfunc is Token.Keyfunc.
+	//
+	// Deprecated: set Token.Keyfunc. Setting both is an error.
 	Keyfunc jwt.Keyfunc
-	// Algorithms are the accepted signing algorithms. Default: [DefaultAlgorithms].
+	// Algorithms is Token.Algorithms.
+	//
+	// Deprecated: set Token.Algorithms. Setting both is an error unless they agree.
 	Algorithms []string
-	// Leeway is the clock skew allowed on token times. Default: 5 seconds.
+	// Leeway is Token.Leeway.
+	//
+	// Deprecated: set Token.Leeway. Setting both is an error unless they agree.
 	Leeway time.Duration
-	// HTTPClient fetches the JWKS. Default: a client with a 10 second timeout.
+	// HTTPClient is Token.HTTPClient.
+	//
+	// Deprecated: set Token.HTTPClient. Setting both is an error unless they agree.
 	HTTPClient *http.Client
-	// TokenCacheSize is how many verified tokens are remembered so that a token
-	// seen before skips signature verification; see [TokenConfig.TokenCacheSize].
-	// -1 turns the cache off. Default: 10,000.
+	// TokenCacheSize is Token.TokenCacheSize.
+	//
+	// Deprecated: set Token.TokenCacheSize. Setting both is an error unless they agree.
 	TokenCacheSize int
 
-	// RPID is the WebAuthn relying party id. Default: Domain, or Issuer's host.
+	// RPID is the WebAuthn relying party id. Default: Domain; without Domain,
+	// Issuer's host, except that a loopback Issuer (localhost, 127.0.0.1, [::1],
+	// as in tests and local development) gives "localhost", since WebAuthn does
+	// not accept an IP address as a relying party id.
 	RPID string
 	// RPName is the relying party name shown by authenticators. Default: RPID.
 	RPName string
-	// Origins are the web origins allowed to create passkeys. Default: "https://{RPID}".
+	// Origins are the web origins allowed to create passkeys. Default:
+	// "https://{RPID}", or "http://localhost" when RPID is "localhost" (browsers
+	// treat http://localhost as secure; it is also the origin
+	// myaccounttest.Authenticator reports by default).
 	Origins []string
 	// UserVerification is the WebAuthn user verification requirement: "required",
 	// "preferred" or "discouraged". Default: "preferred".
@@ -74,6 +98,13 @@ type Config struct {
 	// Default: nil, allowing no other identity.
 	AllowIdentity func(ctx context.Context, claims *Claims, identity, connection string) bool
 
+	// BasePath is the path the API is mounted under, in front of /me/, such as
+	// "/api": the API then serves /api/me/v1/... and /api/me/..., and its
+	// Location headers point there. Mount it at BasePath + "/me/" without
+	// http.StripPrefix (or register [API.Routes], whose patterns include it).
+	// It starts with "/" and holds only unreserved characters (letters, digits,
+	// "-", ".", "_", "~") between slashes. Default: "" (the API at /me/).
+	BasePath string
 	// PublicURL is the scheme and host clients reach the API at, used for absolute
 	// Location headers, such as "https://tenant.example.com". Default: taken from
 	// each request (its Host, and TLS for the scheme).
@@ -82,8 +113,12 @@ type Config struct {
 	// and X-Forwarded-Host when PublicURL is empty. Only enable behind a proxy that
 	// sets them. Default: false.
 	TrustForwardedHeaders bool
-	// CORSOrigins are the browser origins allowed to call the API cross-origin.
-	// Default: none (no CORS headers are sent).
+	// CORS lets browser apps on other origins call the API.
+	// Default: no origin, so no CORS headers are sent.
+	CORS CORSConfig
+	// CORSOrigins are added to CORS.Origins.
+	//
+	// Deprecated: set CORS.Origins. Default: none.
 	CORSOrigins []string
 
 	// Store keeps methods and sessions. Default: [NewMemoryStore].
@@ -96,8 +131,12 @@ type Config struct {
 	// UserRateLimit is each user's bucket, on top of the tenant's.
 	// Default: 1 request/second, burst 10.
 	UserRateLimit RateLimit
-	// MaxPasskeys is how many passkeys a user may hold. Default: 20.
+	// MaxPasskeys is how many passkeys a user may hold, and how many of each
+	// WebAuthn MFA type. Default: 20.
 	MaxPasskeys int
+	// WebAuthnMFA configures security keys and platform authenticators as
+	// second factors. Default: both offered.
+	WebAuthnMFA WebAuthnMFAConfig
 	// AlwaysExcludeCredentials sends the user's credentials as
 	// excludeCredentials in every WebAuthn enrollment, not only when the request
 	// sets use_exclude_credentials, as Auth0 does. Default: false.
@@ -131,8 +170,17 @@ type Config struct {
 
 	// ErrorHandler writes every error response. Default: [WriteError].
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// ProblemJSON serves error bodies as application/problem+json (RFC 9457)
+	// instead of application/json, the type Auth0 declares and the only one whose
+	// body Auth0.Android reads. The body is the same; [WriteError], called by the
+	// default or a custom ErrorHandler, picks the type. Default: false.
+	ProblemJSON bool
 	// Logger receives server-side failures. Default: slog.Default().
 	Logger *slog.Logger
+	// Audit receives an event per security-relevant act (enrollment started,
+	// method enrolled, renamed or deleted, verification failed, token refused,
+	// rate limited). Default: the events are logged to Logger.
+	Audit AuditConfig
 }
 
 // API serves the My Account API under /me/v1/ and /me/. It is an http.Handler;
@@ -180,27 +228,19 @@ func New(cfg Config) (*API, error) {
 		a.offered[t] = true
 	}
 	a.errs = errorWriter{handler: cfg.ErrorHandler, logger: cfg.Logger}
-	a.validator, err = NewTokenValidator(TokenConfig{
-		Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, Keyfunc: cfg.Keyfunc, Algorithms: cfg.Algorithms,
-		Leeway: cfg.Leeway, Realm: cfg.Audience, HTTPClient: cfg.HTTPClient, ErrorHandler: a.errs.write, Logger: cfg.Logger,
-		TokenCacheSize: cfg.TokenCacheSize,
-	})
+	if cfg.ProblemJSON {
+		a.errs.handler = withProblemJSON(cfg.ErrorHandler)
+	}
+	tc := cfg.Token
+	tc.ErrorHandler, tc.Logger = a.auditErrors(a.errs.write), cfg.Logger
+	a.validator, err = newTokenValidator(tc, a.publicBase) // DPoP proofs name the URL Location uses
 	if err != nil {
 		return nil, err
 	}
 	a.limits = rateLimiter{limiter: cfg.Limiter, tenant: cfg.TenantRateLimit.limit(), user: cfg.UserRateLimit.limit()}
 	a.routes = a.buildRoutes()
 	a.handler = http.HandlerFunc(a.route)
-	if len(cfg.CORSOrigins) > 0 {
-		a.handler = cors.New(cors.Options{
-			AllowedOrigins: cfg.CORSOrigins,
-			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
-			AllowedHeaders: []string{"Authorization", "Content-Type"},
-			ExposedHeaders: []string{"Location", "Retry-After", "X-Ratelimit-Limit", "X-Ratelimit-Remaining",
-				"X-Ratelimit-Reset", "X-Auth0-Error-Kind"},
-			MaxAge: 600,
-		}).Handler(a.handler)
-	}
+	a.handler = cfg.CORS.wrap(a.handler)
 	return a, nil
 }
 
@@ -210,6 +250,7 @@ func (c *Config) resolve() error {
 		c.Issuer = orDefault(c.Issuer, "https://"+domain+"/")
 		c.Audience = orDefault(c.Audience, "https://"+domain+"/me/")
 	}
+	c.Issuer = orDefault(c.Issuer, c.Token.Issuer)
 	if c.Issuer == "" {
 		return fmt.Errorf("%w: set Domain or Issuer", ErrConfig)
 	}
@@ -218,12 +259,21 @@ func (c *Config) resolve() error {
 		return fmt.Errorf("%w: Issuer %q is not an absolute URL", ErrConfig, c.Issuer)
 	}
 	c.Audience = orDefault(c.Audience, strings.TrimSuffix(c.Issuer, "/")+"/me/")
-	c.RPID = orDefault(c.RPID, orDefault(hostOnly(domain), issuerURL.Hostname()))
+	if err := c.resolveToken(); err != nil {
+		return err
+	}
+	rpID := orDefault(hostOnly(domain), issuerURL.Hostname())
+	if domain == "" && isLoopback(rpID) {
+		rpID = "localhost"
+	}
+	c.RPID = orDefault(c.RPID, rpID)
 	if err := protocol.ValidateRPID(c.RPID); err != nil {
 		return fmt.Errorf("%w: RPID %q: %v", ErrConfig, c.RPID, err)
 	}
 	c.RPName = orDefault(c.RPName, c.RPID)
-	if len(c.Origins) == 0 {
+	if len(c.Origins) == 0 && c.RPID == "localhost" {
+		c.Origins = []string{"http://localhost"}
+	} else if len(c.Origins) == 0 {
 		c.Origins = []string{"https://" + c.RPID}
 	}
 	for _, o := range c.Origins {
@@ -231,10 +281,9 @@ func (c *Config) resolve() error {
 			return fmt.Errorf("%w: origin %q is not scheme://host[:port]", ErrConfig, o)
 		}
 	}
-	for _, o := range c.CORSOrigins {
-		if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || u.Path != "") {
-			return fmt.Errorf("%w: CORS origin %q is not scheme://host[:port]", ErrConfig, o)
-		}
+	c.CORS.Origins = slices.Concat(c.CORS.Origins, c.CORSOrigins)
+	if err := c.CORS.resolve(); err != nil {
+		return err
 	}
 	switch c.UserVerification {
 	case "":
@@ -250,6 +299,10 @@ func (c *Config) resolve() error {
 		}
 		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	}
+	if err := checkBasePath(c.BasePath); err != nil {
+		return err
+	}
+	c.BasePath = strings.TrimSuffix(c.BasePath, "/")
 	if c.MaxPasskeys < 0 || c.SessionTTL < 0 || c.MaxBodyBytes < 0 {
 		return fmt.Errorf("%w: MaxPasskeys, SessionTTL and MaxBodyBytes must not be negative", ErrConfig)
 	}
@@ -300,6 +353,9 @@ func (c *Config) resolve() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Audit.Handler == nil {
+		c.Audit.Handler = logAudit(c.Logger)
 	}
 	return nil
 }
@@ -393,7 +449,11 @@ func (a *API) buildRoutes() map[string]*route {
 
 // route finds the route for the request path, answering 404 and 405 itself.
 func (a *API) route(w http.ResponseWriter, r *http.Request) {
-	name, _, ok := matchPath(r.URL.EscapedPath())
+	r, ok := a.stripBasePath(r)
+	name := ""
+	if ok {
+		name, _, ok = matchPath(r.URL.EscapedPath())
+	}
 	rt := a.routes[name]
 	if !ok || rt == nil {
 		a.errs.write(w, r, newError(http.StatusNotFound, "A0E-404-0000", "No such endpoint.", ErrNotFound))
@@ -450,6 +510,9 @@ func (a *API) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := ClaimsFromContext(r.Context())
 		if err := a.limits.check(r.Context(), w.Header(), claims.Issuer, claims.Subject); err != nil {
+			if errors.Is(err, ErrRateLimited) {
+				a.audit(r, AuditEvent{Type: AuditRateLimited, Reason: auditReason(err)})
+			}
 			a.errs.write(w, r, err)
 			return
 		}
@@ -457,33 +520,6 @@ func (a *API) rateLimit(next http.Handler) http.Handler {
 	})
 }
 
-// publicBase is the scheme://host that absolute Location headers start with.
-func (a *API) publicBase(r *http.Request) string {
-	if a.cfg.PublicURL != "" {
-		return a.cfg.PublicURL
-	}
-	scheme, host := "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if a.cfg.TrustForwardedHeaders {
-		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
-			scheme = p
-		}
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
-			host = h
-		}
-	}
-	return scheme + "://" + host
-}
-
-// firstValue takes the first entry of a comma-separated header, as set by the
-// proxy nearest the client.
-func firstValue(v string) string {
-	first, _, _ := strings.Cut(v, ",")
-	return strings.TrimSpace(first)
-}
-
 func (a *API) methodURL(r *http.Request, id string) string {
-	return a.publicBase(r) + "/me/v1/authentication-methods/" + url.PathEscape(id)
+	return a.publicBase(r) + a.cfg.BasePath + "/me/v1/authentication-methods/" + url.PathEscape(id)
 }

@@ -342,7 +342,8 @@ func TestPasswordHashWaitEnds(t *testing.T) {
 		h.api.ServeHTTP(w, r.WithContext(ctx))
 	}))
 	t.Cleanup(timed.Close)
-	ht := &harness{t: t, api: h.api, server: timed, issuer: h.issuer, spec: h.spec}
+	ht := *h // the same API, reached through the timed server
+	ht.server = timed
 
 	alice, bob := h.token("auth0|alice"), h.token("auth0|bob")
 	holder := make(chan *response, 1)

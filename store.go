@@ -137,7 +137,7 @@ type MemoryStore struct {
 	methods     map[userKey][]*Method // per user, in creation order
 	credentials map[string]bool       // relying party + "\x00" + credential id
 	handles     map[userKey][]byte
-	sessions    map[userKey]map[string]*sessionRecord
+	sessions    map[userKey]*userSessions
 	// sessionCount is the number of records in sessions, and sweepAt the count
 	// at which expired ones are swept; doubling it after each sweep keeps the
 	// sweep's cost amortised O(1) per record.
@@ -148,7 +148,15 @@ type MemoryStore struct {
 // user. A record appears only when a session is verified or a code tried, so a
 // person never comes near it; a client trying codes on thousands of
 // enrollments at once does, and gets [ErrRateLimited].
-const maxSessionsPerUser = 1000
+const maxSessionsPerUser = 10000
+
+// userSessions are one user's session records. firstExpiry is no later than
+// the earliest of their expiries, so a user at the bound is refused without a
+// scan until one of them can have expired.
+type userSessions struct {
+	records     map[string]*sessionRecord
+	firstExpiry time.Time
+}
 
 type sessionRecord struct {
 	expiresAt time.Time
@@ -164,7 +172,7 @@ func NewMemoryStore() *MemoryStore {
 		methods:     make(map[userKey][]*Method),
 		credentials: make(map[string]bool),
 		handles:     make(map[userKey][]byte),
-		sessions:    make(map[userKey]map[string]*sessionRecord),
+		sessions:    make(map[userKey]*userSessions),
 		sweepAt:     64,
 	}
 }
@@ -388,42 +396,55 @@ func (s *MemoryStore) CountAttempt(ctx context.Context, session SessionRef, max 
 // the caller holds s.mu.
 func (s *MemoryStore) record(session SessionRef) (*sessionRecord, error) {
 	key := userKey{session.Issuer, session.UserID}
-	user := s.sessions[key]
-	if rec, ok := user[session.ID]; ok {
-		return rec, nil
+	if user := s.sessions[key]; user != nil {
+		if rec, ok := user.records[session.ID]; ok {
+			return rec, nil
+		}
 	}
 	now := time.Now()
 	if s.sessionCount >= s.sweepAt {
-		for k, u := range s.sessions {
-			s.sweep(k, u, now)
+		for k := range s.sessions {
+			s.sweep(k, now)
 		}
 		s.sweepAt = max(64, 2*s.sessionCount)
 	}
-	if len(user) >= maxSessionsPerUser {
-		s.sweep(key, user, now)
-		if len(user) >= maxSessionsPerUser {
+	if user := s.sessions[key]; user != nil && len(user.records) >= maxSessionsPerUser {
+		if now.Before(user.firstExpiry) {
+			return nil, ErrRateLimited
+		}
+		if s.sweep(key, now); len(user.records) >= maxSessionsPerUser {
 			return nil, ErrRateLimited
 		}
 	}
+	user := s.sessions[key] // a sweep drops a user it empties
 	if user == nil {
-		user = make(map[string]*sessionRecord)
+		user = &userSessions{records: make(map[string]*sessionRecord), firstExpiry: session.ExpiresAt}
 		s.sessions[key] = user
 	}
 	rec := &sessionRecord{expiresAt: session.ExpiresAt}
-	user[session.ID] = rec
+	user.records[session.ID] = rec
+	if rec.expiresAt.Before(user.firstExpiry) {
+		user.firstExpiry = rec.expiresAt
+	}
 	s.sessionCount++
 	return rec, nil
 }
 
 // sweep drops the user's expired session records; the caller holds s.mu.
-func (s *MemoryStore) sweep(key userKey, user map[string]*sessionRecord, now time.Time) {
-	for id, rec := range user {
-		if !now.Before(rec.expiresAt) {
-			delete(user, id)
+func (s *MemoryStore) sweep(key userKey, now time.Time) {
+	user := s.sessions[key]
+	first := time.Time{}
+	for id, rec := range user.records {
+		switch {
+		case !now.Before(rec.expiresAt):
+			delete(user.records, id)
 			s.sessionCount--
+		case first.IsZero() || rec.expiresAt.Before(first):
+			first = rec.expiresAt
 		}
 	}
-	if len(user) == 0 {
+	user.firstExpiry = first
+	if len(user.records) == 0 {
 		delete(s.sessions, key)
 	}
 }
@@ -431,12 +452,12 @@ func (s *MemoryStore) sweep(key userKey, user map[string]*sessionRecord, now tim
 // dropIfFresh forgets a record that record just added for a create that
 // failed, so the failure leaves the session as it was.
 func (s *MemoryStore) dropIfFresh(session SessionRef, rec *sessionRecord) {
-	if rec.attempts == 0 && !rec.used {
-		user := s.sessions[userKey{session.Issuer, session.UserID}]
-		delete(user, session.ID)
+	key := userKey{session.Issuer, session.UserID}
+	if user := s.sessions[key]; user != nil && rec.attempts == 0 && !rec.used {
+		delete(user.records, session.ID)
 		s.sessionCount--
-		if len(user) == 0 {
-			delete(s.sessions, userKey{session.Issuer, session.UserID})
+		if len(user.records) == 0 {
+			delete(s.sessions, key)
 		}
 	}
 }

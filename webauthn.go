@@ -25,16 +25,39 @@ var passkeyAlgorithms = []protocol.CredentialParameter{
 	{Type: protocol.PublicKeyCredentialType, Algorithm: webauthncose.AlgRS256},
 }
 
-// webauthnFamily enrolls passkeys: the WebAuthn ceremony through go-webauthn,
-// with creation options written by hand.
+// WebAuthnMFAConfig configures WebAuthn as a second factor: security keys
+// (webauthn-roaming, cross-platform authenticators) and built-in
+// authenticators such as a laptop's fingerprint reader (webauthn-platform).
+// Both are offered by default.
+type WebAuthnMFAConfig struct {
+	// DisableRoaming stops the API from offering webauthn-roaming. Default: false.
+	DisableRoaming bool
+	// DisablePlatform stops the API from offering webauthn-platform. Default: false.
+	DisablePlatform bool
+}
+
+// webauthnFamily enrolls the three WebAuthn types: passkeys (discoverable,
+// primary) and security keys and platform authenticators (second factors).
+// The ceremony goes through go-webauthn, with creation options written by hand.
 type webauthnFamily struct{}
 
-func (webauthnFamily) beginMembers(string) []member {
+// attachments is the authenticatorAttachment each WebAuthn MFA type asks for;
+// a passkey asks for none.
+var attachments = map[string]protocol.AuthenticatorAttachment{
+	TypeWebAuthnRoaming:  protocol.CrossPlatform,
+	TypeWebAuthnPlatform: protocol.Platform,
+}
+
+func (webauthnFamily) beginMembers(typ string) []member {
+	exclude := member{name: "use_exclude_credentials", kind: kindBoolean}
+	if typ != TypePasskey {
+		return []member{exclude}
+	}
 	return []member{
 		{name: "connection", kind: kindString},
 		{name: "identity_user_id", kind: kindString},
 		{name: "identity", kind: kindString},
-		{name: "use_exclude_credentials", kind: kindBoolean},
+		exclude,
 	}
 }
 
@@ -42,9 +65,15 @@ func (webauthnFamily) verifyMembers(string) []member {
 	return []member{{name: "authn_response", kind: kindObject, required: true}}
 }
 
+// limit is MaxPasskeys for each of the three types.
 func (webauthnFamily) limit(cfg *Config, _ string) int { return cfg.MaxPasskeys }
 
-func (webauthnFamily) usage(string) string { return "primary" }
+func (webauthnFamily) usage(typ string) string {
+	if typ == TypePasskey {
+		return "primary"
+	}
+	return "secondary"
+}
 
 func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
 	a, claims := e.api, e.claims
@@ -54,12 +83,22 @@ func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
 	}
 	var exclude []*Method
 	if a.cfg.AlwaysExcludeCredentials || string(e.body["use_exclude_credentials"]) == "true" {
-		exclude = e.existing
+		// The user's credentials of every WebAuthn type, so one authenticator
+		// is not enrolled twice under two types.
+		all, err := a.cfg.Store.ListMethods(ctx, claims.Issuer, claims.Subject, "")
+		if err != nil {
+			return err
+		}
+		for _, m := range all {
+			if len(m.WebAuthn.CredentialID) > 0 {
+				exclude = append(exclude, m)
+			}
+		}
 	}
 	name, displayName := a.cfg.UserNames(claims)
 	e.reply = append(e.reply, `,"authn_params_public_key":`...)
 	var ceremony *webauthn.SessionData
-	e.reply, ceremony, err = a.beginPasskey(e.reply, handle, name, displayName, exclude)
+	e.reply, ceremony, err = a.beginPasskey(e.reply, handle, name, displayName, attachments[e.state.Type], exclude)
 	if err != nil {
 		return err
 	}
@@ -124,13 +163,14 @@ func (u ceremonyUser) WebAuthnCredentials() []webauthn.Credential { return nil }
 
 var b64url = base64.RawURLEncoding
 
-// beginPasskey appends to b the creation options of a passkey enrollment for a
-// user with the given handle and existing passkeys, and returns the session
-// state. The options are PublicKeyCredentialCreationOptions with exactly the
+// beginPasskey appends to b the creation options of a WebAuthn enrollment for
+// a user with the given handle, excluding the given credentials, and returns
+// the session state. A passkey (no attachment) must be discoverable; a
+// security key or platform authenticator (an attachment) need not be. The options are PublicKeyCredentialCreationOptions with exactly the
 // members of the contract's schema, in its order, as encoding/json would write
 // them (the tests hold it to that); writing them by hand saves most of an
 // enrollment step's work.
-func (a *API) beginPasskey(b, handle []byte, name, displayName string, exclude []*Method) ([]byte, *webauthn.SessionData, error) {
+func (a *API) beginPasskey(b, handle []byte, name, displayName string, attachment protocol.AuthenticatorAttachment, exclude []*Method) ([]byte, *webauthn.SessionData, error) {
 	challenge := make([]byte, 32)
 	if _, err := rand.Read(challenge); err != nil {
 		return b, nil, err
@@ -165,8 +205,16 @@ func (a *API) beginPasskey(b, handle []byte, name, displayName string, exclude [
 		b = strconv.AppendInt(b, int64(p.Algorithm), 10)
 		b = append(b, '}')
 	}
-	b = append(b, `],"authenticatorSelection":{"residentKey":`...)
-	b = appendString(b, string(protocol.ResidentKeyRequirementRequired))
+	b = append(b, `],"authenticatorSelection":{`...)
+	residentKey := protocol.ResidentKeyRequirementRequired
+	if attachment != "" {
+		b = append(b, `"authenticatorAttachment":`...)
+		b = appendString(b, string(attachment))
+		b = append(b, ',')
+		residentKey = protocol.ResidentKeyRequirementDiscouraged
+	}
+	b = append(b, `"residentKey":`...)
+	b = appendString(b, string(residentKey))
 	b = append(b, `,"userVerification":`...)
 	b = appendString(b, a.cfg.UserVerification)
 	b = append(b, `},"timeout":`...)
@@ -289,9 +337,17 @@ func checkAttestationBody(resp map[string]json.RawMessage) error {
 }
 
 // appendFields appends a passkey's members, from credential_device_type to
-// user_agent, in the contract's order.
+// user_agent, in the contract's order; a security key's or platform
+// authenticator's are those of the contract's AuthenticationMethodWebAuthn.
 func (webauthnFamily) appendFields(b []byte, m *Method) []byte {
 	p := &m.WebAuthn
+	if m.Type != TypePasskey {
+		b = append(b, `,"confirmed":true,"key_id":"`...)
+		b = b64url.AppendEncode(b, p.CredentialID)
+		b = append(b, `","public_key":"`...)
+		b = base64.StdEncoding.AppendEncode(b, p.PublicKey)
+		return append(b, '"')
+	}
 	if p.BackupEligible {
 		b = append(b, `,"credential_device_type":"multi_device"`...)
 	} else {

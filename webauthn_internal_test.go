@@ -29,8 +29,9 @@ type creationOptionsJSON struct {
 		Alg  int64  `json:"alg"`
 	} `json:"pubKeyCredParams"`
 	AuthenticatorSelection struct {
-		ResidentKey      string `json:"residentKey"`
-		UserVerification string `json:"userVerification"`
+		AuthenticatorAttachment string `json:"authenticatorAttachment,omitempty"`
+		ResidentKey             string `json:"residentKey"`
+		UserVerification        string `json:"userVerification"`
 	} `json:"authenticatorSelection"`
 	Timeout            int64 `json:"timeout"`
 	ExcludeCredentials []struct {
@@ -49,16 +50,17 @@ func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
 		name, displayName string
 		handle            []byte
 		ttl               time.Duration
+		attachment        protocol.AuthenticatorAttachment
 		exclude           []*Method
 	}{
-		{"localhost", "localhost", "preferred", "alice@example.com", "Alice", []byte("0123456789abcdef0123456789abcdef"), 5 * time.Minute, nil},
-		{"example.com", "Example <&> \"Inc\"", "required", "bob", "Bøb \u2028 \x01", []byte{0, 1, 2, 0xff}, 1500 * time.Millisecond,
+		{"localhost", "localhost", "preferred", "alice@example.com", "Alice", []byte("0123456789abcdef0123456789abcdef"), 5 * time.Minute, "", nil},
+		{"example.com", "Example <&> \"Inc\"", "required", "bob", "Bøb \u2028 \x01", []byte{0, 1, 2, 0xff}, 1500 * time.Millisecond, protocol.CrossPlatform,
 			[]*Method{passkey("\x00\x01"), passkey("abc", "usb", "nfc"), passkey("x", "hybrid")}},
-		{"", "", "", "", "\xff invalid", nil, 0, []*Method{passkey("", "")}},
+		{"", "", "", "", "\xff invalid", nil, 0, protocol.Platform, []*Method{passkey("", "")}},
 	}
 	for i, c := range cases {
 		a := &API{cfg: Config{RPID: c.rpID, RPName: c.rpName, UserVerification: c.uv, SessionTTL: c.ttl}}
-		got, session, err := a.beginPasskey([]byte("prefix"), c.handle, c.name, c.displayName, c.exclude)
+		got, session, err := a.beginPasskey([]byte("prefix"), c.handle, c.name, c.displayName, c.attachment, c.exclude)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,6 +84,10 @@ func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
 			}{string(p.Type), int64(p.Algorithm)})
 		}
 		want.AuthenticatorSelection.ResidentKey, want.AuthenticatorSelection.UserVerification = "required", c.uv
+		want.AuthenticatorSelection.AuthenticatorAttachment = string(c.attachment)
+		if c.attachment != "" {
+			want.AuthenticatorSelection.ResidentKey = "discouraged"
+		}
 		want.Timeout = c.ttl.Milliseconds()
 		want.ExcludeCredentials = nil
 		for _, m := range c.exclude {
@@ -126,4 +132,21 @@ func TestCeremonyStateRoundTrips(t *testing.T) {
 			t.Errorf("decodeCeremony accepts a trailing byte")
 		}
 	}
+}
+
+// FuzzReadFields checks that readFields never panics, and that what it accepts
+// appendFields writes back byte for byte.
+func FuzzReadFields(f *testing.F) {
+	f.Add([]byte{}, 0)
+	f.Add(appendFields(nil, []byte("a"), nil, []byte("ccc")), 3)
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 1)
+	f.Fuzz(func(t *testing.T, data []byte, n int) {
+		if n < 0 || n > 8 {
+			return
+		}
+		fields, ok := readFields(data, n)
+		if ok && !bytes.Equal(appendFields(nil, fields...), data) {
+			t.Fatalf("readFields(%x, %d) = %q, which appendFields writes differently", data, n, fields)
+		}
+	})
 }

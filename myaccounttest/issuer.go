@@ -171,6 +171,13 @@ func (i *Issuer) Mint(subject string, scopes []string, opts ...TokenOption) (str
 	if kid != "" {
 		tok.Header["kid"] = kid
 	}
+	for name, value := range t.header {
+		if value == nil {
+			delete(tok.Header, name)
+		} else {
+			tok.Header[name] = value
+		}
+	}
 	s, err := tok.SignedString(key)
 	if err != nil {
 		return "", fmt.Errorf("myaccounttest: signing token: %w", err)
@@ -204,6 +211,7 @@ type tokenConfig struct {
 	alg     jwt.SigningMethod
 	kid     *string // nil means the signing key's own kid
 	claims  jwt.MapClaims
+	header  map[string]any // extra header members; nil values remove
 }
 
 // ExpiresIn sets exp to now plus d. A negative d makes an expired token.
@@ -257,6 +265,34 @@ func ES256() TokenOption {
 // an unknown kid. An empty kid removes the header.
 func WithKeyID(kid string) TokenOption {
 	return func(t *tokenConfig) { t.kid = &kid }
+}
+
+// WithHeader sets the JOSE header member name to value, which must marshal
+// to JSON, e.g. WithHeader("crit", []string{"exp"}) for a token naming a
+// critical extension. A nil value removes the member.
+func WithHeader(name string, value any) TokenOption {
+	return func(t *tokenConfig) {
+		if t.header == nil {
+			t.header = map[string]any{}
+		}
+		t.header[name] = value
+	}
+}
+
+// AuthTime sets the auth_time claim: when the user logged in (RFC 9470).
+func AuthTime(tm time.Time) TokenOption {
+	return func(t *tokenConfig) { t.claims["auth_time"] = tm.Unix() }
+}
+
+// ACR sets the acr claim: the authentication context class of the login.
+func ACR(acr string) TokenOption {
+	return WithClaim("acr", acr)
+}
+
+// BoundTo binds the token to a DPoP key (RFC 9449 section 6.1): its cnf claim
+// becomes {"jkt": jkt}, the key's RFC 7638 thumbprint ([DPoPKey.Thumbprint]).
+func BoundTo(jkt string) TokenOption {
+	return WithClaim("cnf", map[string]string{"jkt": jkt})
 }
 
 // WithPermissions sets the permissions claim to p as a JSON array, as Auth0

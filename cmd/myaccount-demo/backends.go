@@ -1,3 +1,5 @@
+//go:build backends
+
 package main
 
 import (
@@ -15,8 +17,9 @@ import (
 // backends are the shared engines a demo runs on when -postgres or -redis is
 // given: several demo processes on them share one state and one rate limit.
 type backends struct {
-	store   myaccount.Store   // nil: the in-memory store
-	limiter myaccount.Limiter // nil: the in-memory limiter
+	store   myaccount.Store       // nil: the in-memory store
+	limiter myaccount.Limiter     // nil: the in-memory limiter
+	replay  myaccount.ReplayCache // nil: the in-memory DPoP replay cache
 	closers []func()
 }
 
@@ -55,6 +58,7 @@ func openBackends(ctx context.Context, postgresDSN, redisURL string) (*backends,
 			return nil, fmt.Errorf("-redis: %w", err)
 		}
 		b.limiter = redislimit.New(client, redislimit.Options{})
+		b.replay = redislimit.NewReplayCache(client, redislimit.ReplayOptions{})
 	}
 	return b, nil
 }

@@ -11,18 +11,20 @@ import (
 
 // webFiles holds the demo page: plain HTML, CSS and a script, no build step.
 //
-//go:embed web/index.html web/app.js web/style.css
+//go:embed web/index.html web/app.js web/dpop.js web/style.css
 var webFiles embed.FS
 
 // pageCSP allows the page's own script, stylesheet and API calls, and nothing
-// else: no inline script, no other origin, no framing.
-const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// else: no inline script, no other origin, no framing. Images may be blob: URLs,
+// for the QR code the page fetches with a POST.
+const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // pageFiles are the paths the page is served at, with the file and type of each.
 var pageFiles = []struct{ path, file, contentType string }{
 	{"/{$}", "web/index.html", "text/html; charset=utf-8"},
 	{"/app.js", "web/app.js", "text/javascript; charset=utf-8"},
+	{"/dpop.js", "web/dpop.js", "text/javascript; charset=utf-8"},
 	{"/style.css", "web/style.css", "text/css; charset=utf-8"},
 }
 
@@ -35,6 +37,7 @@ func mountPage(mux *http.ServeMux) {
 		}
 		mux.Handle("GET "+f.path, staticFile(body, f.contentType))
 	}
+	mux.Handle("POST /dev/qr", qrHandler()) // the authenticator app's QR code
 }
 
 // staticFile serves one embedded file with the page's security headers. Its

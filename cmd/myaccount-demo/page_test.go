@@ -16,6 +16,7 @@ func TestPageIsServedWithItsHeaders(t *testing.T) {
 	}{
 		{"/", "text/html; charset=utf-8", `<script src="/app.js" defer></script>`},
 		{"/app.js", "text/javascript; charset=utf-8", "navigator.credentials.create"},
+		{"/dpop.js", "text/javascript; charset=utf-8", "crypto.subtle.sign"},
 		{"/style.css", "text/css; charset=utf-8", "#alert"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,164 @@
+package myaccount
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+func TestConfigTokenIsTheOnePlaceOfTokenSettings(t *testing.T) {
+	keys := func(*jwt.Token) (any, error) { return nil, errors.New("no keys") }
+	client := &http.Client{}
+	// The deprecated fields still work, moved into Token.
+	api, err := New(Config{Domain: "tenant.example.com", Keyfunc: keys, Leeway: time.Minute, TokenCacheSize: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	if api.cfg.Token.Leeway != time.Minute || api.validator.leeway != time.Minute || api.validator.cache.max != 7 ||
+		api.cfg.Token.Issuer != "https://tenant.example.com/" || api.validator.realm != "https://tenant.example.com/me/" {
+		t.Errorf("deprecated fields not moved: %+v", api.cfg.Token)
+	}
+	// Token alone, Issuer included.
+	api2, err := New(Config{Token: TokenConfig{Issuer: "https://tenant.example.com/", Keyfunc: keys, Leeway: time.Second,
+		DPoP: DPoPConfig{Mode: DPoPRequired}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api2.Close()
+	if api2.cfg.Issuer != "https://tenant.example.com/" || api2.cfg.RPID != "tenant.example.com" || api2.validator.dpop.mode != DPoPRequired {
+		t.Errorf("Token alone: %+v", api2.cfg)
+	}
+	bad := map[string]Config{
+		"two issuers":          {Issuer: "https://a.example/", Token: TokenConfig{Issuer: "https://b.example/"}},
+		"two leeways":          {Leeway: time.Second, Token: TokenConfig{Leeway: time.Minute}},
+		"two keyfuncs":         {Token: TokenConfig{Keyfunc: keys}},
+		"two clients":          {HTTPClient: client, Token: TokenConfig{HTTPClient: &http.Client{}}},
+		"two algorithm lists":  {Algorithms: []string{"RS256"}, Token: TokenConfig{Algorithms: []string{"ES256"}}},
+		"two cache sizes":      {TokenCacheSize: 5, Token: TokenConfig{TokenCacheSize: 6}},
+		"DPoP public URL":      {Token: TokenConfig{DPoP: DPoPConfig{PublicURL: "https://x.example"}}},
+		"short nonce key":      {Token: TokenConfig{DPoP: DPoPConfig{NonceKey: []byte("short")}}},
+		"HMAC proof algorithm": {Token: TokenConfig{DPoP: DPoPConfig{Algorithms: []string{"HS256"}}}},
+		"unknown DPoP mode":    {Token: TokenConfig{DPoP: DPoPConfig{Mode: 7}}},
+		"negative step-up":     {Token: TokenConfig{StepUp: map[string]StepUp{"x": {MaxAge: -1}}}},
+		"acr with a quote":     {Token: TokenConfig{StepUp: map[string]StepUp{"x": {ACRValues: []string{`a"b`}}}}},
+	}
+	for name, cfg := range bad {
+		t.Run(name, func(t *testing.T) {
+			cfg.Domain = "tenant.example.com"
+			cfg.Keyfunc = keys
+			if a, err := New(cfg); !errors.Is(err, ErrConfig) {
+				if a != nil {
+					a.Close()
+				}
+				t.Errorf("New: %v, want ErrConfig", err)
+			}
+		})
+	}
+	// Agreeing values are no conflict.
+	api3, err := New(Config{Domain: "tenant.example.com", Keyfunc: keys, Leeway: time.Second, Token: TokenConfig{Leeway: time.Second, Issuer: "https://tenant.example.com/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api3.Close()
+}
+
+func TestDPoPModeText(t *testing.T) {
+	for _, m := range []DPoPMode{DPoPAllowed, DPoPRequired, DPoPDisabled} {
+		text, _ := m.MarshalText()
+		var back DPoPMode
+		if err := back.UnmarshalText(text); err != nil || back != m {
+			t.Errorf("%v: %s → %v %v", m, text, back, err)
+		}
+	}
+	var m DPoPMode
+	if err := m.UnmarshalText([]byte("sometimes")); err == nil {
+		t.Error("an unknown mode parsed")
+	}
+}
+
+func TestMemoryReplayCache(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	c := NewMemoryReplayCache(4)
+	c.now = func() time.Time { return now }
+	seen := func(id string, ttl time.Duration) bool {
+		s, err := c.Seen(context.Background(), id, now.Add(ttl))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if seen("a", time.Minute) || !seen("a", time.Minute) {
+		t.Fatal("a proof id is not remembered")
+	}
+	now = now.Add(30 * time.Second)
+	if !seen("a", time.Minute) {
+		t.Fatal("forgotten before it expired")
+	}
+	now = now.Add(31 * time.Second)
+	if seen("a", time.Minute) {
+		t.Fatal("remembered after it expired")
+	}
+	// Bounded: past max, the oldest go first.
+	for i := range 100 {
+		seen(fmt.Sprint("id", i), time.Minute)
+		if n := c.Len(); n > 4 {
+			t.Fatalf("%d entries", n)
+		}
+	}
+	// Every entry of a generation expired: the generation goes.
+	now = now.Add(3 * time.Minute)
+	seen("b", time.Minute)
+	now = now.Add(2 * time.Minute)
+	seen("c", time.Minute)
+	if n := c.Len(); n != 2 {
+		t.Errorf("%d entries after expiry, want 2", n)
+	}
+}
+
+func TestNoncesRotate(t *testing.T) {
+	n := &nonces{key: make([]byte, 32), lifetime: time.Minute}
+	start := time.Unix(6_000_000, 0)
+	first := n.nonce(start)
+	if ok, cur := n.check(first, start.Add(59*time.Second)); !ok || !cur {
+		t.Error("a nonce is not current in its window")
+	}
+	if ok, cur := n.check(first, start.Add(61*time.Second)); !ok || cur {
+		t.Error("a nonce of the previous window is refused or current")
+	}
+	if ok, _ := n.check(first, start.Add(121*time.Second)); ok {
+		t.Error("a nonce two windows old is accepted")
+	}
+	other := &nonces{key: []byte("another key of thirty-two bytes!"), lifetime: time.Minute}
+	if ok, _ := other.check(first, start); ok {
+		t.Error("a nonce of another key is accepted")
+	}
+}
+
+func TestProofKeysAreStrict(t *testing.T) {
+	// P-256 coordinates of a real point are required; a P-256 key cannot sign ES384.
+	for name, c := range map[string]struct {
+		jwk map[string]any
+		alg string
+	}{
+		"EC off the curve":        {map[string]any{"kty": "EC", "crv": "P-256", "x": b64(make([]byte, 32)), "y": b64(make([]byte, 32))}, "ES256"},
+		"EC short x":              {map[string]any{"kty": "EC", "crv": "P-256", "x": b64(make([]byte, 31)), "y": b64(make([]byte, 32))}, "ES256"},
+		"EC curve of another alg": {map[string]any{"kty": "EC", "crv": "P-384", "x": b64(make([]byte, 48)), "y": b64(make([]byte, 48))}, "ES256"},
+		"RSA 1024 bits":           {map[string]any{"kty": "RSA", "n": b64(append([]byte{0xc1}, make([]byte, 127)...)), "e": "AQAB"}, "RS256"},
+		"RSA under EdDSA":         {map[string]any{"kty": "RSA", "n": b64(append([]byte{0xc1}, make([]byte, 255)...)), "e": "AQAB"}, "EdDSA"},
+		"oct key":                 {map[string]any{"kty": "oct", "k": "c2VjcmV0"}, "ES256"},
+		"OKP wrong curve":         {map[string]any{"kty": "OKP", "crv": "X25519", "x": b64(make([]byte, 32))}, "EdDSA"},
+	} {
+		if _, err := parseProofKey(c.jwk, c.alg); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
