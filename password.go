@@ -67,6 +67,7 @@ type PasswordRejectedError struct {
 	Reasons []string
 }
 
+// Error lists the reasons.
 func (e *PasswordRejectedError) Error() string {
 	return "myaccount: password rejected: " + strings.Join(e.Reasons, "; ")
 }
