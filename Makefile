@@ -2,12 +2,21 @@
 MODULES := $(patsubst ./%,%,$(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path './.git/*' | sort)))
 GO_TEST_FLAGS ?= -race -count=1
 
-.PHONY: test test-modules demo
+.PHONY: test test-modules demo fuzz fuzz-modules
 
 # test starts a throwaway PostgreSQL and Redis when their binaries exist, then
-# vets and tests every module against them.
+# vets and tests every module against them. Under CI=true it fuzzes too.
 test:
-	@scripts/with-services.sh $(MAKE) --no-print-directory test-modules
+	@scripts/with-services.sh $(MAKE) --no-print-directory test-modules $(if $(filter true,$(CI)),fuzz-modules)
+
+# fuzz runs every Fuzz target of every module for FUZZTIME each (5s: about a
+# minute in all), from the seeds in testdata/.
+FUZZTIME ?= 5s
+fuzz:
+	@scripts/with-services.sh $(MAKE) --no-print-directory fuzz-modules
+
+fuzz-modules:
+	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh $(MODULES)
 
 test-modules:
 	@set -e; for m in $(MODULES); do \
