@@ -55,6 +55,21 @@
 // [MemoryLimiter] is the default and the redislimit module shares buckets
 // across instances through Redis.
 //
+// # Browsers and proxies
+//
+// [Config.CORS] lets SPAs on other origins call the API; the headers Auth0's
+// SDKs send (Auth0-Client, DPoP) are always allowed. Behind a proxy,
+// [Config.TrustForwardedHeaders] takes the public host of Location headers
+// from the last X-Forwarded-Host entry, accepted only as a plain host[:port].
+//
+// # Audit events
+//
+// Each security-relevant act (enrollment started, method enrolled, renamed or
+// deleted, verification failed, token refused, rate limited) becomes an
+// [AuditEvent] for [AuditConfig.Handler], logged to [Config.Logger] by
+// default. Types are Auth0's tenant log codes where one exists, such as
+// [AuditMethodEnrolled] ("gd_enrollment_complete").
+//
 // # Errors
 //
 // Every error is answered with an RFC 9457-shaped JSON body carrying Auth0's members
