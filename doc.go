@@ -16,6 +16,11 @@
 // [Config.Domain] alone derives the issuer, audience, JWKS URL and relying party
 // id; each can be set on its own, and [Config.Keyfunc] can replace the JWKS.
 //
+// Under a prefix, set [Config.BasePath] (such as "/api") and mount the API at
+// BasePath + "/me/"; Location headers then carry the prefix. A router that
+// registers routes one by one (chi, gin, echo) takes [API.Routes]: each
+// [Route]'s method, pattern in net/http.ServeMux syntax, and handler.
+//
 // # Tokens
 //
 // Every request needs a bearer access token (RFC 6750) in the Authorization
@@ -27,10 +32,12 @@
 //
 // # Passkeys
 //
-// Enrollment takes two requests: POST /authentication-methods answers WebAuthn
-// creation options and an auth_session; POST
-// /authentication-methods/passkey|new/verify takes the browser's attestation and
-// stores the passkey. An auth_session is random, expires (default five minutes),
+// Enrollment takes two requests. POST /authentication-methods with
+// {"type":"passkey"} answers 202 with {auth_session, authn_params_public_key}:
+// the WebAuthn creation options to hand to navigator.credentials.create. POST
+// /authentication-methods/passkey|new/verify with {auth_session, authn_response},
+// authn_response being the new credential's toJSON(), stores the passkey and
+// answers 201 with it. An auth_session is random, expires (default five minutes),
 // belongs to one user and is taken once, atomically, by the [Store].
 //
 // # Storage and limits
@@ -52,4 +59,7 @@
 //
 // The myaccounttest package has an Issuer that mints tokens and serves its JWKS,
 // and a software passkey Authenticator, for tests of apps that mount the API.
+// Their defaults meet: with a loopback Issuer and no Domain, [Config.RPID]
+// defaults to "localhost" and [Config.Origins] to "http://localhost", the
+// origin the Authenticator reports when given none.
 package myaccount
