@@ -80,3 +80,24 @@ func TestValidateRequest(t *testing.T) {
 		t.Fatalf("a PublicURL without scheme: %v", err)
 	}
 }
+
+// The thumbprint is RFC 7638's, by its own example (section 3.1), and agrees
+// with the one myaccounttest computes for every key type.
+func TestProofKeyThumbprints(t *testing.T) {
+	rfc := map[string]any{"kty": "RSA", "e": "AQAB", "alg": "RS256", "kid": "2011-04-29",
+		"n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"}
+	k, err := parseProofKey(rfc, "RS256")
+	if err != nil || k.jkt != "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs" {
+		t.Fatalf("RFC 7638 example: %v %q", err, k.jkt)
+	}
+	for _, alg := range []string{"ES256", "EdDSA", "RS256", "PS256"} {
+		key, err := myaccounttest.NewDPoPKey(alg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := parseProofKey(key.PublicJWK(), alg)
+		if err != nil || k.jkt != key.Thumbprint() {
+			t.Errorf("%s: %v, thumbprint %q, myaccounttest's %q", alg, err, k.jkt, key.Thumbprint())
+		}
+	}
+}
