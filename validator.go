@@ -305,8 +305,9 @@ func tokenSum(raw string) [sha256.Size]byte {
 }
 
 func (v *TokenValidator) verify(raw string, keyfunc jwt.Keyfunc) (*Claims, error) {
-	claims := new(Claims)
-	_, err := v.parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+	tc := new(tokenClaims)
+	claims := &tc.Claims
+	_, err := v.parser.ParseWithClaims(raw, tc, func(t *jwt.Token) (any, error) {
 		if _, ok := t.Header["crit"]; ok {
 			return nil, errCritical
 		}
