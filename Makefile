@@ -1,22 +1,45 @@
 # Every module of the repository (each directory with a go.mod).
 MODULES := $(patsubst ./%,%,$(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path './.git/*' | sort)))
 GO_TEST_FLAGS ?= -race -count=1
+SHELL := bash
 
-.PHONY: test test-modules demo
+.PHONY: test test-modules demo demo-backends
 
-# test starts a throwaway PostgreSQL and Redis when their binaries exist, then
-# vets and tests every module against them.
+# test needs PostgreSQL (initdb, pg_ctl), redis-server and chromium: it fails at
+# once naming any that is missing and the apt-get command that installs it.
+# MYACCOUNT_SKIP_SERVICES=1 runs the tests anyway; those that need a missing
+# program skip. It starts a throwaway PostgreSQL and Redis (unless
+# MYACCOUNT_POSTGRES_DSN / MYACCOUNT_REDIS_URL name running ones), then vets and
+# tests every module, and ends by listing every skipped test.
 test:
+ifeq ($(MYACCOUNT_SKIP_SERVICES),)
+	@scripts/check-services.sh
+endif
 	@scripts/with-services.sh $(MAKE) --no-print-directory test-modules
 
+# test-modules vets and tests every module against the services in the
+# environment, going on past a failing module, then lists the skipped tests.
 test-modules:
-	@set -e; for m in $(MODULES); do \
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	go build -o "$$tmp/testreport" ./internal/testreport || exit 1; \
+	status=0; \
+	for m in $(MODULES); do \
 		echo "== $$m"; \
-		(cd $$m && go vet ./... && go test $(GO_TEST_FLAGS) ./...); \
-	done
+		(cd $$m && go vet ./... && set -o pipefail && \
+			go test -json $(GO_TEST_FLAGS) ./... | "$$tmp/testreport" -skips "$$tmp/skips") || status=1; \
+	done; \
+	echo "== cmd/myaccount-demo -tags backends (the -postgres and -redis flags)"; \
+	(cd cmd/myaccount-demo && go vet -tags backends ./... && set -o pipefail && \
+		go test -json -tags backends -run Backends $(GO_TEST_FLAGS) . | "$$tmp/testreport" -skips "$$tmp/skips") || status=1; \
+	"$$tmp/testreport" -list "$$tmp/skips"; \
+	exit $$status
 
 demo:
 	go run ./cmd/myaccount-demo
+
+# demo-backends runs the demo with its -postgres and -redis flags compiled in.
+demo-backends:
+	go run -tags backends ./cmd/myaccount-demo $(ARGS)
 
 # bench runs the benchmarks of bench/ and the core's limiter benchmarks, ten
 # passes of each package taking turns (so a change in the machine's load falls
@@ -37,5 +60,7 @@ bench:
 	$(BENCHSTAT) -col /impl -filter '.name:TokenCheck' bench/results.txt
 	$(BENCHSTAT) -col '/impl@(go-jwt-middleware-v2 myaccount-cache-off myaccount-cache-hit)' -filter '.name:TokenCheck' bench/results.txt
 	$(BENCHSTAT) -col /impl -filter '.name:Enroll' bench/results.txt
+	$(BENCHSTAT) -col /impl -filter '.name:EnrollSecurityKey' bench/results.txt
+	$(BENCHSTAT) -col /impl -filter '.name:VerifyCode' bench/results.txt
 	$(BENCHSTAT) -filter '.name:/^(List|Limiter)/' bench/results.txt
 	cd bench && bash -o pipefail -c "go run ./cmd/load -n 20000 -c 8 -rounds 3 | tee load.txt"

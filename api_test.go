@@ -20,6 +20,9 @@ var allScopes = myaccount.AllScopes()
 
 const testOrigin = "https://localhost"
 
+// testKeys is a key ring for tests that bring their own Store.
+var testKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef")}
+
 // harness is an API behind a real HTTP server, with an issuer for its tokens and
 // a software authenticator for its passkeys. Every response it sees is checked
 // against Auth0's OpenAPI file.
@@ -29,6 +32,10 @@ type harness struct {
 	server *httptest.Server
 	issuer *myaccounttest.Issuer
 	spec   *oascheck.Spec
+	// errorType is the Content-Type every error response must have.
+	errorType string
+	// decoders checks every response against what Auth0's SDKs need to decode it.
+	decoders oascheck.Decoders
 }
 
 // newHarness starts an API whose rate limits are too high to trip (so their
@@ -53,7 +60,12 @@ func newHarness(t *testing.T, configure ...func(*myaccount.Config)) *harness {
 	t.Cleanup(api.Close)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &harness{t: t, api: api, server: srv, issuer: iss, spec: oascheck.ForTest(t)}
+	errorType := "application/json"
+	if cfg.ProblemJSON {
+		errorType = "application/problem+json"
+	}
+	return &harness{t: t, api: api, server: srv, issuer: iss, spec: oascheck.ForTest(t), errorType: errorType,
+		decoders: oascheck.Decoders{ProblemJSON: cfg.ProblemJSON}}
 }
 
 // token mints a token for subject with every scope.
@@ -124,20 +136,30 @@ func (h *harness) send(req *http.Request) *response {
 	return r
 }
 
-// checkContract validates a response against the OpenAPI operation and status.
+// checkContract validates a response against the OpenAPI operation and status, and
+// against what Auth0's SDK decoders require of that operation and status.
 // Statuses the file does not list for an operation (404 on an unknown path, 405,
 // 409 on verify, 413, 503) are errors, whose body must still be an ErrorResponse.
 func (h *harness) checkContract(req *http.Request, r *response) {
 	h.t.Helper()
-	if h.spec == nil || req.Method == http.MethodOptions || req.Method == http.MethodHead {
+	if req.Method == http.MethodOptions {
+		return
+	}
+	if ct := r.header.Get("Content-Type"); r.status >= 400 && ct != h.errorType {
+		h.t.Errorf("%s %s → %d: error Content-Type %q, want %q", req.Method, req.URL.Path, r.status, ct, h.errorType)
+	}
+	if req.Method == http.MethodHead {
+		return
+	}
+	if err := h.decoders.Check(req.Method, req.URL.EscapedPath(), r.status, r.header, r.body); err != nil {
+		h.t.Errorf("%v\n%s", err, r.body)
+	}
+	if h.spec == nil {
 		return
 	}
 	err := h.spec.ValidateResponse(req.Method, req.URL.EscapedPath(), r.status, r.header, r.body)
 	if err != nil && r.status >= 400 && !h.spec.Documents(req.Method, req.URL.EscapedPath(), r.status) {
 		err = h.spec.ValidateSchema("#/components/schemas/ErrorResponse", r.body)
-		if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
-			h.t.Errorf("%s %s: error Content-Type %q", req.Method, req.URL.Path, ct)
-		}
 	}
 	if err != nil {
 		h.t.Errorf("%s %s → %d does not follow the contract: %v\n%s", req.Method, req.URL.Path, r.status, err, r.body)
@@ -153,7 +175,13 @@ type enrollment struct {
 // begin starts a passkey enrollment and requires a 202.
 func (h *harness) begin(token string) enrollment {
 	h.t.Helper()
-	r := h.do("POST", "/me/v1/authentication-methods", token, map[string]any{"type": "passkey"})
+	return h.beginWith(token, map[string]any{"type": "passkey"})
+}
+
+// beginWith starts a passkey enrollment with the body given and requires a 202.
+func (h *harness) beginWith(token string, body map[string]any) enrollment {
+	h.t.Helper()
+	r := h.do("POST", "/me/v1/authentication-methods", token, body)
 	if r.status != http.StatusAccepted {
 		h.t.Fatalf("enroll: status %d: %s", r.status, r.body)
 	}

@@ -161,8 +161,9 @@ func (c *Claims) clone() *Claims {
 }
 
 // HasScope reports whether the token grants scope, through its scope claim or its
-// permissions. A hyphen and an underscore are the same character here, so the
-// seed's "create:me:authentication-methods" is "create:me:authentication_methods".
+// permissions. A hyphen and an underscore are the same character here, so a
+// token granting "create:me:authentication-methods" has
+// "create:me:authentication_methods".
 func (c *Claims) HasScope(scope string) bool {
 	for granted := range strings.FieldsSeq(c.Scope) {
 		if sameScope(granted, scope) {

@@ -1,6 +1,7 @@
 // Package myaccount serves the My Account API, the self-service API with which a
 // signed-in user manages their own authentication methods (enroll, list, rename
-// and delete passkeys) using an OAuth 2.0 access token. It keeps the wire
+// and delete passkeys, security keys, authenticator apps, recovery codes, email
+// and phone codes) using an OAuth 2.0 access token. It keeps the wire
 // contract of Auth0's service, so Auth0's client SDKs work against it unchanged.
 //
 // # Mounting
@@ -30,17 +31,25 @@
 // [RequireAudience] and [RequireScope]; handlers read the verified claims with
 // [ClaimsFromContext] and their own claims with [Claims.Decode].
 //
-// # Passkeys
+// # Enrollment
 //
-// Enrollment takes two requests: POST /authentication-methods answers WebAuthn
-// creation options and an auth_session; POST
-// /authentication-methods/passkey|new/verify takes the browser's attestation and
-// stores the passkey. An auth_session is random, expires (default five minutes),
-// belongs to one user and is taken once, atomically, by the [Store].
+// Enrollment takes two requests: POST /authentication-methods with a type
+// answers that type's challenge (WebAuthn creation options, a TOTP secret, a
+// recovery code, or a code sent through [Config.Messages]) and an auth_session;
+// POST /authentication-methods/{id}/verify takes the answer (an attestation, a
+// code) and stores the method. Each family of types lives in one file behind
+// one interface the handlers dispatch on.
+//
+// An auth_session is the enrollment's state sealed under [Config.SecretKeys]
+// with AES-256-GCM: unforgeable, bound to the issuer, the user, the type and the
+// method id, and expiring (default five minutes). The [Store] keeps only what
+// makes it single use: [Store.CreateMethod] marks it used in the same atomic
+// step that stores the method, and [Store.CountAttempt] allows five wrong codes.
 //
 // # Storage and limits
 //
-// A [Store] keeps methods, user handles and sessions; [MemoryStore] is the
+// A [Store] keeps methods (one [Method] record for every type), user handles and
+// used sessions; [MemoryStore] is the
 // default and the pgstore module keeps them in PostgreSQL. Rate limits are token
 // buckets per tenant and per user behind the [Limiter] interface;
 // [MemoryLimiter] is the default and the redislimit module shares buckets
@@ -48,8 +57,11 @@
 //
 // # Errors
 //
-// Every error is answered as an RFC 9457 problem (application/problem+json) with
-// Auth0's members and codes, written by [WriteError] or a [Config.ErrorHandler].
+// Every error is answered with an RFC 9457-shaped JSON body carrying Auth0's members
+// and codes, written by [WriteError] or a [Config.ErrorHandler]. It is served as
+// application/json, as Auth0 declares and Auth0.Android requires;
+// [Config.ProblemJSON] (or [TokenConfig.ProblemJSON] for the middleware alone) opts
+// in to application/problem+json.
 // Callers match causes with errors.Is against the sentinel errors, such as
 // [ErrNotFound] and [ErrSessionInvalid]. No response carries an internal error's text.
 //

@@ -1,6 +1,7 @@
 package myaccount
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -19,6 +20,9 @@ var (
 	// ErrSessionInvalid means an auth_session is unknown, expired, already used, or
 	// belongs to another user or method type.
 	ErrSessionInvalid = errors.New("myaccount: auth_session is invalid, expired or already used")
+	// ErrSessionUsed means a [Store] found an auth_session used already, or
+	// spent by too many wrong codes. Clients see it as [ErrSessionInvalid].
+	ErrSessionUsed = errors.New("myaccount: auth_session already used")
 	// ErrLimitReached means the user already has the maximum number of methods of a type.
 	ErrLimitReached = errors.New("myaccount: authentication method limit reached")
 	// ErrCredentialExists means a credential id is already registered with the relying party.
@@ -140,7 +144,7 @@ func asError(err error) *Error {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return newError(http.StatusNotFound, "A0E-404-0001", "The authentication method was not found.", err)
-	case errors.Is(err, ErrSessionInvalid):
+	case errors.Is(err, ErrSessionInvalid), errors.Is(err, ErrSessionUsed):
 		return validationError("The auth_session is invalid, expired or already used.", ValidationError{
 			Detail: "invalid, expired or already used", Field: "auth_session", Pointer: "/auth_session", Source: "body",
 		})
@@ -148,6 +152,10 @@ func asError(err error) *Error {
 		return newError(http.StatusConflict, "A0E-409-0001", "The maximum number of authentication methods of this type has been reached.", err)
 	case errors.Is(err, ErrCredentialExists):
 		return newError(http.StatusConflict, "A0E-409-0002", "This credential is already registered.", err)
+	case errors.Is(err, ErrRateLimited):
+		e := newError(http.StatusTooManyRequests, "A0E-429-0001", "Too many requests. Try again later.", err)
+		e.Header = http.Header{"Retry-After": {"60"}}
+		return e
 	case errors.Is(err, ErrUnavailable):
 		e := newError(http.StatusServiceUnavailable, "A0E-503-0001", "The service is temporarily unavailable. Try again shortly.", err)
 		e.Header = http.Header{"Retry-After": {"1"}}
@@ -156,16 +164,44 @@ func asError(err error) *Error {
 	return newError(http.StatusInternalServerError, "A0E-500-0001", "An internal error occurred.", err)
 }
 
-// WriteError writes err as the contract's JSON problem body with its status and
-// headers. It is the default [Config.ErrorHandler]; a custom handler can call it
-// after logging or rewriting. The body never includes err's own text.
+// Media types of error bodies. Auth0's OpenAPI file declares application/json for
+// every error, and Auth0.Android reads an error body only when its Content-Type
+// contains "application/json", so that is the default; the body is RFC 9457-shaped
+// either way.
+const (
+	errorMediaType   = "application/json"
+	problemMediaType = "application/problem+json"
+)
+
+// problemJSONKey marks, in a request's context, a deployment that opted in to
+// application/problem+json ([Config.ProblemJSON], [TokenConfig.ProblemJSON]).
+type problemJSONKey struct{}
+
+// withProblemJSON has handler write its errors as application/problem+json: it
+// marks the request for [WriteError], which a custom handler calls too.
+func withProblemJSON(handler func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		handler(w, r.WithContext(context.WithValue(r.Context(), problemJSONKey{}, true)), err)
+	}
+}
+
+// WriteError writes err as the contract's JSON error body with its status and
+// headers. The Content-Type is application/json, or application/problem+json when
+// the deployment opted in with [Config.ProblemJSON] or [TokenConfig.ProblemJSON]
+// (the request handed to the error handler carries that choice). It is the default
+// [Config.ErrorHandler]; a custom handler can call it after logging or rewriting.
+// The body never includes err's own text.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e := asError(err)
 	h := w.Header()
 	for k, v := range e.Header {
 		h[k] = v
 	}
-	h.Set("Content-Type", "application/problem+json")
+	contentType := errorMediaType
+	if optedIn, _ := r.Context().Value(problemJSONKey{}).(bool); optedIn {
+		contentType = problemMediaType
+	}
+	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store")
 	h.Del("Location")
 	body, _ := json.Marshal(problem{

@@ -1,10 +1,13 @@
 package myaccount_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -32,7 +35,7 @@ func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
 		{"missing type", "POST", enroll, `{}`, 400, "A0E-400-0003", "/type"},
 		{"type is a number", "POST", enroll, `{"type":7}`, 400, "A0E-400-0003", "/type"},
 		{"type is null", "POST", enroll, `{"type":null}`, 400, "A0E-400-0003", "/type"},
-		{"unsupported type", "POST", enroll, `{"type":"totp"}`, 400, "A0E-400-0003", "/type"},
+		{"type not offered", "POST", enroll, `{"type":"push-notification"}`, 400, "A0E-400-0003", "/type"},
 		{"unknown member", "POST", enroll, `{"type":"passkey","admin":true}`, 400, "A0E-400-0003", "/admin"},
 		{"member with slash", "POST", enroll, `{"type":"passkey","a/b":1}`, 400, "A0E-400-0003", "/a~1b"},
 		{"flag is a string", "POST", enroll, `{"type":"passkey","use_exclude_credentials":"yes"}`, 400, "A0E-400-0003", "/use_exclude_credentials"},
@@ -139,6 +142,7 @@ func TestBackendFailuresDoNotLeak(t *testing.T) {
 	var handled []error
 	h := newHarness(t, func(c *myaccount.Config) {
 		c.Store = failingStore{myaccount.NewMemoryStore()}
+		c.SecretKeys = testKeys
 		c.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 			handled = append(handled, err)
 			myaccount.WriteError(w, r, err)
@@ -159,5 +163,94 @@ func TestBackendFailuresDoNotLeak(t *testing.T) {
 	}
 	if len(handled) != 2 || !errors.Is(handled[0], myaccount.ErrUnavailable) {
 		t.Errorf("ErrorHandler saw %v", handled)
+	}
+}
+
+// errorPaths sends one request down each way an error is written: the router (404,
+// 405), the token middleware (401), the scope check (403) and a handler (400).
+func errorPaths(t *testing.T, h *harness) []*response {
+	t.Helper()
+	alice := h.token("auth0|alice")
+	readOnly := h.issuer.Token(t, "auth0|alice", myaccount.ScopeReadMethods)
+	return []*response{
+		h.do("GET", "/me/v1/nowhere", alice, nil),
+		h.do("PUT", "/me/v1/factors", alice, nil),
+		h.do("GET", "/me/v1/factors", "", nil),
+		h.do("GET", "/me/v1/factors", readOnly, nil),
+		h.do("POST", "/me/v1/authentication-methods", alice, `{"type":7}`),
+	}
+}
+
+func TestErrorsAreJSONUnlessProblemJSONIsChosen(t *testing.T) {
+	plain := newHarness(t)
+	var viaHandler int
+	custom := func(w http.ResponseWriter, r *http.Request, err error) {
+		viaHandler++
+		myaccount.WriteError(w, r, err)
+	}
+	opted := newHarness(t, func(c *myaccount.Config) { c.ProblemJSON = true; c.ErrorHandler = custom })
+	want := errorPaths(t, plain)
+	got := errorPaths(t, opted)
+	for i := range want {
+		if ct := want[i].header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("default error %d: Content-Type %q, want application/json", want[i].status, ct)
+		}
+		if ct := got[i].header.Get("Content-Type"); ct != "application/problem+json" {
+			t.Errorf("opted-in error %d: Content-Type %q, want application/problem+json", got[i].status, ct)
+		}
+		if got[i].status != want[i].status || !bytes.Equal(got[i].body, want[i].body) {
+			t.Errorf("opting in changed the error: %d %s, was %d %s", got[i].status, got[i].body, want[i].status, want[i].body)
+		}
+	}
+	if viaHandler != len(got) {
+		t.Errorf("the custom ErrorHandler wrote %d of %d errors", viaHandler, len(got))
+	}
+}
+
+func TestMiddlewareAloneServesErrorsAsJSON(t *testing.T) {
+	iss := myaccounttest.NewIssuer(t)
+	app := func(cfg myaccount.TokenConfig) *httptest.Server {
+		cfg.Issuer, cfg.Keyfunc = iss.Issuer, iss.Keyfunc
+		v, err := myaccount.NewTokenValidator(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(v.Close)
+		ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+		srv := httptest.NewServer(v.Authenticate(myaccount.RequireAudience("https://shop.example/api")(myaccount.RequireScope("read:orders")(ok))))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	noScope := iss.TokenWith(t, "auth0|alice", []string{"write:orders"}, myaccounttest.WithAudience("https://shop.example/api"))
+	wrongAudience := iss.Token(t, "auth0|alice", "read:orders")
+	for _, c := range []struct {
+		name string
+		cfg  myaccount.TokenConfig
+		want string
+	}{
+		{"default", myaccount.TokenConfig{}, "application/json"},
+		{"opted in", myaccount.TokenConfig{ProblemJSON: true}, "application/problem+json"},
+		{"opted in, custom handler", myaccount.TokenConfig{ProblemJSON: true, ErrorHandler: myaccount.WriteError}, "application/problem+json"},
+	} {
+		srv := app(c.cfg)
+		for token, status := range map[string]int{"": 401, "not-a-jwt": 401, wrongAudience: 401, noScope: 403} {
+			req, _ := http.NewRequest("GET", srv.URL+"/orders", nil)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body map[string]any
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode != status || err != nil || body["status"] != float64(status) || body["type"] == nil {
+				t.Errorf("%s: status %d, body %v (%v), want %d with the error body", c.name, resp.StatusCode, body, err, status)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != c.want {
+				t.Errorf("%s: %d error with Content-Type %q, want %q", c.name, status, ct, c.want)
+			}
+		}
 	}
 }

@@ -4,30 +4,18 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"mime"
 	"net/http"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 	"unicode"
 	"unicode/utf8"
 )
-
-// factorTypes are the method types of the contract; this deployment enrolls passkeys.
-var factorTypes = []string{
-	"password", "passkey", "webauthn-platform", "webauthn-roaming", "totp", "phone", "email",
-	"push-notification", "recovery-code",
-}
-
-// enrollableTypes are the types POST /authentication-methods accepts.
-var enrollableTypes = []string{TypePasskey}
 
 var connectionPattern = regexp.MustCompile(`^[a-zA-Z0-9-]{1,128}$`)
 
@@ -37,9 +25,9 @@ func (a *API) listFactors(w http.ResponseWriter, r *http.Request) {
 		Type  string   `json:"type"`
 		Usage []string `json:"usage"`
 	}
-	factors := make([]factor, 0, len(enrollableTypes))
-	for _, t := range enrollableTypes {
-		factors = append(factors, factor{Type: t, Usage: []string{"primary"}})
+	factors := make([]factor, 0, len(a.offeredTypes))
+	for _, t := range a.offeredTypes {
+		factors = append(factors, factor{Type: t, Usage: []string{families[t].usage(t)}})
 	}
 	writeJSON(w, r, http.StatusOK, struct {
 		Factors []factor `json:"factors"`
@@ -53,7 +41,7 @@ func (a *API) listMethods(w http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery != "" {
 		typ = r.URL.Query().Get("type")
 	}
-	if typ != "" && !slices.Contains(factorTypes, typ) {
+	if typ != "" && !isType(typ) {
 		a.errs.write(w, r, validationError("The query is invalid.", ValidationError{
 			Detail: "must be one of: " + strings.Join(factorTypes, ", "), Field: "type", Source: "query",
 		}))
@@ -85,7 +73,7 @@ func (a *API) getMethod(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
-	writeMethod(w, r, http.StatusOK, m)
+	a.writeMethod(w, r, http.StatusOK, m)
 }
 
 // PATCH /authentication-methods/{id}
@@ -108,8 +96,8 @@ func (a *API) updateMethod(w http.ResponseWriter, r *http.Request) {
 	}
 	var update MethodUpdate
 	if raw, ok := body["name"]; ok {
-		name := unquote(raw)
-		if err := checkName(name); err != nil {
+		name, err := parseName(raw)
+		if err != nil {
 			a.errs.write(w, r, err)
 			return
 		}
@@ -121,113 +109,43 @@ func (a *API) updateMethod(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
-	if _, ok := body["preferred_authentication_method"]; ok {
-		a.errs.write(w, r, bodyError("/preferred_authentication_method", "Only phone methods have a preferred authentication method; this is a "+m.Type+"."))
-		return
+	if raw, ok := body["preferred_authentication_method"]; ok {
+		if m.Type != TypePhone {
+			a.errs.write(w, r, bodyError("/preferred_authentication_method", "Only phone methods have a preferred authentication method; this is a "+m.Type+"."))
+			return
+		}
+		channel, err := checkChannel(true, unquote(raw))
+		if err != nil {
+			a.errs.write(w, r, err)
+			return
+		}
+		update.PreferredChannel = &channel
 	}
 	m, err = a.cfg.Store.UpdateMethod(r.Context(), claims.Issuer, claims.Subject, id, update)
 	if err != nil {
 		a.errs.write(w, r, err)
 		return
 	}
-	writeMethod(w, r, http.StatusOK, m)
-}
-
-func checkName(name string) error {
-	n := utf8.RuneCountInString(name)
-	if n < 1 || n > 100 {
-		return bodyError("/name", "must be 1 to 100 characters long")
-	}
-	if strings.TrimSpace(name) == "" {
-		return bodyError("/name", "must not be blank")
-	}
-	for _, c := range name {
-		if unicode.IsControl(c) {
-			return bodyError("/name", "must not contain control characters")
-		}
-	}
-	return nil
+	a.audit(r, AuditEvent{Type: AuditMethodRenamed, MethodID: m.ID, MethodType: m.Type})
+	a.writeMethod(w, r, http.StatusOK, m)
 }
 
 // DELETE /authentication-methods/{id}
 func (a *API) deleteMethod(w http.ResponseWriter, r *http.Request) {
 	claims, _ := ClaimsFromContext(r.Context())
-	if err := a.cfg.Store.DeleteMethod(r.Context(), claims.Issuer, claims.Subject, pathID(r)); err != nil {
+	id := pathID(r)
+	if a.cfg.DeletePolicy != nil {
+		if err := a.checkDeletePolicy(r.Context(), claims, id); err != nil {
+			a.errs.write(w, r, err)
+			return
+		}
+	}
+	if err := a.cfg.Store.DeleteMethod(r.Context(), claims.Issuer, claims.Subject, id); err != nil {
 		a.errs.write(w, r, err)
 		return
 	}
+	a.audit(r, AuditEvent{Type: AuditMethodDeleted, MethodID: id})
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// POST /authentication-methods: the first step of an enrollment.
-func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
-	claims, _ := ClaimsFromContext(r.Context())
-	ctx := r.Context()
-	body, err := a.readObject(w, r)
-	if err != nil {
-		a.errs.write(w, r, err)
-		return
-	}
-	if err := checkMembers(body, "", []member{
-		{name: "type", kind: kindString, required: true},
-		{name: "connection", kind: kindString},
-		{name: "identity_user_id", kind: kindString},
-		{name: "identity", kind: kindString},
-		{name: "use_exclude_credentials", kind: kindBoolean},
-	}); err != nil {
-		a.errs.write(w, r, err)
-		return
-	}
-	if typ := unquote(body["type"]); !slices.Contains(enrollableTypes, typ) {
-		a.errs.write(w, r, bodyError("/type", "must be one of: "+strings.Join(enrollableTypes, ", ")))
-		return
-	}
-	identity, err := a.enrollIdentity(r, claims, body)
-	if err != nil {
-		a.errs.write(w, r, err)
-		return
-	}
-
-	existing, err := a.cfg.Store.ListMethods(ctx, claims.Issuer, claims.Subject, TypePasskey)
-	if err != nil {
-		a.errs.write(w, r, err)
-		return
-	}
-	if len(existing) >= a.cfg.MaxPasskeys {
-		a.errs.write(w, r, ErrLimitReached)
-		return
-	}
-	if string(body["use_exclude_credentials"]) == "false" {
-		existing = nil
-	}
-	handle, err := a.cfg.Store.UserHandle(ctx, claims.Issuer, claims.Subject, randomBytes(32))
-	if err != nil {
-		a.errs.write(w, r, err)
-		return
-	}
-	name, displayName := a.cfg.UserNames(claims)
-	authSession := b64url.EncodeToString(randomBytes(32))
-	buf := getBuffer()
-	defer putBuffer(buf)
-	body202 := append(*buf, `{"auth_session":"`...)
-	body202 = append(body202, authSession...)
-	body202 = append(body202, `","authn_params_public_key":`...)
-	body202, ceremony, err := a.beginPasskey(body202, handle, name, displayName, existing)
-	if err != nil {
-		a.errs.write(w, r, err)
-		return
-	}
-	*buf = append(body202, '}')
-	if err := a.cfg.Store.PutSession(ctx, &Session{
-		ID: sessionID(authSession), Issuer: claims.Issuer, UserID: claims.Subject, Type: TypePasskey,
-		ExpiresAt: time.Now().Add(a.cfg.SessionTTL),
-		Data:      encodeSession(&passkeySession{Ceremony: *ceremony, IdentityUserID: identity}),
-	}); err != nil {
-		a.errs.write(w, r, err)
-		return
-	}
-	w.Header().Set("Location", a.methodURL(r, TypePasskey+"|new"))
-	writeBody(w, r, http.StatusAccepted, *buf)
 }
 
 // enrollIdentity validates identity_user_id (or its alias identity) and
@@ -272,101 +190,11 @@ func defaultUserNames(c *Claims) (name, displayName string) {
 	return name, orDefault(c.Name, name)
 }
 
-// POST /authentication-methods/{id}/verify: the second step of an enrollment.
-func (a *API) verify(w http.ResponseWriter, r *http.Request) {
-	claims, _ := ClaimsFromContext(r.Context())
-	ctx := r.Context()
-	body, err := a.readObject(w, r)
-	if err != nil {
-		a.errs.write(w, r, err)
-		return
-	}
-	if err := checkVerifyBody(body); err != nil {
-		a.errs.write(w, r, err)
-		return
-	}
-	if pathID(r) != TypePasskey+"|new" {
-		a.errs.write(w, r, ErrNotFound)
-		return
-	}
-	// Taking the session first makes it single-use even when verification fails.
-	sess, err := a.cfg.Store.TakeSession(ctx, claims.Issuer, claims.Subject, sessionID(unquote(body["auth_session"])))
-	if errors.Is(err, ErrNotFound) || (err == nil && sess.Type != TypePasskey) {
-		a.errs.write(w, r, ErrSessionInvalid)
-		return
-	}
-	if err != nil {
-		a.errs.write(w, r, err)
-		return
-	}
-	state, ok := decodeSession(sess.Data)
-	if !ok {
-		a.errs.write(w, r, ErrSessionInvalid)
-		return
-	}
-	cred, err := a.finishPasskey(&state, body["authn_response"])
-	if err != nil {
-		a.errs.write(w, r, err)
-		return
-	}
-	m := &Method{
-		ID: TypePasskey + "|dev_" + randomAlphanumeric(16), Issuer: claims.Issuer, UserID: claims.Subject,
-		Type: TypePasskey, IdentityUserID: state.IdentityUserID, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
-		Passkey: Passkey{
-			CredentialID: cred.ID, PublicKey: cred.PublicKey, AAGUID: cred.Authenticator.AAGUID,
-			SignCount: cred.Authenticator.SignCount, BackupEligible: cred.Flags.BackupEligible,
-			BackedUp: cred.Flags.BackupState, Transports: transportStrings(cred.Transport),
-			AttestationFormat: cred.AttestationFormat, UserAgent: truncate(r.UserAgent(), 512),
-			RelyingPartyID: a.cfg.RPID, UserHandle: state.Ceremony.UserID,
-		},
-	}
-	if err := a.cfg.Store.CreateMethod(ctx, m, a.cfg.MaxPasskeys); err != nil {
-		a.errs.write(w, r, err)
-		return
-	}
-	w.Header().Set("Location", a.methodURL(r, m.ID))
-	writeMethod(w, r, http.StatusCreated, m)
-}
-
-func checkVerifyBody(body map[string]json.RawMessage) error {
-	if err := checkMembers(body, "", []member{
-		{name: "auth_session", kind: kindString, required: true},
-		{name: "authn_response", kind: kindObject, required: true},
-	}); err != nil {
-		return err
-	}
-	resp := members(body["authn_response"])
-	if err := checkMembers(resp, "/authn_response", []member{
-		{name: "id", kind: kindString, required: true},
-		{name: "rawId", kind: kindString, required: true},
-		{name: "type", kind: kindString, required: true},
-		{name: "response", kind: kindObject, required: true},
-		{name: "authenticatorAttachment", kind: kindString},
-		{name: "clientExtensionResults", kind: kindObject},
-	}); err != nil {
-		return err
-	}
-	if unquote(resp["type"]) != "public-key" {
-		return bodyError("/authn_response/type", `must be "public-key"`)
-	}
-	attestation := members(resp["response"])
-	// authenticatorData, publicKey and publicKeyAlgorithm are what a browser's
-	// toJSON() adds; they repeat what the attestation object holds, so they are ignored.
-	return checkMembers(attestation, "/authn_response/response", []member{
-		{name: "attestationObject", kind: kindString, required: true},
-		{name: "clientDataJSON", kind: kindString, required: true},
-		{name: "transports", kind: kindArray},
-		{name: "authenticatorData", kind: kindString},
-		{name: "publicKey", kind: kindString},
-		{name: "publicKeyAlgorithm", kind: kindNumber},
-	})
-}
-
 // appendMethod appends the wire form of a method: the JSON that encoding/json
 // gives for the struct of the contract's fields, in that order, written
-// without reflection or a string per field.
+// without reflection or a string per field. A method of a type this package
+// does not know (a store shared with newer code) shows its common fields.
 func appendMethod(b []byte, m *Method) []byte {
-	p := &m.Passkey
 	b = append(b, `{"id":`...)
 	b = appendString(b, m.ID)
 	b = append(b, `,"type":`...)
@@ -375,44 +203,14 @@ func appendMethod(b []byte, m *Method) []byte {
 		b = append(b, `,"name":`...)
 		b = appendString(b, m.Name)
 	}
-	if p.BackupEligible {
-		b = append(b, `,"credential_device_type":"multi_device"`...)
-	} else {
-		b = append(b, `,"credential_device_type":"single_device"`...)
+	usage := "secondary"
+	if family := families[m.Type]; family != nil {
+		b = family.appendFields(b, m)
+		usage = family.usage(m.Type)
 	}
-	b = append(b, `,"credential_backed_up":`...)
-	b = strconv.AppendBool(b, p.BackedUp)
-	b = append(b, `,"identity_user_id":`...)
-	b = appendString(b, m.IdentityUserID)
-	b = append(b, `,"key_id":"`...)
-	b = b64url.AppendEncode(b, p.CredentialID)
-	b = append(b, `","public_key":"`...)
-	b = base64.StdEncoding.AppendEncode(b, p.PublicKey)
-	b = append(b, `","user_handle":"`...)
-	b = b64url.AppendEncode(b, p.UserHandle)
-	b = append(b, `","aaguid":"`...)
-	var aaguid [16]byte // all zero unless it is a proper 16-byte AAGUID
-	if len(p.AAGUID) == len(aaguid) {
-		copy(aaguid[:], p.AAGUID)
-	}
-	for i, part := range [][]byte{aaguid[:4], aaguid[4:6], aaguid[6:8], aaguid[8:10], aaguid[10:]} {
-		if i > 0 {
-			b = append(b, '-')
-		}
-		b = hex.AppendEncode(b, part)
-	}
-	b = append(b, `","relying_party_id":`...)
-	b = appendString(b, p.RelyingPartyID)
-	b = append(b, `,"transports":[`...)
-	for i, t := range p.Transports {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, t)
-	}
-	b = append(b, `],"user_agent":`...)
-	b = appendString(b, p.UserAgent)
-	b = append(b, `,"usage":["primary"],"created_at":"`...)
+	b = append(b, `,"usage":["`...)
+	b = append(b, usage...)
+	b = append(b, `"],"created_at":"`...)
 	b = m.CreatedAt.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
 	return append(b, `"}`...)
 }
@@ -431,7 +229,7 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-func writeMethod(w http.ResponseWriter, r *http.Request, status int, m *Method) {
+func (a *API) writeMethod(w http.ResponseWriter, r *http.Request, status int, m *Method) {
 	buf := getBuffer()
 	defer putBuffer(buf)
 	*buf = appendMethod(*buf, m)
@@ -664,21 +462,8 @@ func randomBytes(n int) []byte {
 
 const alphanumerics = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-// randomAlphanumeric draws n characters uniformly (rejecting bytes past the last
-// multiple of 62, so no character is likelier than another).
-func randomAlphanumeric(n int) string {
-	out := make([]byte, 0, n)
-	buf := make([]byte, n*2)
-	for len(out) < n {
-		_, _ = rand.Read(buf)
-		for _, b := range buf {
-			if b < 248 && len(out) < n {
-				out = append(out, alphanumerics[b%62])
-			}
-		}
-	}
-	return string(out)
-}
+// randomAlphanumeric draws n letters and digits uniformly.
+func randomAlphanumeric(n int) string { return randomString(alphanumerics, n) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

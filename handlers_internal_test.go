@@ -32,7 +32,7 @@ type methodJSON struct {
 }
 
 func referenceJSON(m *Method) []byte {
-	p := &m.Passkey
+	p := &m.WebAuthn
 	deviceType := "single_device"
 	if p.BackupEligible {
 		deviceType = "multi_device"
@@ -66,20 +66,20 @@ func TestAppendMethodWritesWhatEncodingJSONWrites(t *testing.T) {
 	}
 	for i := range 500 {
 		m := &Method{
-			ID: pick(), Type: pick(), Name: pick(), IdentityUserID: pick(),
+			ID: pick(), Type: TypePasskey, Name: pick(), IdentityUserID: pick(),
 			CreatedAt: time.Unix(rng.Int64N(1<<34), rng.Int64N(1e9)).In(time.FixedZone("x", 3600)),
-			Passkey: Passkey{
+			WebAuthn: WebAuthnCredential{
 				CredentialID: bytes(64), PublicKey: bytes(100), AAGUID: bytes(17), UserHandle: bytes(40),
 				BackupEligible: i%2 == 0, BackedUp: i%3 == 0, UserAgent: pick(), RelyingPartyID: pick(),
 			},
 		}
 		if i%4 != 0 {
-			m.Passkey.Transports = []string{pick(), pick()}[:rng.IntN(3)]
+			m.WebAuthn.Transports = []string{pick(), pick()}[:rng.IntN(3)]
 		}
 		if i%5 == 0 {
-			m.Passkey.AAGUID = bytes(0)[:0]
-			m.Passkey.AAGUID = append(m.Passkey.AAGUID, make([]byte, 16)...)
-			m.Passkey.AAGUID[3] = byte(i)
+			m.WebAuthn.AAGUID = bytes(0)[:0]
+			m.WebAuthn.AAGUID = append(m.WebAuthn.AAGUID, make([]byte, 16)...)
+			m.WebAuthn.AAGUID[3] = byte(i)
 		}
 		if got, want := appendMethod([]byte("prefix"), m), append([]byte("prefix"), referenceJSON(m)...); string(got) != string(want) {
 			t.Fatalf("method %d:\n got %s\nwant %s", i, got, want)

@@ -90,9 +90,9 @@ func TestPasskeyLifecycle(t *testing.T) {
 				}
 			}
 
-			// A second enrollment excludes the first credential; the same
-			// authenticator then refuses, as a browser would.
-			e2 := h.begin(alice)
+			// A second enrollment that asks for it excludes the first
+			// credential; the same authenticator then refuses, as a browser would.
+			e2 := h.beginWith(alice, map[string]any{"type": "passkey", "use_exclude_credentials": true})
 			opts2 := decodeOptions(t, e2.Options)
 			if len(opts2.ExcludeCredentials) != 1 || opts2.ExcludeCredentials[0].ID != m["key_id"] {
 				t.Errorf("excludeCredentials: %s", e2.Options)
@@ -214,7 +214,8 @@ func TestFactorsAndTypeFilter(t *testing.T) {
 	alice := h.token("auth0|alice")
 	r := h.do("GET", "/me/v1/factors", alice, nil)
 	wantStatus(t, r, http.StatusOK)
-	if string(r.body) != `{"factors":[{"type":"passkey","usage":["primary"]}]}` {
+	if string(r.body) != `{"factors":[{"type":"passkey","usage":["primary"]},{"type":"webauthn-platform","usage":["secondary"]},`+
+		`{"type":"webauthn-roaming","usage":["secondary"]},{"type":"totp","usage":["secondary"]},{"type":"recovery-code","usage":["secondary"]}]}` {
 		t.Errorf("factors: %s", r.body)
 	}
 	h.enroll(alice, myaccounttest.NewAuthenticator())
@@ -439,14 +440,25 @@ func TestUserNamesComeFromClaims(t *testing.T) {
 	}
 }
 
-func TestUseExcludeCredentialsFalseOmitsThem(t *testing.T) {
+// excludeCredentials is sent only when asked for (or configured), as Auth0
+// does: the passkey recipe published with auth0-spa-js decodes only challenge
+// and user.id, and breaks on base64url ids it did not expect.
+func TestExcludeCredentialsOnlyWhenAsked(t *testing.T) {
 	h := newHarness(t)
 	alice := h.token("auth0|alice")
 	h.enroll(alice, myaccounttest.NewAuthenticator())
-	r := h.do("POST", "/me/v1/authentication-methods", alice, map[string]any{"type": "passkey", "use_exclude_credentials": false})
-	wantStatus(t, r, http.StatusAccepted)
-	if strings.Contains(string(r.body), "excludeCredentials") {
-		t.Errorf("excludeCredentials sent although turned off: %s", r.body)
+	for _, body := range []map[string]any{{"type": "passkey"}, {"type": "passkey", "use_exclude_credentials": false}} {
+		r := h.do("POST", "/me/v1/authentication-methods", alice, body)
+		wantStatus(t, r, http.StatusAccepted)
+		if strings.Contains(string(r.body), "excludeCredentials") {
+			t.Errorf("%v: excludeCredentials sent although not asked for: %s", body, r.body)
+		}
+	}
+	always := newHarness(t, func(c *myaccount.Config) { c.AlwaysExcludeCredentials = true })
+	alice = always.token("auth0|alice")
+	always.enroll(alice, myaccounttest.NewAuthenticator())
+	if e := always.begin(alice); len(decodeOptions(t, e.Options).ExcludeCredentials) != 1 {
+		t.Errorf("AlwaysExcludeCredentials: %s", e.Options)
 	}
 }
 

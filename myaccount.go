@@ -2,17 +2,18 @@ package myaccount
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/rs/cors"
 )
 
 // Scopes of the My Account API. Tokens may also spell them with hyphens.
@@ -29,9 +30,6 @@ const (
 func AllScopes() []string {
 	return []string{ScopeReadFactors, ScopeReadMethods, ScopeCreateMethods, ScopeUpdateMethods, ScopeDeleteMethods}
 }
-
-// TypePasskey is the authentication method type this package enrolls.
-const TypePasskey = "passkey"
 
 // Config configures an [API]. Zero values are the defaults; [Config.Domain] alone
 // is enough for an Auth0-style deployment.
@@ -88,11 +86,17 @@ type Config struct {
 	// Default: 0.
 	TokenCacheSize int
 
-	// RPID is the WebAuthn relying party id. Default: Domain, or Issuer's host.
+	// RPID is the WebAuthn relying party id. Default: Domain; without Domain,
+	// Issuer's host, except that a loopback Issuer (localhost, 127.0.0.1, [::1],
+	// as in tests and local development) gives "localhost", since WebAuthn does
+	// not accept an IP address as a relying party id.
 	RPID string
 	// RPName is the relying party name shown by authenticators. Default: RPID.
 	RPName string
-	// Origins are the web origins allowed to create passkeys. Default: "https://{RPID}".
+	// Origins are the web origins allowed to create passkeys. Default:
+	// "https://{RPID}", or "http://localhost" when RPID is "localhost" (browsers
+	// treat http://localhost as secure; it is also the origin
+	// myaccounttest.Authenticator reports by default).
 	Origins []string
 	// UserVerification is the WebAuthn user verification requirement: "required",
 	// "preferred" or "discouraged". Default: "preferred".
@@ -106,6 +110,13 @@ type Config struct {
 	// Default: nil, allowing no other identity.
 	AllowIdentity func(ctx context.Context, claims *Claims, identity, connection string) bool
 
+	// BasePath is the path the API is mounted under, in front of /me/, such as
+	// "/api": the API then serves /api/me/v1/... and /api/me/..., and its
+	// Location headers point there. Mount it at BasePath + "/me/" without
+	// http.StripPrefix (or register [API.Routes], whose patterns include it).
+	// It starts with "/" and holds only unreserved characters (letters, digits,
+	// "-", ".", "_", "~") between slashes. Default: "" (the API at /me/).
+	BasePath string
 	// PublicURL is the scheme and host clients reach the API at, used for absolute
 	// Location headers, such as "https://tenant.example.com". Default: taken from
 	// each request (its Host, and TLS for the scheme).
@@ -114,8 +125,12 @@ type Config struct {
 	// and X-Forwarded-Host when PublicURL is empty. Only enable behind a proxy that
 	// sets them. Default: false.
 	TrustForwardedHeaders bool
-	// CORSOrigins are the browser origins allowed to call the API cross-origin.
-	// Default: none (no CORS headers are sent).
+	// CORS lets browser apps on other origins call the API.
+	// Default: no origin, so no CORS headers are sent.
+	CORS CORSConfig
+	// CORSOrigins are added to CORS.Origins.
+	//
+	// Deprecated: set CORS.Origins. Default: none.
 	CORSOrigins []string
 
 	// Store keeps methods and sessions. Default: [NewMemoryStore].
@@ -128,8 +143,34 @@ type Config struct {
 	// UserRateLimit is each user's bucket, on top of the tenant's.
 	// Default: 1 request/second, burst 10.
 	UserRateLimit RateLimit
-	// MaxPasskeys is how many passkeys a user may hold. Default: 20.
+	// MaxPasskeys is how many passkeys a user may hold, and how many of each
+	// WebAuthn MFA type. Default: 20.
 	MaxPasskeys int
+	// WebAuthnMFA configures security keys and platform authenticators as
+	// second factors. Default: both offered.
+	WebAuthnMFA WebAuthnMFAConfig
+	// AlwaysExcludeCredentials sends the user's credentials as
+	// excludeCredentials in every WebAuthn enrollment, not only when the request
+	// sets use_exclude_credentials, as Auth0 does. Default: false.
+	AlwaysExcludeCredentials bool
+
+	// TOTP configures authenticator apps. Default: offered.
+	TOTP TOTPConfig
+	// RecoveryCodes configures recovery codes. Default: offered.
+	RecoveryCodes RecoveryCodeConfig
+	// Messages configures email and phone methods. Default: not offered (no Sender).
+	Messages MessageConfig
+	// SecretKeys is the key ring that seals auth_sessions and TOTP secrets with
+	// AES-256-GCM: 32-byte keys, the first sealing and every one opening, so a
+	// key is rotated by putting a new one first and dropping the old one once
+	// what it sealed is gone. Every instance serving one tenant needs the same
+	// ring. Default: with the in-memory store, one random key per process
+	// (whose sealed secrets die with the process, as the store's do); with any
+	// other Store, required.
+	SecretKeys [][]byte
+	// DeletePolicy may refuse a DELETE: a non-nil error answers 409. Default:
+	// nil, allowing every delete; see [KeepLastPrimary].
+	DeletePolicy DeletePolicy
 	// SessionTTL is how long an auth_session can be verified. Default: 5 minutes.
 	SessionTTL time.Duration
 	// MaxBodyBytes bounds request bodies. Default: 64 KiB.
@@ -137,8 +178,17 @@ type Config struct {
 
 	// ErrorHandler writes every error response. Default: [WriteError].
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// ProblemJSON serves error bodies as application/problem+json (RFC 9457)
+	// instead of application/json, the type Auth0 declares and the only one whose
+	// body Auth0.Android reads. The body is the same; [WriteError], called by the
+	// default or a custom ErrorHandler, picks the type. Default: false.
+	ProblemJSON bool
 	// Logger receives server-side failures. Default: slog.Default().
 	Logger *slog.Logger
+	// Audit receives an event per security-relevant act (enrollment started,
+	// method enrolled, renamed or deleted, verification failed, token refused,
+	// rate limited). Default: the events are logged to Logger.
+	Audit AuditConfig
 }
 
 // API serves the My Account API under /me/v1/ and /me/. It is an http.Handler;
@@ -147,10 +197,15 @@ type API struct {
 	cfg       Config // with defaults filled in
 	validator *TokenValidator
 	webauthn  *webauthn.WebAuthn
-	limits    rateLimiter
-	errs      errorWriter
-	routes    map[string]*route
-	handler   http.Handler
+	keys      *keyRing
+	// offered are the types this deployment enrolls; offeredTypes lists them
+	// in the contract's order.
+	offered      map[string]bool
+	offeredTypes []string
+	limits       rateLimiter
+	errs         errorWriter
+	routes       map[string]*route
+	handler      http.Handler
 }
 
 // route is one path of the API with a handler per allowed method.
@@ -172,10 +227,20 @@ func New(cfg Config) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: WebAuthn: %v", ErrConfig, err)
 	}
-	a := &API{cfg: cfg, webauthn: wa}
+	a := &API{cfg: cfg, webauthn: wa, offered: make(map[string]bool)}
+	if a.keys, err = newKeyRing(cfg.SecretKeys); err != nil {
+		return nil, err
+	}
+	a.offeredTypes = cfg.offeredTypes()
+	for _, t := range a.offeredTypes {
+		a.offered[t] = true
+	}
 	a.errs = errorWriter{handler: cfg.ErrorHandler, logger: cfg.Logger}
+	if cfg.ProblemJSON {
+		a.errs.handler = withProblemJSON(cfg.ErrorHandler)
+	}
 	tc := cfg.Token
-	tc.ErrorHandler, tc.Logger = a.errs.write, cfg.Logger
+	tc.ErrorHandler, tc.Logger = a.auditErrors(a.errs.write), cfg.Logger
 	a.validator, err = newTokenValidator(tc, a.publicBase) // DPoP proofs name the URL Location uses
 	if err != nil {
 		return nil, err
@@ -183,16 +248,7 @@ func New(cfg Config) (*API, error) {
 	a.limits = rateLimiter{limiter: cfg.Limiter, tenant: cfg.TenantRateLimit.limit(), user: cfg.UserRateLimit.limit()}
 	a.routes = a.buildRoutes()
 	a.handler = http.HandlerFunc(a.route)
-	if len(cfg.CORSOrigins) > 0 {
-		a.handler = cors.New(cors.Options{
-			AllowedOrigins: cfg.CORSOrigins,
-			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
-			AllowedHeaders: []string{"Authorization", "Content-Type"},
-			ExposedHeaders: []string{"Location", "Retry-After", "X-Ratelimit-Limit", "X-Ratelimit-Remaining",
-				"X-Ratelimit-Reset", "X-Auth0-Error-Kind"},
-			MaxAge: 600,
-		}).Handler(a.handler)
-	}
+	a.handler = cfg.CORS.wrap(a.handler)
 	return a, nil
 }
 
@@ -214,12 +270,18 @@ func (c *Config) resolve() error {
 	if err := c.resolveToken(); err != nil {
 		return err
 	}
-	c.RPID = orDefault(c.RPID, orDefault(hostOnly(domain), issuerURL.Hostname()))
+	rpID := orDefault(hostOnly(domain), issuerURL.Hostname())
+	if domain == "" && isLoopback(rpID) {
+		rpID = "localhost"
+	}
+	c.RPID = orDefault(c.RPID, rpID)
 	if err := protocol.ValidateRPID(c.RPID); err != nil {
 		return fmt.Errorf("%w: RPID %q: %v", ErrConfig, c.RPID, err)
 	}
 	c.RPName = orDefault(c.RPName, c.RPID)
-	if len(c.Origins) == 0 {
+	if len(c.Origins) == 0 && c.RPID == "localhost" {
+		c.Origins = []string{"http://localhost"}
+	} else if len(c.Origins) == 0 {
 		c.Origins = []string{"https://" + c.RPID}
 	}
 	for _, o := range c.Origins {
@@ -227,10 +289,9 @@ func (c *Config) resolve() error {
 			return fmt.Errorf("%w: origin %q is not scheme://host[:port]", ErrConfig, o)
 		}
 	}
-	for _, o := range c.CORSOrigins {
-		if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || u.Path != "") {
-			return fmt.Errorf("%w: CORS origin %q is not scheme://host[:port]", ErrConfig, o)
-		}
+	c.CORS.Origins = slices.Concat(c.CORS.Origins, c.CORSOrigins)
+	if err := c.CORS.resolve(); err != nil {
+		return err
 	}
 	switch c.UserVerification {
 	case "":
@@ -246,6 +307,10 @@ func (c *Config) resolve() error {
 		}
 		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	}
+	if err := checkBasePath(c.BasePath); err != nil {
+		return err
+	}
+	c.BasePath = strings.TrimSuffix(c.BasePath, "/")
 	if c.MaxPasskeys < 0 || c.SessionTTL < 0 || c.MaxBodyBytes < 0 {
 		return fmt.Errorf("%w: MaxPasskeys, SessionTTL and MaxBodyBytes must not be negative", ErrConfig)
 	}
@@ -270,6 +335,20 @@ func (c *Config) resolve() error {
 	if c.Store == nil {
 		c.Store = NewMemoryStore()
 	}
+	if len(c.SecretKeys) == 0 {
+		if _, inMemory := c.Store.(*MemoryStore); !inMemory {
+			return fmt.Errorf("%w: SecretKeys is required with a Store other than the in-memory one: "+
+				"auth_sessions and TOTP secrets are sealed under it, and every instance must share it", ErrConfig)
+		}
+		c.SecretKeys = [][]byte{randomBytes(32)}
+	}
+	c.TOTP.Issuer = orDefault(c.TOTP.Issuer, c.RPName)
+	if c.Messages.MaxPerUser < 0 {
+		return fmt.Errorf("%w: Messages.MaxPerUser must not be negative", ErrConfig)
+	}
+	if c.Messages.MaxPerUser == 0 {
+		c.Messages.MaxPerUser = 5
+	}
 	if c.Limiter == nil {
 		c.Limiter = NewMemoryLimiter(0)
 	}
@@ -278,6 +357,9 @@ func (c *Config) resolve() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Audit.Handler == nil {
+		c.Audit.Handler = logAudit(c.Logger)
 	}
 	return nil
 }
@@ -371,7 +453,11 @@ func (a *API) buildRoutes() map[string]*route {
 
 // route finds the route for the request path, answering 404 and 405 itself.
 func (a *API) route(w http.ResponseWriter, r *http.Request) {
-	name, _, ok := matchPath(r.URL.EscapedPath())
+	r, ok := a.stripBasePath(r)
+	name := ""
+	if ok {
+		name, _, ok = matchPath(r.URL.EscapedPath())
+	}
 	rt := a.routes[name]
 	if !ok || rt == nil {
 		a.errs.write(w, r, newError(http.StatusNotFound, "A0E-404-0000", "No such endpoint.", ErrNotFound))
@@ -428,6 +514,9 @@ func (a *API) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := ClaimsFromContext(r.Context())
 		if err := a.limits.check(r.Context(), w.Header(), claims.Issuer, claims.Subject); err != nil {
+			if errors.Is(err, ErrRateLimited) {
+				a.audit(r, AuditEvent{Type: AuditRateLimited, Reason: auditReason(err)})
+			}
 			a.errs.write(w, r, err)
 			return
 		}
@@ -435,33 +524,6 @@ func (a *API) rateLimit(next http.Handler) http.Handler {
 	})
 }
 
-// publicBase is the scheme://host that absolute Location headers start with.
-func (a *API) publicBase(r *http.Request) string {
-	if a.cfg.PublicURL != "" {
-		return a.cfg.PublicURL
-	}
-	scheme, host := "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if a.cfg.TrustForwardedHeaders {
-		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
-			scheme = p
-		}
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
-			host = h
-		}
-	}
-	return scheme + "://" + host
-}
-
-// firstValue takes the first entry of a comma-separated header, as set by the
-// proxy nearest the client.
-func firstValue(v string) string {
-	first, _, _ := strings.Cut(v, ",")
-	return strings.TrimSpace(first)
-}
-
 func (a *API) methodURL(r *http.Request, id string) string {
-	return a.publicBase(r) + "/me/v1/authentication-methods/" + url.PathEscape(id)
+	return a.publicBase(r) + a.cfg.BasePath + "/me/v1/authentication-methods/" + url.PathEscape(id)
 }

@@ -48,13 +48,16 @@ type Limiter interface {
 // MemoryLimiter is an in-process [Limiter]: token buckets that refill as
 // golang.org/x/time/rate's do, kept in one table. The table is bounded: a bucket
 // idle long enough to have refilled is dropped (a new full bucket behaves the
-// same), and when the table is still full arbitrary buckets go, which at worst
-// grants their owners a fresh bucket.
+// same), and when the table is still full the least recently used bucket
+// goes, which at worst grants its owner a fresh bucket. Buckets are kept in
+// order of use, so a new key costs the same whether the table is full or not.
 type MemoryLimiter struct {
 	mu      sync.Mutex
 	buckets map[bucketKey]*bucket
+	// lru is the sentinel of a circular list of the buckets: lru.next was used
+	// last, lru.prev longest ago.
+	lru     bucket
 	maxKeys int
-	sweepAt int
 	start   time.Time // bucket times are monotonic offsets from it
 }
 
@@ -77,6 +80,9 @@ type bucket struct {
 	rate   float64       // tokens per second
 	burst  int           // the bucket's size
 	last   time.Duration // when tokens was right, since the limiter's start
+
+	key        bucketKey // to delete it from the table when evicted
+	prev, next *bucket   // neighbours in the limiter's lru list
 }
 
 // NewMemoryLimiter returns a [MemoryLimiter] tracking at most maxKeys buckets
@@ -85,7 +91,9 @@ func NewMemoryLimiter(maxKeys int) *MemoryLimiter {
 	if maxKeys <= 0 {
 		maxKeys = 100_000
 	}
-	return &MemoryLimiter{buckets: make(map[bucketKey]*bucket), maxKeys: maxKeys, sweepAt: min(1024, maxKeys), start: time.Now()}
+	l := &MemoryLimiter{buckets: make(map[bucketKey]*bucket), maxKeys: maxKeys, start: time.Now()}
+	l.lru.prev, l.lru.next = &l.lru, &l.lru
+	return l
 }
 
 // Allow implements [Limiter].
@@ -97,13 +105,14 @@ func (l *MemoryLimiter) allow(key bucketKey, limit Limit, now time.Time) Decisio
 	t := now.Sub(l.start)
 	l.mu.Lock()
 	b, ok := l.buckets[key]
-	if !ok {
-		if len(l.buckets) >= l.sweepAt {
-			l.sweep(t)
-		}
-		b = &bucket{tokens: float64(limit.Burst), rate: limit.Rate, burst: limit.Burst, last: t}
+	if ok {
+		l.unlink(b)
+	} else {
+		b = l.evict(t)
+		*b = bucket{tokens: float64(limit.Burst), rate: limit.Rate, burst: limit.Burst, last: t, key: key}
 		l.buckets[key] = b
 	}
+	l.pushFront(b)
 	if t > b.last {
 		b.tokens = min(float64(b.burst), b.tokens+(t-b.last).Seconds()*b.rate)
 		b.last = t
@@ -133,21 +142,42 @@ func durationFromTokens(tokens, rate float64) time.Duration {
 	return time.Duration(d)
 }
 
-// sweep drops idle buckets, then arbitrary ones while the table is over its bound.
-// The caller holds l.mu. Doubling sweepAt keeps the cost amortised per insert.
-func (l *MemoryLimiter) sweep(now time.Duration) {
-	for key, b := range l.buckets {
-		if now-b.last >= durationFromTokens(float64(b.burst), b.rate) {
-			delete(l.buckets, key)
-		}
-	}
-	for key := range l.buckets {
-		if len(l.buckets) < l.maxKeys {
+// evict makes room for a new bucket and returns a bucket struct to fill in.
+// It drops up to two idle buckets (unused for as long as refilling from empty
+// takes, so full and carrying no state) from the
+// least recently used end, so that the table shrinks as users go away, and the
+// least recently used bucket when the table is full. Each step is O(1). The
+// caller holds l.mu.
+func (l *MemoryLimiter) evict(now time.Duration) *bucket {
+	var spare *bucket
+	for range 2 {
+		oldest := l.lru.prev
+		if oldest == &l.lru || (len(l.buckets) < l.maxKeys && !oldest.idle(now)) {
 			break
 		}
-		delete(l.buckets, key)
+		l.unlink(oldest)
+		delete(l.buckets, oldest.key)
+		spare = oldest
 	}
-	l.sweepAt = min(l.maxKeys, max(1024, 2*len(l.buckets)))
+	if spare == nil {
+		spare = new(bucket)
+	}
+	return spare
+}
+
+// idle reports whether the bucket has been unused for as long as it takes to
+// refill from empty.
+func (b *bucket) idle(now time.Duration) bool {
+	return now-b.last >= durationFromTokens(float64(b.burst), b.rate)
+}
+
+func (l *MemoryLimiter) unlink(b *bucket) {
+	b.prev.next, b.next.prev = b.next, b.prev
+}
+
+func (l *MemoryLimiter) pushFront(b *bucket) {
+	b.prev, b.next = &l.lru, l.lru.next
+	b.next.prev, l.lru.next = b, b
 }
 
 // Len reports how many buckets the limiter tracks.

@@ -133,3 +133,83 @@ func BenchmarkLimiterMemory(b *testing.B) {
 		b.ReportMetric(perUser, "bytes/user")
 	})
 }
+
+// TestMemoryLimiterEvictsLeastRecentlyUsed is issue 11's defect 3: at
+// capacity every new key used to scan the whole table and evict an arbitrary
+// bucket. Now the least recently used one goes, in constant time (see
+// BenchmarkLimiterNewKey): the users active lately keep their buckets, debts
+// included, however many new keys arrive.
+func TestMemoryLimiterEvictsLeastRecentlyUsed(t *testing.T) {
+	const maxKeys = 1024
+	l := NewMemoryLimiter(maxKeys)
+	slow := Limit{Rate: 0.001, Burst: 5} // no bucket refills during the test
+	now := l.start
+	user := func(i int) bucketKey { return bucketKey{kind: userBucket, issuer: "t", subject: strconv.Itoa(i)} }
+	for i := range maxKeys {
+		l.allow(user(i), slow, now)
+	}
+	// The even users come back and spend their whole burst.
+	for i := 0; i < maxKeys; i += 2 {
+		for range 4 {
+			l.allow(user(i), slow, now)
+		}
+	}
+	// Half a table of newcomers pushes out the odd users, used longest ago.
+	for i := range maxKeys / 2 {
+		l.allow(bucketKey{kind: userBucket, issuer: "new", subject: strconv.Itoa(i)}, slow, now)
+		if n := len(l.buckets); n > maxKeys {
+			t.Fatalf("tracking %d buckets, bound %d", n, maxKeys)
+		}
+	}
+	for i := range maxKeys {
+		_, kept := l.buckets[user(i)]
+		if kept != (i%2 == 0) {
+			t.Fatalf("user %d kept=%v: eviction is not least recently used first", i, kept)
+		}
+	}
+	if d := l.allow(user(0), slow, now); d.Allowed {
+		t.Error("an active user's spent bucket was replaced by a full one")
+	}
+}
+
+// BenchmarkLimiterNewKey is the cost of a key the limiter has not seen, with
+// the table below its bound and at it (where each new key evicts one).
+func BenchmarkLimiterNewKey(b *testing.B) {
+	const maxKeys = 100_000
+	slow := Limit{Rate: 0.001, Burst: 5} // no bucket refills, so none is idle
+	keys := make([]bucketKey, 4*maxKeys)
+	for i := range keys {
+		keys[i] = bucketKey{kind: userBucket, issuer: "https://tenant.example.com/", subject: "auth0|" + strconv.Itoa(1e17+i)}
+	}
+	b.Run("table=below-capacity", func(b *testing.B) {
+		// Tables holding between half and nine tenths of their bound, so
+		// that every key is new, the table never reaches its bound, and its
+		// size is close to that of the full one.
+		var l *MemoryLimiter
+		i := 0
+		for b.Loop() {
+			if l == nil || len(l.buckets) >= maxKeys*9/10 {
+				b.StopTimer()
+				l = NewMemoryLimiter(maxKeys)
+				for _, k := range keys[len(keys)-maxKeys/2:] {
+					l.allow(k, slow, l.start)
+				}
+				i = 0
+				b.StartTimer()
+			}
+			l.allow(keys[i], slow, l.start)
+			i++
+		}
+	})
+	b.Run("table=at-capacity", func(b *testing.B) {
+		l := NewMemoryLimiter(maxKeys)
+		for _, k := range keys[:maxKeys] {
+			l.allow(k, slow, l.start)
+		}
+		i := maxKeys
+		for b.Loop() {
+			l.allow(keys[i%len(keys)], slow, l.start)
+			i++
+		}
+	})
+}

@@ -8,22 +8,33 @@ import (
 	"time"
 )
 
-// Method is one authentication method of a user, as a [Store] keeps it.
+// Method is one authentication method of a user, as a [Store] keeps it: one
+// record for every type, with the fields each type uses.
 type Method struct {
-	ID     string // "passkey|dev_" + 16 alphanumerics
+	ID     string // "{type}|dev_" + 16 alphanumerics
 	Issuer string // the token issuer: methods are scoped to issuer and user
 	UserID string // the token subject
-	Type   string // "passkey"
+	Type   string // one of the Type constants, such as [TypePasskey]
 	// Name is the user's label for the method; empty when never set.
 	Name           string
 	IdentityUserID string
 	CreatedAt      time.Time
-	// Passkey holds the credential when Type is "passkey".
-	Passkey Passkey
+	// WebAuthn holds the credential of a passkey, webauthn-platform or
+	// webauthn-roaming method.
+	WebAuthn WebAuthnCredential
+	// Secret is what a method keeps to check the user later, never in plain
+	// text: a TOTP seed sealed under [Config.SecretKeys], or the SHA-256 of a
+	// recovery code. Empty for the other types.
+	Secret []byte
+	// Destination is where an email or phone method sends codes: an email
+	// address, or a phone number in E.164 form.
+	Destination string
+	// PreferredChannel is how a phone method sends codes: "sms" or "voice".
+	PreferredChannel string
 }
 
-// Passkey is the WebAuthn credential of a passkey method.
-type Passkey struct {
+// WebAuthnCredential is the credential of a WebAuthn method.
+type WebAuthnCredential struct {
 	CredentialID      []byte
 	PublicKey         []byte // COSE_Key
 	AAGUID            []byte // 16 bytes
@@ -39,33 +50,39 @@ type Passkey struct {
 
 // MethodUpdate names the fields an update changes; nil fields are left alone.
 type MethodUpdate struct {
-	Name *string
+	Name             *string
+	PreferredChannel *string // phone methods only
 }
 
-// Session is a pending enrollment: the server-side half of an auth_session.
-type Session struct {
-	// ID is the SHA-256 of the auth_session the client holds, hex encoded, so a
-	// store leak does not hand out usable sessions.
-	ID        string
-	Issuer    string
-	UserID    string
-	Type      string // the method type being enrolled
+// SessionRef names an auth_session to a [Store]. The session's state travels
+// sealed inside the auth_session itself; a store keeps only what makes it
+// single use: whether it was used, and how many codes were tried with it.
+type SessionRef struct {
+	// ID is the SHA-256 of the auth_session the client holds, hex encoded.
+	ID     string
+	Issuer string
+	UserID string
+	// ExpiresAt is when the session ends; a store may forget it afterwards.
 	ExpiresAt time.Time
-	// Data is the type-specific state (for passkeys, the WebAuthn ceremony), opaque to the store.
-	Data []byte
 }
 
-// Store keeps authentication methods, user handles and enrollment sessions. Every
-// method is safe for concurrent use and returns ctx.Err() promptly once ctx is done.
-// Backends wrap connection failures with [ErrUnavailable]. Returned values are the
-// caller's to keep: a store never aliases them.
+// Store keeps authentication methods, user handles and what makes each
+// auth_session single use. Every method is safe for concurrent use and returns
+// ctx.Err() promptly once ctx is done. Backends wrap connection failures with
+// [ErrUnavailable]. Returned values are the caller's to keep: a store never
+// aliases them. A store may bound the sessions it tracks per user, and answer
+// [ErrRateLimited] for a new one past that bound.
 type Store interface {
-	// CreateMethod stores m unless the user (m.Issuer, m.UserID) already has max
-	// methods of m.Type, which gives [ErrLimitReached]; the count and the insert are
-	// one atomic step, so concurrent creates never exceed max. A passkey whose
-	// credential id is already registered for the same relying party, by any user,
-	// gives [ErrCredentialExists]. On error nothing is stored.
-	CreateMethod(ctx context.Context, m *Method, max int) error
+	// CreateMethod stores m and marks session used, as one atomic step: of
+	// concurrent creates with one session, at most one succeeds, and the others
+	// get [ErrSessionUsed]; a session used or spent before gives [ErrSessionUsed]
+	// too. It gives [ErrLimitReached] when the user (m.Issuer, m.UserID) already
+	// has limit methods of m.Type (counted in the same step, so concurrent
+	// creates never exceed it), and [ErrCredentialExists] when m is a WebAuthn
+	// method whose credential id is already registered for its relying party,
+	// by any user and under any WebAuthn type. On error nothing is stored and
+	// the session is left as it was.
+	CreateMethod(ctx context.Context, m *Method, limit int, session SessionRef) error
 	// ListMethods returns the user's methods, oldest first (ties by ID); typ filters
 	// by type unless empty. No methods is an empty slice and no error.
 	ListMethods(ctx context.Context, issuer, userID, typ string) ([]*Method, error)
@@ -82,26 +99,48 @@ type Store interface {
 	// stores candidate and returns it; later calls, concurrent ones included,
 	// return the handle stored first.
 	UserHandle(ctx context.Context, issuer, userID string, candidate []byte) ([]byte, error)
-	// PutSession stores s until s.ExpiresAt.
-	PutSession(ctx context.Context, s *Session) error
-	// TakeSession atomically gets and deletes the session with this id if it
-	// belongs to issuer and userID and has not expired; of concurrent callers at
-	// most one gets it. Anything else is [ErrNotFound], and a session of another
-	// user is left in place.
-	TakeSession(ctx context.Context, issuer, userID, id string) (*Session, error)
+	// SpendSession marks a session used without creating a method (its
+	// verification failed). A session used before gives [ErrSessionUsed].
+	SpendSession(ctx context.Context, session SessionRef) error
+	// CountAttempt records one try of a code with the session. It gives
+	// [ErrSessionUsed], recording nothing, when the session was used, or when
+	// max tries were recorded already (the session is then spent); of
+	// concurrent callers, at most max get through in all.
+	CountAttempt(ctx context.Context, session SessionRef, max int) error
 }
 
 // MemoryStore is the in-memory [Store], the default. Its state lives as long as the
-// process; expired sessions are dropped as new ones arrive, with no goroutine.
+// process; expired session records are dropped as new ones arrive, with no goroutine.
 type MemoryStore struct {
 	mu          sync.Mutex
 	methods     map[userKey][]*Method // per user, in creation order
 	credentials map[string]bool       // relying party + "\x00" + credential id
 	handles     map[userKey][]byte
-	sessions    map[string]*Session
-	// sessionSweepAt is the session count at which expired sessions are swept;
-	// doubling it after each sweep keeps the sweep's cost amortised O(1) per put.
-	sessionSweepAt int
+	sessions    map[userKey]*userSessions
+	// sessionCount is the number of records in sessions, and sweepAt the count
+	// at which expired ones are swept; doubling it after each sweep keeps the
+	// sweep's cost amortised O(1) per record.
+	sessionCount, sweepAt int
+}
+
+// maxSessionsPerUser bounds the session records a [MemoryStore] keeps for one
+// user. A record appears only when a session is verified or a code tried, so a
+// person never comes near it; a client trying codes on thousands of
+// enrollments at once does, and gets [ErrRateLimited].
+const maxSessionsPerUser = 10000
+
+// userSessions are one user's session records. firstExpiry is no later than
+// the earliest of their expiries, so a user at the bound is refused without a
+// scan until one of them can have expired.
+type userSessions struct {
+	records     map[string]*sessionRecord
+	firstExpiry time.Time
+}
+
+type sessionRecord struct {
+	expiresAt time.Time
+	attempts  int
+	used      bool
 }
 
 type userKey struct{ issuer, userID string }
@@ -109,11 +148,11 @@ type userKey struct{ issuer, userID string }
 // NewMemoryStore returns an empty [MemoryStore].
 func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{
-		methods:        make(map[userKey][]*Method),
-		credentials:    make(map[string]bool),
-		handles:        make(map[userKey][]byte),
-		sessions:       make(map[string]*Session),
-		sessionSweepAt: 64,
+		methods:     make(map[userKey][]*Method),
+		credentials: make(map[string]bool),
+		handles:     make(map[userKey][]byte),
+		sessions:    make(map[userKey]*userSessions),
+		sweepAt:     64,
 	}
 }
 
@@ -122,12 +161,19 @@ func credentialKey(rpID string, credentialID []byte) string {
 }
 
 // CreateMethod implements [Store].
-func (s *MemoryStore) CreateMethod(ctx context.Context, m *Method, max int) error {
+func (s *MemoryStore) CreateMethod(ctx context.Context, m *Method, limit int, session SessionRef) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	rec, err := s.record(session)
+	if err != nil {
+		return err
+	}
+	if rec.used {
+		return ErrSessionUsed
+	}
 	key := userKey{m.Issuer, m.UserID}
 	count := 0
 	for _, existing := range s.methods[key] {
@@ -135,17 +181,19 @@ func (s *MemoryStore) CreateMethod(ctx context.Context, m *Method, max int) erro
 			count++
 		}
 	}
-	if count >= max {
+	if count >= limit {
+		s.dropIfFresh(session, rec)
 		return ErrLimitReached
 	}
-	var credKey string
-	if m.Type == TypePasskey {
-		credKey = credentialKey(m.Passkey.RelyingPartyID, m.Passkey.CredentialID)
+	if len(m.WebAuthn.CredentialID) > 0 {
+		credKey := credentialKey(m.WebAuthn.RelyingPartyID, m.WebAuthn.CredentialID)
 		if s.credentials[credKey] {
+			s.dropIfFresh(session, rec)
 			return ErrCredentialExists
 		}
 		s.credentials[credKey] = true
 	}
+	rec.used = true
 	s.methods[key] = append(s.methods[key], cloneMethod(m))
 	return nil
 }
@@ -203,6 +251,9 @@ func (s *MemoryStore) UpdateMethod(ctx context.Context, issuer, userID, id strin
 	if u.Name != nil {
 		m.Name = *u.Name
 	}
+	if u.PreferredChannel != nil {
+		m.PreferredChannel = *u.PreferredChannel
+	}
 	return cloneMethod(m), nil
 }
 
@@ -222,8 +273,8 @@ func (s *MemoryStore) DeleteMethod(ctx context.Context, issuer, userID, id strin
 	if len(s.methods[key]) == 0 {
 		delete(s.methods, key)
 	}
-	if m.Type == TypePasskey {
-		delete(s.credentials, credentialKey(m.Passkey.RelyingPartyID, m.Passkey.CredentialID))
+	if len(m.WebAuthn.CredentialID) > 0 {
+		delete(s.credentials, credentialKey(m.WebAuthn.RelyingPartyID, m.WebAuthn.CredentialID))
 	}
 	return nil
 }
@@ -253,44 +304,111 @@ func (s *MemoryStore) UserHandle(ctx context.Context, issuer, userID string, can
 	return slices.Clone(candidate), nil
 }
 
-// PutSession implements [Store].
-func (s *MemoryStore) PutSession(ctx context.Context, sess *Session) error {
+// SpendSession implements [Store].
+func (s *MemoryStore) SpendSession(ctx context.Context, session SessionRef) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.sessions) >= s.sessionSweepAt {
-		now := time.Now()
-		for id, old := range s.sessions {
-			if !now.Before(old.ExpiresAt) {
-				delete(s.sessions, id)
-			}
-		}
-		s.sessionSweepAt = max(64, 2*len(s.sessions))
+	rec, err := s.record(session)
+	if err != nil {
+		return err
 	}
-	c := *sess
-	c.Data = slices.Clone(sess.Data)
-	s.sessions[sess.ID] = &c
+	if rec.used {
+		return ErrSessionUsed
+	}
+	rec.used = true
 	return nil
 }
 
-// TakeSession implements [Store].
-func (s *MemoryStore) TakeSession(ctx context.Context, issuer, userID, id string) (*Session, error) {
+// CountAttempt implements [Store].
+func (s *MemoryStore) CountAttempt(ctx context.Context, session SessionRef, max int) error {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sess, ok := s.sessions[id]
-	if !ok || sess.Issuer != issuer || sess.UserID != userID {
-		return nil, ErrNotFound
+	rec, err := s.record(session)
+	if err != nil {
+		return err
 	}
-	delete(s.sessions, id)
-	if !time.Now().Before(sess.ExpiresAt) {
-		return nil, ErrNotFound
+	if rec.used || rec.attempts >= max {
+		rec.used = true
+		return ErrSessionUsed
 	}
-	return sess, nil
+	rec.attempts++
+	return nil
+}
+
+// record returns the session's record, adding a fresh one when there is none;
+// the caller holds s.mu.
+func (s *MemoryStore) record(session SessionRef) (*sessionRecord, error) {
+	key := userKey{session.Issuer, session.UserID}
+	if user := s.sessions[key]; user != nil {
+		if rec, ok := user.records[session.ID]; ok {
+			return rec, nil
+		}
+	}
+	now := time.Now()
+	if s.sessionCount >= s.sweepAt {
+		for k := range s.sessions {
+			s.sweep(k, now)
+		}
+		s.sweepAt = max(64, 2*s.sessionCount)
+	}
+	if user := s.sessions[key]; user != nil && len(user.records) >= maxSessionsPerUser {
+		if now.Before(user.firstExpiry) {
+			return nil, ErrRateLimited
+		}
+		if s.sweep(key, now); len(user.records) >= maxSessionsPerUser {
+			return nil, ErrRateLimited
+		}
+	}
+	user := s.sessions[key] // a sweep drops a user it empties
+	if user == nil {
+		user = &userSessions{records: make(map[string]*sessionRecord), firstExpiry: session.ExpiresAt}
+		s.sessions[key] = user
+	}
+	rec := &sessionRecord{expiresAt: session.ExpiresAt}
+	user.records[session.ID] = rec
+	if rec.expiresAt.Before(user.firstExpiry) {
+		user.firstExpiry = rec.expiresAt
+	}
+	s.sessionCount++
+	return rec, nil
+}
+
+// sweep drops the user's expired session records; the caller holds s.mu.
+func (s *MemoryStore) sweep(key userKey, now time.Time) {
+	user := s.sessions[key]
+	first := time.Time{}
+	for id, rec := range user.records {
+		switch {
+		case !now.Before(rec.expiresAt):
+			delete(user.records, id)
+			s.sessionCount--
+		case first.IsZero() || rec.expiresAt.Before(first):
+			first = rec.expiresAt
+		}
+	}
+	user.firstExpiry = first
+	if len(user.records) == 0 {
+		delete(s.sessions, key)
+	}
+}
+
+// dropIfFresh forgets a record that record just added for a create that
+// failed, so the failure leaves the session as it was.
+func (s *MemoryStore) dropIfFresh(session SessionRef, rec *sessionRecord) {
+	key := userKey{session.Issuer, session.UserID}
+	if user := s.sessions[key]; user != nil && rec.attempts == 0 && !rec.used {
+		delete(user.records, session.ID)
+		s.sessionCount--
+		if len(user.records) == 0 {
+			delete(s.sessions, key)
+		}
+	}
 }
 
 func cloneMethod(m *Method) *Method {
@@ -304,8 +422,8 @@ func cloneMethod(m *Method) *Method {
 func copyMethods(src []*Method) []*Method {
 	var byteCount, transportCount int
 	for _, m := range src {
-		p := &m.Passkey
-		byteCount += len(p.CredentialID) + len(p.PublicKey) + len(p.AAGUID) + len(p.UserHandle)
+		p := &m.WebAuthn
+		byteCount += len(p.CredentialID) + len(p.PublicKey) + len(p.AAGUID) + len(p.UserHandle) + len(m.Secret)
 		transportCount += len(p.Transports)
 	}
 	methods := make([]Method, len(src))
@@ -322,9 +440,10 @@ func copyMethods(src []*Method) []*Method {
 	}
 	for i, m := range src {
 		methods[i] = *m
-		p := &methods[i].Passkey
+		p := &methods[i].WebAuthn
 		p.CredentialID, p.PublicKey = carve(p.CredentialID), carve(p.PublicKey)
 		p.AAGUID, p.UserHandle = carve(p.AAGUID), carve(p.UserHandle)
+		methods[i].Secret = carve(methods[i].Secret)
 		if p.Transports != nil {
 			start := len(transports)
 			transports = append(transports, p.Transports...)

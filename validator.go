@@ -49,6 +49,9 @@ type TokenConfig struct {
 	// ErrorHandler writes token errors. Default: [WriteError] (an API:
 	// [Config.ErrorHandler]).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// ProblemJSON serves error bodies as application/problem+json instead of
+	// application/json, as [Config.ProblemJSON] does. Default: false.
+	ProblemJSON bool
 	// Logger receives JWKS refresh failures. Default: slog.Default() (an API:
 	// [Config.Logger]).
 	Logger *slog.Logger
@@ -158,6 +161,9 @@ func newTokenValidator(cfg TokenConfig, publicBase func(*http.Request) string) (
 	}
 	if v.onError == nil {
 		v.onError = WriteError
+	}
+	if cfg.ProblemJSON {
+		v.onError = withProblemJSON(v.onError)
 	}
 	if cfg.Keyfunc != nil {
 		v.keyfunc = cfg.Keyfunc

@@ -1,13 +1,16 @@
 package myaccount
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
@@ -22,68 +25,131 @@ var passkeyAlgorithms = []protocol.CredentialParameter{
 	{Type: protocol.PublicKeyCredentialType, Algorithm: webauthncose.AlgRS256},
 }
 
-// passkeySession is what an enrollment keeps between its two steps.
-type passkeySession struct {
-	Ceremony       webauthn.SessionData
-	IdentityUserID string
+// WebAuthnMFAConfig configures WebAuthn as a second factor: security keys
+// (webauthn-roaming, cross-platform authenticators) and built-in
+// authenticators such as a laptop's fingerprint reader (webauthn-platform).
+// Both are offered by default.
+type WebAuthnMFAConfig struct {
+	// DisableRoaming stops the API from offering webauthn-roaming. Default: false.
+	DisableRoaming bool
+	// DisablePlatform stops the API from offering webauthn-platform. Default: false.
+	DisablePlatform bool
 }
 
-// sessionVersion is the first byte of a passkey session's stored state. State
-// with another first byte, such as the JSON that earlier versions stored, is
-// not ours to read: its auth_session is invalid, as if it had expired.
-const sessionVersion = 1
+// webauthnFamily enrolls the three WebAuthn types: passkeys (discoverable,
+// primary) and security keys and platform authenticators (second factors).
+// The ceremony goes through go-webauthn, with creation options written by hand.
+type webauthnFamily struct{}
 
-// encodeSession is the stored state of a passkey enrollment: the version, then
-// the challenge, RP ID, user handle, user verification and identity, each as a
-// uvarint length and its bytes. The credential parameters are not stored: they
-// are always passkeyAlgorithms. This is a fraction of the work of encoding/json.
-func encodeSession(s *passkeySession) []byte {
-	c := &s.Ceremony
-	fields := [...]string{c.Challenge, c.RelyingPartyID, string(c.UserID), string(c.UserVerification), s.IdentityUserID}
-	n := 1
-	for _, f := range fields {
-		n += binary.MaxVarintLen64 + len(f)
-	}
-	b := append(make([]byte, 0, n), sessionVersion)
-	for _, f := range fields {
-		b = binary.AppendUvarint(b, uint64(len(f)))
-		b = append(b, f...)
-	}
-	return b
+// attachments is the authenticatorAttachment each WebAuthn MFA type asks for;
+// a passkey asks for none.
+var attachments = map[string]protocol.AuthenticatorAttachment{
+	TypeWebAuthnRoaming:  protocol.CrossPlatform,
+	TypeWebAuthnPlatform: protocol.Platform,
 }
 
-// decodeSession reverses encodeSession; ok is false for anything it did not
-// write. The strings share one copy of data; the user handle aliases data.
-func decodeSession(data []byte) (s passkeySession, ok bool) {
-	if len(data) == 0 || data[0] != sessionVersion {
-		return s, false
+func (webauthnFamily) beginMembers(typ string) []member {
+	exclude := member{name: "use_exclude_credentials", kind: kindBoolean}
+	if typ != TypePasskey {
+		return []member{exclude}
 	}
-	str := string(data)
-	var start, end [5]int
-	i := 1
-	for f := range start {
-		n, k := binary.Uvarint(data[i:])
-		if k <= 0 || n > uint64(len(data)-i-k) {
-			return s, false
+	return []member{
+		{name: "connection", kind: kindString},
+		{name: "identity_user_id", kind: kindString},
+		{name: "identity", kind: kindString},
+		exclude,
+	}
+}
+
+func (webauthnFamily) verifyMembers(string) []member {
+	return []member{{name: "authn_response", kind: kindObject, required: true}}
+}
+
+// limit is MaxPasskeys for each of the three types.
+func (webauthnFamily) limit(cfg *Config, _ string) int { return cfg.MaxPasskeys }
+
+func (webauthnFamily) usage(typ string) string {
+	if typ == TypePasskey {
+		return "primary"
+	}
+	return "secondary"
+}
+
+func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
+	a, claims := e.api, e.claims
+	handle, err := a.cfg.Store.UserHandle(ctx, claims.Issuer, claims.Subject, randomBytes(32))
+	if err != nil {
+		return err
+	}
+	var exclude []*Method
+	if a.cfg.AlwaysExcludeCredentials || string(e.body["use_exclude_credentials"]) == "true" {
+		// The user's credentials of every WebAuthn type, so one authenticator
+		// is not enrolled twice under two types.
+		all, err := a.cfg.Store.ListMethods(ctx, claims.Issuer, claims.Subject, "")
+		if err != nil {
+			return err
 		}
-		start[f], end[f] = i+k, i+k+int(n)
-		i = end[f]
+		for _, m := range all {
+			if len(m.WebAuthn.CredentialID) > 0 {
+				exclude = append(exclude, m)
+			}
+		}
 	}
-	if i != len(data) {
-		return s, false
+	name, displayName := a.cfg.UserNames(claims)
+	e.reply = append(e.reply, `,"authn_params_public_key":`...)
+	var ceremony *webauthn.SessionData
+	e.reply, ceremony, err = a.beginPasskey(e.reply, handle, name, displayName, attachments[e.state.Type], exclude)
+	if err != nil {
+		return err
 	}
-	field := func(f int) string { return str[start[f]:end[f]] }
-	s.Ceremony = webauthn.SessionData{
-		Challenge:        field(0),
-		RelyingPartyID:   field(1),
-		UserVerification: protocol.UserVerificationRequirement(field(3)),
-		CredParams:       passkeyAlgorithms,
+	e.state.Data = encodeCeremony(ceremony)
+	return nil
+}
+
+func (webauthnFamily) checkVerifyBody(body map[string]json.RawMessage) error {
+	return checkAttestationBody(members(body["authn_response"]))
+}
+
+func (webauthnFamily) finish(ctx context.Context, v *verification) error {
+	ceremony, ok := decodeCeremony(v.state.Data)
+	if !ok {
+		return ErrSessionInvalid
 	}
-	if start[2] < end[2] { // an empty handle is nil, as encoding/json gave it
-		s.Ceremony.UserID = data[start[2]:end[2]:end[2]]
+	cred, err := v.api.finishPasskey(&ceremony, v.body["authn_response"])
+	if err != nil {
+		return v.spend(ctx, err)
 	}
-	s.IdentityUserID = field(4)
-	return s, true
+	v.method.WebAuthn = WebAuthnCredential{
+		CredentialID: cred.ID, PublicKey: cred.PublicKey, AAGUID: cred.Authenticator.AAGUID,
+		SignCount: cred.Authenticator.SignCount, BackupEligible: cred.Flags.BackupEligible,
+		BackedUp: cred.Flags.BackupState, Transports: cleanTransports(cred.Transport),
+		AttestationFormat: cred.AttestationFormat, UserAgent: cleanUserAgent(v.r.UserAgent()),
+		RelyingPartyID: ceremony.RelyingPartyID, UserHandle: ceremony.UserID,
+	}
+	return nil
+}
+
+// encodeCeremony is the family's part of a sealed session: the challenge, RP
+// ID, user handle and user verification. The credential parameters are not
+// kept: they are always passkeyAlgorithms.
+func encodeCeremony(c *webauthn.SessionData) []byte {
+	return appendFields(nil, []byte(c.Challenge), []byte(c.RelyingPartyID), c.UserID, []byte(c.UserVerification))
+}
+
+// decodeCeremony reverses encodeCeremony; ok is false for anything it did not write.
+func decodeCeremony(data []byte) (c webauthn.SessionData, ok bool) {
+	f, ok := readFields(data, 4)
+	if !ok {
+		return c, false
+	}
+	c = webauthn.SessionData{
+		Challenge: string(f[0]), RelyingPartyID: string(f[1]),
+		UserVerification: protocol.UserVerificationRequirement(f[3]), CredParams: passkeyAlgorithms,
+	}
+	if len(f[2]) > 0 { // an empty handle is nil, as go-webauthn gives it
+		c.UserID = f[2]
+	}
+	return c, true
 }
 
 // ceremonyUser is the webauthn.User of a verification: only its handle matters,
@@ -97,13 +163,14 @@ func (u ceremonyUser) WebAuthnCredentials() []webauthn.Credential { return nil }
 
 var b64url = base64.RawURLEncoding
 
-// beginPasskey appends to b the creation options of a passkey enrollment for a
-// user with the given handle and existing passkeys, and returns the session
-// state. The options are PublicKeyCredentialCreationOptions with exactly the
+// beginPasskey appends to b the creation options of a WebAuthn enrollment for
+// a user with the given handle, excluding the given credentials, and returns
+// the session state. A passkey (no attachment) must be discoverable; a
+// security key or platform authenticator (an attachment) need not be. The options are PublicKeyCredentialCreationOptions with exactly the
 // members of the contract's schema, in its order, as encoding/json would write
 // them (the tests hold it to that); writing them by hand saves most of an
 // enrollment step's work.
-func (a *API) beginPasskey(b, handle []byte, name, displayName string, exclude []*Method) ([]byte, *webauthn.SessionData, error) {
+func (a *API) beginPasskey(b, handle []byte, name, displayName string, attachment protocol.AuthenticatorAttachment, exclude []*Method) ([]byte, *webauthn.SessionData, error) {
 	challenge := make([]byte, 32)
 	if _, err := rand.Read(challenge); err != nil {
 		return b, nil, err
@@ -138,8 +205,16 @@ func (a *API) beginPasskey(b, handle []byte, name, displayName string, exclude [
 		b = strconv.AppendInt(b, int64(p.Algorithm), 10)
 		b = append(b, '}')
 	}
-	b = append(b, `],"authenticatorSelection":{"residentKey":`...)
-	b = appendString(b, string(protocol.ResidentKeyRequirementRequired))
+	b = append(b, `],"authenticatorSelection":{`...)
+	residentKey := protocol.ResidentKeyRequirementRequired
+	if attachment != "" {
+		b = append(b, `"authenticatorAttachment":`...)
+		b = appendString(b, string(attachment))
+		b = append(b, ',')
+		residentKey = protocol.ResidentKeyRequirementDiscouraged
+	}
+	b = append(b, `"residentKey":`...)
+	b = appendString(b, string(residentKey))
 	b = append(b, `,"userVerification":`...)
 	b = appendString(b, a.cfg.UserVerification)
 	b = append(b, `},"timeout":`...)
@@ -153,11 +228,11 @@ func (a *API) beginPasskey(b, handle []byte, name, displayName string, exclude [
 			b = append(b, `{"type":`...)
 			b = appendString(b, string(protocol.PublicKeyCredentialType))
 			b = append(b, `,"id":"`...)
-			b = b64url.AppendEncode(b, m.Passkey.CredentialID)
+			b = b64url.AppendEncode(b, m.WebAuthn.CredentialID)
 			b = append(b, '"')
-			if len(m.Passkey.Transports) > 0 {
+			if len(m.WebAuthn.Transports) > 0 {
 				b = append(b, `,"transports":[`...)
-				for j, t := range m.Passkey.Transports {
+				for j, t := range m.WebAuthn.Transports {
 					if j > 0 {
 						b = append(b, ',')
 					}
@@ -174,12 +249,12 @@ func (a *API) beginPasskey(b, handle []byte, name, displayName string, exclude [
 
 // finishPasskey verifies an attestation response against the session and returns
 // the new credential. Errors are *Error values safe to show to the client.
-func (a *API) finishPasskey(session *passkeySession, response json.RawMessage) (*webauthn.Credential, error) {
+func (a *API) finishPasskey(ceremony *webauthn.SessionData, response json.RawMessage) (*webauthn.Credential, error) {
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
 		return nil, attestationError(err)
 	}
-	cred, err := a.webauthn.CreateCredential(ceremonyUser{session.Ceremony.UserID}, session.Ceremony, parsed)
+	cred, err := a.webauthn.CreateCredential(ceremonyUser{ceremony.UserID}, *ceremony, parsed)
 	if err != nil {
 		return nil, attestationError(err)
 	}
@@ -197,10 +272,117 @@ func attestationError(err error) *Error {
 	return bodyError("/authn_response", detail)
 }
 
-func transportStrings(ts []protocol.AuthenticatorTransport) []string {
-	out := make([]string, 0, len(ts))
+// maxTransports bounds the transports kept for a credential; the WebAuthn
+// enumeration has six.
+const maxTransports = 6
+
+// cleanTransports keeps the transports of the WebAuthn enumeration that an
+// attestation reported, each once; anything else a client sent is dropped
+// before it reaches a store or a later excludeCredentials.
+func cleanTransports(ts []protocol.AuthenticatorTransport) []string {
+	out := make([]string, 0, min(len(ts), maxTransports))
 	for _, t := range ts {
-		out = append(out, string(t))
+		switch t {
+		case protocol.USB, protocol.NFC, protocol.BLE, protocol.SmartCard, protocol.Hybrid, protocol.Internal:
+			if !slices.Contains(out, string(t)) && len(out) < maxTransports {
+				out = append(out, string(t))
+			}
+		}
 	}
 	return out
+}
+
+// maxUserAgent bounds the user agent kept with a credential, in bytes.
+const maxUserAgent = 512
+
+// cleanUserAgent makes a User-Agent header fit to store and show: valid UTF-8
+// (other bytes become U+FFFD), no control characters, at most maxUserAgent bytes.
+func cleanUserAgent(ua string) string {
+	ua = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(ua, "\uFFFD"))
+	return truncate(ua, maxUserAgent)
+}
+
+// checkAttestationBody checks the members of authn_response: the browser's
+// attestation as its toJSON() writes it.
+func checkAttestationBody(resp map[string]json.RawMessage) error {
+	if err := checkMembers(resp, "/authn_response", []member{
+		{name: "id", kind: kindString, required: true},
+		{name: "rawId", kind: kindString, required: true},
+		{name: "type", kind: kindString, required: true},
+		{name: "response", kind: kindObject, required: true},
+		{name: "authenticatorAttachment", kind: kindString},
+		{name: "clientExtensionResults", kind: kindObject},
+	}); err != nil {
+		return err
+	}
+	if unquote(resp["type"]) != "public-key" {
+		return bodyError("/authn_response/type", `must be "public-key"`)
+	}
+	attestation := members(resp["response"])
+	// authenticatorData, publicKey and publicKeyAlgorithm are what a browser's
+	// toJSON() adds; they repeat what the attestation object holds, so they are ignored.
+	return checkMembers(attestation, "/authn_response/response", []member{
+		{name: "attestationObject", kind: kindString, required: true},
+		{name: "clientDataJSON", kind: kindString, required: true},
+		{name: "transports", kind: kindArray},
+		{name: "authenticatorData", kind: kindString},
+		{name: "publicKey", kind: kindString},
+		{name: "publicKeyAlgorithm", kind: kindNumber},
+	})
+}
+
+// appendFields appends a passkey's members, from credential_device_type to
+// user_agent, in the contract's order; a security key's or platform
+// authenticator's are those of the contract's AuthenticationMethodWebAuthn.
+func (webauthnFamily) appendFields(b []byte, m *Method) []byte {
+	p := &m.WebAuthn
+	if m.Type != TypePasskey {
+		b = append(b, `,"confirmed":true,"key_id":"`...)
+		b = b64url.AppendEncode(b, p.CredentialID)
+		b = append(b, `","public_key":"`...)
+		b = base64.StdEncoding.AppendEncode(b, p.PublicKey)
+		return append(b, '"')
+	}
+	if p.BackupEligible {
+		b = append(b, `,"credential_device_type":"multi_device"`...)
+	} else {
+		b = append(b, `,"credential_device_type":"single_device"`...)
+	}
+	b = append(b, `,"credential_backed_up":`...)
+	b = strconv.AppendBool(b, p.BackedUp)
+	b = append(b, `,"identity_user_id":`...)
+	b = appendString(b, m.IdentityUserID)
+	b = append(b, `,"key_id":"`...)
+	b = b64url.AppendEncode(b, p.CredentialID)
+	b = append(b, `","public_key":"`...)
+	b = base64.StdEncoding.AppendEncode(b, p.PublicKey)
+	b = append(b, `","user_handle":"`...)
+	b = b64url.AppendEncode(b, p.UserHandle)
+	b = append(b, `","aaguid":"`...)
+	var aaguid [16]byte // all zero unless it is a proper 16-byte AAGUID
+	if len(p.AAGUID) == len(aaguid) {
+		copy(aaguid[:], p.AAGUID)
+	}
+	for i, part := range [][]byte{aaguid[:4], aaguid[4:6], aaguid[6:8], aaguid[8:10], aaguid[10:]} {
+		if i > 0 {
+			b = append(b, '-')
+		}
+		b = hex.AppendEncode(b, part)
+	}
+	b = append(b, `","relying_party_id":`...)
+	b = appendString(b, p.RelyingPartyID)
+	b = append(b, `,"transports":[`...)
+	for i, t := range p.Transports {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, t)
+	}
+	b = append(b, `],"user_agent":`...)
+	return appendString(b, p.UserAgent)
 }

@@ -29,8 +29,9 @@ type creationOptionsJSON struct {
 		Alg  int64  `json:"alg"`
 	} `json:"pubKeyCredParams"`
 	AuthenticatorSelection struct {
-		ResidentKey      string `json:"residentKey"`
-		UserVerification string `json:"userVerification"`
+		AuthenticatorAttachment string `json:"authenticatorAttachment,omitempty"`
+		ResidentKey             string `json:"residentKey"`
+		UserVerification        string `json:"userVerification"`
 	} `json:"authenticatorSelection"`
 	Timeout            int64 `json:"timeout"`
 	ExcludeCredentials []struct {
@@ -42,23 +43,24 @@ type creationOptionsJSON struct {
 
 func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
 	passkey := func(id string, transports ...string) *Method {
-		return &Method{Passkey: Passkey{CredentialID: []byte(id), Transports: transports}}
+		return &Method{WebAuthn: WebAuthnCredential{CredentialID: []byte(id), Transports: transports}}
 	}
 	cases := []struct {
 		rpID, rpName, uv  string
 		name, displayName string
 		handle            []byte
 		ttl               time.Duration
+		attachment        protocol.AuthenticatorAttachment
 		exclude           []*Method
 	}{
-		{"localhost", "localhost", "preferred", "alice@example.com", "Alice", []byte("0123456789abcdef0123456789abcdef"), 5 * time.Minute, nil},
-		{"example.com", "Example <&> \"Inc\"", "required", "bob", "Bøb \u2028 \x01", []byte{0, 1, 2, 0xff}, 1500 * time.Millisecond,
+		{"localhost", "localhost", "preferred", "alice@example.com", "Alice", []byte("0123456789abcdef0123456789abcdef"), 5 * time.Minute, "", nil},
+		{"example.com", "Example <&> \"Inc\"", "required", "bob", "Bøb \u2028 \x01", []byte{0, 1, 2, 0xff}, 1500 * time.Millisecond, protocol.CrossPlatform,
 			[]*Method{passkey("\x00\x01"), passkey("abc", "usb", "nfc"), passkey("x", "hybrid")}},
-		{"", "", "", "", "\xff invalid", nil, 0, []*Method{passkey("", "")}},
+		{"", "", "", "", "\xff invalid", nil, 0, protocol.Platform, []*Method{passkey("", "")}},
 	}
 	for i, c := range cases {
 		a := &API{cfg: Config{RPID: c.rpID, RPName: c.rpName, UserVerification: c.uv, SessionTTL: c.ttl}}
-		got, session, err := a.beginPasskey([]byte("prefix"), c.handle, c.name, c.displayName, c.exclude)
+		got, session, err := a.beginPasskey([]byte("prefix"), c.handle, c.name, c.displayName, c.attachment, c.exclude)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,6 +84,10 @@ func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
 			}{string(p.Type), int64(p.Algorithm)})
 		}
 		want.AuthenticatorSelection.ResidentKey, want.AuthenticatorSelection.UserVerification = "required", c.uv
+		want.AuthenticatorSelection.AuthenticatorAttachment = string(c.attachment)
+		if c.attachment != "" {
+			want.AuthenticatorSelection.ResidentKey = "discouraged"
+		}
 		want.Timeout = c.ttl.Milliseconds()
 		want.ExcludeCredentials = nil
 		for _, m := range c.exclude {
@@ -89,7 +95,7 @@ func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
 				Type       string   `json:"type"`
 				ID         string   `json:"id"`
 				Transports []string `json:"transports,omitempty"`
-			}{"public-key", b64url.EncodeToString(m.Passkey.CredentialID), m.Passkey.Transports})
+			}{"public-key", b64url.EncodeToString(m.WebAuthn.CredentialID), m.WebAuthn.Transports})
 		}
 		wantJSON, err := json.Marshal(want)
 		if err != nil {
@@ -104,47 +110,43 @@ func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
 	}
 }
 
-func TestSessionStateRoundTrips(t *testing.T) {
-	for _, s := range []passkeySession{
-		{Ceremony: webauthn.SessionData{Challenge: "c", RelyingPartyID: "localhost", UserID: []byte{0, 1, 2},
-			UserVerification: protocol.VerificationRequired, CredParams: passkeyAlgorithms}, IdentityUserID: "abc"},
-		{Ceremony: webauthn.SessionData{CredParams: passkeyAlgorithms}},
-		{Ceremony: webauthn.SessionData{Challenge: string(bytes.Repeat([]byte("é"), 200)), UserID: bytes.Repeat([]byte{0xff}, 300),
-			CredParams: passkeyAlgorithms}, IdentityUserID: "x"},
+func TestCeremonyStateRoundTrips(t *testing.T) {
+	for _, c := range []webauthn.SessionData{
+		{Challenge: "c", RelyingPartyID: "localhost", UserID: []byte{0, 1, 2},
+			UserVerification: protocol.VerificationRequired, CredParams: passkeyAlgorithms},
+		{CredParams: passkeyAlgorithms},
+		{Challenge: string(bytes.Repeat([]byte("é"), 200)), UserID: bytes.Repeat([]byte{0xff}, 300), CredParams: passkeyAlgorithms},
 	} {
-		data := encodeSession(&s)
-		got, ok := decodeSession(data)
-		if !ok || !reflect.DeepEqual(got, s) {
-			t.Errorf("decodeSession(encodeSession(%+v)) = %+v, %v", s, got, ok)
+		data := encodeCeremony(&c)
+		got, ok := decodeCeremony(data)
+		if !ok || !reflect.DeepEqual(got, c) {
+			t.Errorf("decodeCeremony(encodeCeremony(%+v)) = %+v, %v", c, got, ok)
 		}
-		// What the JSON state of earlier versions gave is the same.
-		type jsonSession struct {
-			Ceremony       webauthn.SessionData `json:"ceremony"`
-			IdentityUserID string               `json:"identity_user_id"`
-		}
-		old, err := json.Marshal(jsonSession(s))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var viaJSON jsonSession
-		if err := json.Unmarshal(old, &viaJSON); err != nil || !reflect.DeepEqual(passkeySession(viaJSON), got) {
-			t.Errorf("via encoding/json %+v, now %+v", viaJSON, got)
-		}
-		// Anything cut short, extended or of another version is refused.
+		// Anything cut short or extended is refused.
 		for n := range len(data) {
-			if _, ok := decodeSession(data[:n]); ok {
-				t.Errorf("decodeSession accepts %q, cut from %q", data[:n], data)
+			if _, ok := decodeCeremony(data[:n]); ok {
+				t.Errorf("decodeCeremony accepts %q, cut from %q", data[:n], data)
 			}
 		}
-		if _, ok := decodeSession(append(data, 0)); ok {
-			t.Errorf("decodeSession accepts a trailing byte")
-		}
-		data[0]++
-		if _, ok := decodeSession(data); ok {
-			t.Errorf("decodeSession accepts version %d", data[0])
-		}
-		if _, ok := decodeSession(old); ok {
-			t.Errorf("decodeSession accepts the JSON state %s", old)
+		if _, ok := decodeCeremony(append(data, 0)); ok {
+			t.Errorf("decodeCeremony accepts a trailing byte")
 		}
 	}
+}
+
+// FuzzReadFields checks that readFields never panics, and that what it accepts
+// appendFields writes back byte for byte.
+func FuzzReadFields(f *testing.F) {
+	f.Add([]byte{}, 0)
+	f.Add(appendFields(nil, []byte("a"), nil, []byte("ccc")), 3)
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 1)
+	f.Fuzz(func(t *testing.T, data []byte, n int) {
+		if n < 0 || n > 8 {
+			return
+		}
+		fields, ok := readFields(data, n)
+		if ok && !bytes.Equal(appendFields(nil, fields...), data) {
+			t.Fatalf("readFields(%x, %d) = %q, which appendFields writes differently", data, n, fields)
+		}
+	})
 }

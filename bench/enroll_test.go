@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-myaccount/myaccount"
 	"github.com/go-myaccount/myaccount/myaccounttest"
@@ -22,6 +23,13 @@ const (
 	subject = "auth0|bench"
 )
 
+// benchSessionTTL is short so that the used sessions a store remembers expire
+// while the loop runs, rather than reach its bound per user.
+const benchSessionTTL = 200 * time.Millisecond
+
+// benchKeys seals the auth_sessions of APIs on a Store of the benchmark's own.
+var benchKeys = [][]byte{[]byte("bench-key-0123456789abcdef012345")}
+
 // newAPI is an API on store (nil: a memory store) whose rate limits never
 // trip but still run, with the defaults' bursts, and the issuer's JWKS served
 // on 127.0.0.1.
@@ -29,7 +37,7 @@ func newAPI(tb testing.TB, iss *myaccounttest.Issuer, store myaccount.Store) *my
 	tb.Helper()
 	api, err := myaccount.New(myaccount.Config{
 		Issuer: iss.Issuer, Audience: iss.Audience, JWKSURL: iss.JWKSURL(),
-		RPID: "localhost", Origins: []string{origin}, Store: store,
+		RPID: "localhost", Origins: []string{origin}, Store: store, SecretKeys: benchKeys, SessionTTL: benchSessionTTL,
 		Logger:          slog.New(slog.DiscardHandler),
 		TenantRateLimit: myaccount.RateLimit{Rate: 1e9, Burst: 25},
 		UserRateLimit:   myaccount.RateLimit{Rate: 1e9, Burst: 10},
@@ -48,9 +56,9 @@ type recordingStore struct {
 	last string
 }
 
-func (s *recordingStore) CreateMethod(ctx context.Context, m *myaccount.Method, max int) error {
+func (s *recordingStore) CreateMethod(ctx context.Context, m *myaccount.Method, limit int, session myaccount.SessionRef) error {
 	s.last = m.ID
-	return s.MemoryStore.CreateMethod(ctx, m, max)
+	return s.MemoryStore.CreateMethod(ctx, m, limit, session)
 }
 
 // BenchmarkEnroll is one passkey enrollment: the creation options, the

@@ -28,7 +28,7 @@ const (
 	scopeRead    = "read:me:authentication_methods"
 	methodsPath  = "/me/v1/authentication-methods"
 	verifyPath   = methodsPath + "/passkey%7Cnew/verify"
-	problemJSON  = "application/problem+json"
+	errorJSON    = "application/json"
 	noLimitRate  = 100_000
 	requestLimit = 10 * time.Second // no single request may take longer
 )
@@ -534,7 +534,7 @@ func checkResponse(r response, want []int) string {
 	if r.status != http.StatusServiceUnavailable {
 		return "status " + http.StatusText(r.status) + ": " + string(r.body)
 	}
-	if ct := r.header.Get("Content-Type"); ct != problemJSON {
+	if ct := r.header.Get("Content-Type"); ct != errorJSON {
 		return "503 with Content-Type " + ct
 	}
 	var p map[string]any

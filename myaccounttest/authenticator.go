@@ -52,6 +52,11 @@ var ctap2 = func() cbor.EncMode {
 	return em
 }()
 
+// DefaultOrigin is the web origin Create reports when it is given none. It is
+// the origin myaccount.New allows by default when its Issuer is on loopback
+// (as an [Issuer] from [NewIssuer] is), with the relying party id "localhost".
+const DefaultOrigin = "http://localhost"
+
 // Authenticator is a software passkey authenticator together with the part of
 // a browser that drives it: Create turns the creation options a relying party
 // sends into the registration response a browser would post back. Use it to
@@ -74,8 +79,12 @@ type Authenticator struct {
 	// Transports is reported in response.transports.
 	Transports []string
 	// Attachment is reported as authenticatorAttachment: "platform" or
-	// "cross-platform"; empty omits it.
+	// "cross-platform"; empty omits it and answers any request.
 	Attachment string
+	// ReuseCredentialID, when set (base64url), is the id of the next
+	// credentials instead of a new random one, as a misbehaving client or
+	// authenticator could send, for tests of a server's duplicate checks.
+	ReuseCredentialID string
 
 	mu    sync.Mutex
 	creds []credential
@@ -104,6 +113,20 @@ func NewAuthenticator() *Authenticator {
 	return a
 }
 
+// NewSecurityKey returns a roaming authenticator, as a USB security key is:
+// NewAuthenticator's settings with the "cross-platform" attachment and the
+// "usb" transport.
+func NewSecurityKey() *Authenticator {
+	a := NewAuthenticator()
+	a.Attachment, a.Transports = "cross-platform", []string{"usb"}
+	return a
+}
+
+// ErrWrongAttachment is returned by [Authenticator.Create] when the options ask
+// for an authenticator attachment other than the authenticator's, so a browser
+// would not have offered it.
+var ErrWrongAttachment = errors.New("myaccounttest: the options ask for another authenticator attachment")
+
 // Credentials returns the IDs of the credentials created so far, oldest first.
 func (a *Authenticator) Credentials() [][]byte {
 	a.mu.Lock()
@@ -116,8 +139,9 @@ func (a *Authenticator) Credentials() [][]byte {
 }
 
 // creationOptions is the part of PublicKeyCredentialCreationOptionsJSON that
-// Create acts on; authenticatorSelection, attestation and extensions are
-// ignored because the authenticator's fields decide what it reports.
+// Create acts on; the rest of authenticatorSelection, attestation and
+// extensions are ignored because the authenticator's fields decide what it
+// reports.
 type creationOptions struct {
 	Challenge string `json:"challenge"`
 	RP        struct {
@@ -133,6 +157,9 @@ type creationOptions struct {
 	ExcludeCredentials []struct {
 		ID string `json:"id"`
 	} `json:"excludeCredentials"`
+	AuthenticatorSelection struct {
+		AuthenticatorAttachment string `json:"authenticatorAttachment"`
+	} `json:"authenticatorSelection"`
 }
 
 // Create answers WebAuthn creation options the way a browser and this
@@ -140,10 +167,13 @@ type creationOptions struct {
 // PublicKeyCredential.toJSON() produces for the new credential
 // (RegistrationResponseJSON). options is PublicKeyCredentialCreationOptionsJSON,
 // either the object itself (as in the My Account API's authn_params_public_key)
-// or wrapped as {"publicKey": {...}}. If rp.id is absent the origin's host is
-// used; otherwise it must be that host or a parent domain of it, as browsers
-// require.
+// or wrapped as {"publicKey": {...}}. An empty origin means [DefaultOrigin].
+// If rp.id is absent the origin's host is used; otherwise it must be that host
+// or a parent domain of it, as browsers require.
 func (a *Authenticator) Create(options []byte, origin string) ([]byte, error) {
+	if origin == "" {
+		origin = DefaultOrigin
+	}
 	opts, err := parseCreationOptions(options)
 	if err != nil {
 		return nil, err
@@ -162,6 +192,9 @@ func (a *Authenticator) Create(options []byte, origin string) ([]byte, error) {
 	}
 	if !offersES256(opts) {
 		return nil, ErrUnsupportedAlgorithm
+	}
+	if want := opts.AuthenticatorSelection.AuthenticatorAttachment; want != "" && a.Attachment != "" && want != a.Attachment {
+		return nil, ErrWrongAttachment
 	}
 	var excluded [][]byte
 	for _, c := range opts.ExcludeCredentials {
@@ -185,6 +218,11 @@ func (a *Authenticator) Create(options []byte, origin string) ([]byte, error) {
 	}
 	cred := credential{id: make([]byte, 32), key: key, rpID: rpID, userHandle: userHandle}
 	_, _ = rand.Read(cred.id)
+	if a.ReuseCredentialID != "" {
+		if cred.id, err = decodeB64URL(a.ReuseCredentialID); err != nil {
+			return nil, fmt.Errorf("myaccounttest: ReuseCredentialID is not base64url: %w", err)
+		}
+	}
 
 	clientDataJSON, err := marshalClientData(b64(challenge), origin)
 	if err != nil {

@@ -151,7 +151,7 @@ func (s *Store) CreateMethod(ctx context.Context, m *myaccount.Method, max int) 
 		return err
 	}
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-		p := &m.Passkey
+		p := &m.WebAuthn
 		b := &pgx.Batch{}
 		b.Queue(s.q.lockUser, lockClass, userLockKey(m.Issuer, m.UserID))
 		b.Queue(s.q.insertMethod, m.Issuer, m.UserID, m.ID, m.Type, m.Name, m.IdentityUserID, m.CreatedAt,
@@ -256,7 +256,7 @@ func (s *Store) DeleteMethod(ctx context.Context, issuer, userID, id string) err
 
 func scanMethod(row pgx.Row) (*myaccount.Method, error) {
 	m := &myaccount.Method{}
-	p := &m.Passkey
+	p := &m.WebAuthn
 	var signCount int64
 	err := row.Scan(&m.Issuer, &m.UserID, &m.ID, &m.Type, &m.Name, &m.IdentityUserID, &m.CreatedAt,
 		&p.CredentialID, &p.PublicKey, &p.AAGUID, &signCount, &p.BackupEligible, &p.BackedUp, &p.Transports,

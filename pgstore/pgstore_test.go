@@ -123,7 +123,7 @@ func TestSurvivesRestart(t *testing.T) {
 	m := &myaccount.Method{
 		ID: "passkey|dev_restart000000000", Issuer: "https://issuer.example/", UserID: "alice", Type: "passkey",
 		Name: "kept", IdentityUserID: "alice", CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
-		Passkey: myaccount.Passkey{
+		WebAuthn: myaccount.WebAuthnCredential{
 			CredentialID: []byte("credential"), PublicKey: []byte("key"), AAGUID: make([]byte, 16), SignCount: 3,
 			BackupEligible: true, Transports: []string{"usb"}, AttestationFormat: "none", UserAgent: "test",
 			RelyingPartyID: "localhost", UserHandle: []byte("handle"),
@@ -153,8 +153,8 @@ func TestSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetMethod after restart: %v", err)
 	}
-	if got.Name != m.Name || !got.CreatedAt.Equal(m.CreatedAt) || !bytes.Equal(got.Passkey.CredentialID, m.Passkey.CredentialID) ||
-		!bytes.Equal(got.Passkey.PublicKey, m.Passkey.PublicKey) || got.Passkey.SignCount != 3 {
+	if got.Name != m.Name || !got.CreatedAt.Equal(m.CreatedAt) || !bytes.Equal(got.WebAuthn.CredentialID, m.WebAuthn.CredentialID) ||
+		!bytes.Equal(got.WebAuthn.PublicKey, m.WebAuthn.PublicKey) || got.WebAuthn.SignCount != 3 {
 		t.Fatalf("after restart got %+v, want %+v", got, m)
 	}
 	if h, err := s.UserHandle(ctx, m.Issuer, m.UserID, []byte("other")); err != nil || string(h) != "handle" {
@@ -226,7 +226,7 @@ func TestDeadlineWhileLocked(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
 	m := &myaccount.Method{ID: "passkey|dev_a", Issuer: "https://i.example/", UserID: "alice", Type: "passkey",
-		CreatedAt: time.Now(), Passkey: myaccount.Passkey{CredentialID: []byte("a"), RelyingPartyID: "localhost"}}
+		CreatedAt: time.Now(), WebAuthn: myaccount.WebAuthnCredential{CredentialID: []byte("a"), RelyingPartyID: "localhost"}}
 	if _, err := tx.Exec(t.Context(), "SELECT pg_advisory_xact_lock($1::int4, $2::int4)",
 		pgstore.LockClass, pgstore.UserLockKey(m.Issuer, m.UserID)); err != nil {
 		t.Fatal(err)

@@ -91,7 +91,7 @@ func (sc scope) passkey(user string, created time.Time) *myaccount.Method {
 		Type:           myaccount.TypePasskey,
 		IdentityUserID: user,
 		CreatedAt:      created.UTC().Truncate(time.Millisecond),
-		Passkey: myaccount.Passkey{
+		WebAuthn: myaccount.WebAuthnCredential{
 			CredentialID:      randomBytes(32),
 			PublicKey:         randomBytes(77),
 			AAGUID:            randomBytes(16),
@@ -193,28 +193,28 @@ func diffMethod(got, want *myaccount.Method) string {
 	case !g.CreatedAt.Equal(w.CreatedAt):
 		return fmt.Sprintf("CreatedAt %v, want %v", g.CreatedAt, w.CreatedAt)
 	}
-	gp, wp := g.Passkey, w.Passkey
+	gp, wp := g.WebAuthn, w.WebAuthn
 	switch {
 	case !bytes.Equal(gp.CredentialID, wp.CredentialID):
-		return "Passkey.CredentialID differs"
+		return "WebAuthn.CredentialID differs"
 	case !bytes.Equal(gp.PublicKey, wp.PublicKey):
-		return "Passkey.PublicKey differs"
+		return "WebAuthn.PublicKey differs"
 	case !bytes.Equal(gp.AAGUID, wp.AAGUID):
-		return "Passkey.AAGUID differs"
+		return "WebAuthn.AAGUID differs"
 	case !bytes.Equal(gp.UserHandle, wp.UserHandle):
-		return "Passkey.UserHandle differs"
+		return "WebAuthn.UserHandle differs"
 	case gp.SignCount != wp.SignCount:
-		return fmt.Sprintf("Passkey.SignCount %d, want %d", gp.SignCount, wp.SignCount)
+		return fmt.Sprintf("WebAuthn.SignCount %d, want %d", gp.SignCount, wp.SignCount)
 	case gp.BackupEligible != wp.BackupEligible || gp.BackedUp != wp.BackedUp:
-		return fmt.Sprintf("Passkey backup flags %v %v, want %v %v", gp.BackupEligible, gp.BackedUp, wp.BackupEligible, wp.BackedUp)
+		return fmt.Sprintf("WebAuthn backup flags %v %v, want %v %v", gp.BackupEligible, gp.BackedUp, wp.BackupEligible, wp.BackedUp)
 	case !slices.Equal(gp.Transports, wp.Transports):
-		return fmt.Sprintf("Passkey.Transports %q, want %q", gp.Transports, wp.Transports)
+		return fmt.Sprintf("WebAuthn.Transports %q, want %q", gp.Transports, wp.Transports)
 	case gp.AttestationFormat != wp.AttestationFormat:
-		return fmt.Sprintf("Passkey.AttestationFormat %q, want %q", gp.AttestationFormat, wp.AttestationFormat)
+		return fmt.Sprintf("WebAuthn.AttestationFormat %q, want %q", gp.AttestationFormat, wp.AttestationFormat)
 	case gp.UserAgent != wp.UserAgent:
-		return fmt.Sprintf("Passkey.UserAgent %q, want %q", gp.UserAgent, wp.UserAgent)
+		return fmt.Sprintf("WebAuthn.UserAgent %q, want %q", gp.UserAgent, wp.UserAgent)
 	case gp.RelyingPartyID != wp.RelyingPartyID:
-		return fmt.Sprintf("Passkey.RelyingPartyID %q, want %q", gp.RelyingPartyID, wp.RelyingPartyID)
+		return fmt.Sprintf("WebAuthn.RelyingPartyID %q, want %q", gp.RelyingPartyID, wp.RelyingPartyID)
 	}
 	return ""
 }
@@ -236,7 +236,7 @@ func diffSession(got, want *myaccount.Session) string {
 
 func cloneMethod(m *myaccount.Method) *myaccount.Method {
 	c := *m
-	p := &c.Passkey
+	p := &c.WebAuthn
 	p.CredentialID = bytes.Clone(p.CredentialID)
 	p.PublicKey = bytes.Clone(p.PublicKey)
 	p.AAGUID = bytes.Clone(p.AAGUID)
@@ -249,13 +249,13 @@ func cloneMethod(m *myaccount.Method) *myaccount.Method {
 func scribble(m *myaccount.Method) {
 	m.Name = "scribbled"
 	m.CreatedAt = m.CreatedAt.Add(time.Hour)
-	for _, b := range [][]byte{m.Passkey.CredentialID, m.Passkey.PublicKey, m.Passkey.AAGUID, m.Passkey.UserHandle} {
+	for _, b := range [][]byte{m.WebAuthn.CredentialID, m.WebAuthn.PublicKey, m.WebAuthn.AAGUID, m.WebAuthn.UserHandle} {
 		for i := range b {
 			b[i] ^= 0xff
 		}
 	}
-	for i := range m.Passkey.Transports {
-		m.Passkey.Transports[i] = "scribbled"
+	for i := range m.WebAuthn.Transports {
+		m.WebAuthn.Transports[i] = "scribbled"
 	}
 }
 
@@ -707,7 +707,7 @@ func testCredentialUnique(t *testing.T, s myaccount.Store) {
 	} {
 		dup := sc.passkey(try.user, time.Now())
 		dup.Issuer = try.issuer
-		dup.Passkey.CredentialID = bytes.Clone(a.Passkey.CredentialID)
+		dup.WebAuthn.CredentialID = bytes.Clone(a.WebAuthn.CredentialID)
 		wantErr(t, "CreateMethod with a registered credential id by "+try.what,
 			s.CreateMethod(ctx, dup, 20), myaccount.ErrCredentialExists)
 	}
@@ -716,8 +716,8 @@ func testCredentialUnique(t *testing.T, s myaccount.Store) {
 
 	// The same credential id under another relying party is another credential.
 	elsewhere := sc.passkey("bob", time.Now().Add(time.Millisecond))
-	elsewhere.Passkey.CredentialID = bytes.Clone(a.Passkey.CredentialID)
-	elsewhere.Passkey.RelyingPartyID = other.rpID
+	elsewhere.WebAuthn.CredentialID = bytes.Clone(a.WebAuthn.CredentialID)
+	elsewhere.WebAuthn.RelyingPartyID = other.rpID
 	mustCreate(t, s, elsewhere, 20)
 
 	// Deleting the method frees its credential id.
@@ -725,7 +725,7 @@ func testCredentialUnique(t *testing.T, s myaccount.Store) {
 		t.Fatalf("DeleteMethod: %v", err)
 	}
 	again := sc.passkey("bob", time.Now().Add(2*time.Millisecond))
-	again.Passkey.CredentialID = bytes.Clone(a.Passkey.CredentialID)
+	again.WebAuthn.CredentialID = bytes.Clone(a.WebAuthn.CredentialID)
 	mustCreate(t, s, again, 20)
 	wantList(t, mustList(t, s, sc.issuer, "bob", ""), bobs, elsewhere, again)
 }
@@ -738,7 +738,7 @@ func testCredentialUniqueConcurrent(t *testing.T, s myaccount.Store) {
 	errs := make([]error, n)
 	parallel(n, func(i int) {
 		m := sc.passkey(fmt.Sprintf("user%d", i), time.Now())
-		m.Passkey.CredentialID = bytes.Clone(credential)
+		m.WebAuthn.CredentialID = bytes.Clone(credential)
 		errs[i] = s.CreateMethod(ctx, m, 20)
 	})
 	created := 0

@@ -1,3 +1,5 @@
+//go:build backends
+
 package main
 
 import (

@@ -43,7 +43,7 @@ func TestBrowserManagesPasskeysWithDPoP(t *testing.T) {
 	if alert := b.text("#alert"); alert != "" || len(rows) != 1 {
 		t.Fatalf("after enrolling: alert %q, rows %+v", alert, rows)
 	}
-	row := `#passkey-rows tr[data-id="` + rows[0].ID + `"] `
+	row := `#method-rows tr[data-id="` + rows[0].ID + `"] `
 	b.do("opening the rename form", chromedp.Click(chromedp.CSS(row+`[data-testid="rename"]`)),
 		chromedp.SetValue(chromedp.CSS("#rename-input"), "Phone"))
 	b.press(row + `[data-testid="rename-save"]`)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -152,26 +153,67 @@ func (b *browser) text(sel string) string {
 	return eval[string](b, fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, sel))
 }
 
-// passkeyRow is one row of the page's passkey table, as a person reads it.
-type passkeyRow struct {
+// methodRow is one row of the page's list of sign-in methods, as a person
+// reads it; the fields of other types are empty.
+type methodRow struct {
 	ID         string `json:"id"`
+	Type       string `json:"type"` // the API's type, from the row's data-type
 	Name       string `json:"name"`
 	Created    string `json:"created"`
 	DeviceType string `json:"deviceType"`
 	BackedUp   string `json:"backedUp"`
 	Transports string `json:"transports"`
 	AAGUID     string `json:"aaguid"`
+	Email      string `json:"email"`
+	Phone      string `json:"phone"`
+	Preferred  string `json:"preferred"`
+	Confirmed  string `json:"confirmed"`
+	KeyID      string `json:"keyId"`
 }
 
-func (b *browser) rows() []passkeyRow {
+func (b *browser) rows() []methodRow {
 	b.t.Helper()
-	return eval[[]passkeyRow](b, `[...document.querySelectorAll('#passkey-rows tr')].map((tr) => {
+	return eval[[]methodRow](b, `[...document.querySelectorAll('#method-rows tr')].map((tr) => {
 		const f = (name) => (tr.querySelector('[data-field="' + name + '"]') || {}).textContent || '';
 		return {
-			id: tr.dataset.id, name: (tr.querySelector('.name') || {}).textContent || '', created: f('created'),
-			deviceType: f('device-type'), backedUp: f('backed-up'), transports: f('transports'), aaguid: f('aaguid'),
+			id: tr.dataset.id, type: tr.dataset.type, name: (tr.querySelector('.name') || {}).textContent || '',
+			created: f('created'), deviceType: f('device-type'), backedUp: f('backed-up'), transports: f('transports'),
+			aaguid: f('aaguid'), email: f('email'), phone: f('phone-number'), preferred: f('preferred'), confirmed: f('confirmed'), keyId: f('key-id'),
 		};
 	})`)
+}
+
+// rowsOf are the rows of one type.
+func (b *browser) rowsOf(typ string) []methodRow {
+	b.t.Helper()
+	var out []methodRow
+	for _, r := range b.rows() {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// screenshot saves a screenshot of the whole page into dir and logs its path.
+func (b *browser) screenshot(dir, name string) {
+	b.t.Helper()
+	shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot: %s", path)
+}
+
+// waitFor polls a JavaScript condition on the first tab until it is true.
+func (b *browser) waitFor(what, cond string) {
+	b.t.Helper()
+	b.do(what, chromedp.Poll[chromedp.Void](cond,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
 }
 
 // addAuthenticator plugs a virtual passkey authenticator into the first tab:
@@ -189,6 +231,23 @@ func (b *browser) addAuthenticator(backedUp bool) webauthn.AuthenticatorID {
 	})
 	if err != nil {
 		b.t.Fatalf("adding a virtual authenticator: %v", err)
+	}
+	return res.AuthenticatorID
+}
+
+// addSecurityKey plugs a virtual security key into the first tab: CTAP2 over
+// USB, so a cross-platform authenticator, without resident keys.
+func (b *browser) addSecurityKey() webauthn.AuthenticatorID {
+	b.t.Helper()
+	res, err := chromedp.Call(b.ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+		Options: &webauthn.VirtualAuthenticatorOptions{
+			Protocol: webauthn.AuthenticatorProtocolCtap2, Ctap2version: webauthn.Ctap2versionCtap21,
+			Transport:                   webauthn.AuthenticatorTransportUsb,
+			AutomaticPresenceSimulation: true,
+		},
+	})
+	if err != nil {
+		b.t.Fatalf("adding a virtual security key: %v", err)
 	}
 	return res.AuthenticatorID
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/go-myaccount/myaccount"
+	"github.com/pquerna/otp/totp"
 )
 
 // spaPage is a single-page app of another origin: it calls the API of #api with
@@ -39,7 +42,7 @@ var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 // virtual authenticators, through the page's own buttons, as a person would.
 func TestBrowserManagesPasskeys(t *testing.T) {
 	chromiumPath(t) // skip early, before starting servers
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
 	defer cancel()
 
 	spa := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +51,8 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 	}))
 	t.Cleanup(spa.Close)
 	// The rate limits are off: the test is quicker than a person.
-	base, _ := startDemo(t, "-tenant-rate", "0", "-user-rate", "0", "-cors-origin", spa.URL)
+	outboxPath := filepath.Join(t.TempDir(), "outbox.jsonl")
+	base, _ := startDemo(t, "-tenant-rate", "0", "-user-rate", "0", "-cors-origin", spa.URL, "-outbox", outboxPath)
 	otherBase, _ := startDemo(t, "-tenant-rate", "0", "-user-rate", "0")
 
 	b := startBrowser(ctx, t)
@@ -98,7 +102,7 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 	}
 
 	b.removeAuthenticator(synced)
-	b.addAuthenticator(false)
+	device := b.addAuthenticator(false)
 	// Enroll without toJSON.
 	{
 		// The page's fallbacks for browsers that lack the JSON helpers.
@@ -131,6 +135,9 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 	{
 		want := []struct{ deviceType, backedUp string }{{"multi_device", "yes"}, {"single_device", "no"}}
 		for i, r := range rows {
+			if r.Type != "passkey" {
+				t.Errorf("row %d: %+v", i, r)
+			}
 			if !strings.HasPrefix(r.ID, "passkey|dev_") || r.Name != "(unnamed)" || r.Created == "" ||
 				r.DeviceType != want[i].deviceType || r.BackedUp != want[i].backedUp ||
 				!strings.Contains(r.Transports, "internal") || !uuidPattern.MatchString(r.AAGUID) {
@@ -139,24 +146,185 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 		}
 	}
 
-	shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	dir, err := os.MkdirTemp("", "myaccount-demo-e2e-")
+	// Screenshots to look at: kept after the test, their paths logged.
+	shots, err := os.MkdirTemp("", "myaccount-demo-e2e-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	shotPath := filepath.Join(dir, "after-enrollment.png")
-	if err := os.WriteFile(shotPath, shot, 0o644); err != nil {
-		t.Fatal(err)
+	// An authenticator app: the QR code drawn, a wrong code refused, the right one computed from the key.
+	{
+		b.press("#add-totp")
+		if alert := b.text("#alert"); alert != "" {
+			t.Fatalf("starting a totp enrollment: alert %q", alert)
+		}
+		b.waitFor("waiting for the QR code", `(i => i.complete && i.naturalWidth === 240 && i.src.startsWith('blob:'))(document.getElementById('totp-qr'))`)
+		secret := strings.ReplaceAll(b.text("#totp-secret"), " ", "")
+		code, err := totp.GenerateCode(secret, time.Now())
+		if err != nil || len(secret) < 16 {
+			t.Fatalf("the key the page shows, %q: %v", secret, err)
+		}
+		b.screenshot(shots, "totp-enrollment.png")
+		b.do("typing a wrong code", chromedp.SetValue(chromedp.CSS("#totp-code"), wrongCode(code)))
+		b.press("#totp-verify")
+		if alert := b.text("#alert"); !strings.Contains(alert, "400") || !strings.Contains(alert, "otp_code") || len(b.rowsOf("totp")) != 0 {
+			t.Errorf("a wrong code: alert %q, rows %+v", alert, b.rows())
+		}
+		code, _ = totp.GenerateCode(secret, time.Now())
+		b.do("typing the code", chromedp.SetValue(chromedp.CSS("#totp-code"), code))
+		b.press("#totp-verify")
+		if alert, got := b.text("#alert"), b.rowsOf("totp"); alert != "" || len(got) != 1 || got[0].Confirmed != "yes" {
+			t.Fatalf("after verifying the code: alert %q, rows %+v", alert, b.rows())
+		}
+		if eval[bool](b, fmt.Sprintf(`document.body.textContent.includes(%q) || !document.getElementById('enroll').hidden`, secret[:8])) {
+			t.Error("the page still shows the TOTP key after the enrollment")
+		}
 	}
-	t.Logf("screenshot of the page after enrollment: %s", shotPath)
+
+	// A recovery code: shown once, confirmed with "I saved it".
+	{
+		b.press("#add-recovery-code")
+		code := strings.ReplaceAll(b.text("#recovery-code"), " ", "")
+		if !regexp.MustCompile(`^[A-HJKMNP-Z2-9]{24}$`).MatchString(code) {
+			t.Fatalf("recovery code %q, alert %q", code, b.text("#alert"))
+		}
+		b.screenshot(shots, "recovery-code.png")
+		// Copy: to the clipboard, or, where the browser refuses, the code selected for the user to copy.
+		b.do("copying the code", chromedp.Click(chromedp.CSS("#recovery-copy")))
+		b.waitFor("waiting for the copy", `/Copied the recovery code|the code is selected/.test(document.getElementById('status').textContent)`)
+		if status := b.text("#status"); strings.Contains(status, "selected") &&
+			strings.ReplaceAll(eval[string](b, `window.getSelection().toString()`), " ", "") != code {
+			t.Errorf("status %q, but the selection is %q", status, eval[string](b, `window.getSelection().toString()`))
+		}
+		b.press("#recovery-saved")
+		if alert, got := b.text("#alert"), b.rowsOf("recovery-code"); alert != "" || len(got) != 1 || got[0].Confirmed != "yes" {
+			t.Fatalf("after saving the recovery code: alert %q, rows %+v", alert, b.rows())
+		}
+		if eval[bool](b, fmt.Sprintf(`document.body.textContent.includes(%q)`, code[:12])) {
+			t.Error("the page still shows the recovery code")
+		}
+	}
+
+	// An email address, with the code from the outbox file.
+	{
+		b.press("#add-email")
+		b.do("typing the address", chromedp.SetValue(chromedp.CSS("#email-address"), "alice@example.com"))
+		b.press("#email-send")
+		sent := lastOutboxLine(t, outboxPath)
+		if alert := b.text("#alert"); alert != "" || sent["channel"] != "email" || sent["to"] != "alice@example.com" {
+			t.Fatalf("sending the code: alert %q, outbox %v", alert, sent)
+		}
+		if shown := b.text("#outbox-rows"); !strings.Contains(shown, sent["code"]) || !strings.Contains(shown, "alice@example.com") {
+			t.Errorf("the page's outbox shows %q, not the code sent", shown)
+		}
+		b.do("typing the code", chromedp.SetValue(chromedp.CSS("#email-code"), sent["code"]))
+		b.press("#email-verify")
+		if alert, got := b.text("#alert"), b.rowsOf("email"); alert != "" || len(got) != 1 || got[0].Email != "alice@example.com" {
+			t.Fatalf("after verifying the email: alert %q, rows %+v", alert, b.rows())
+		}
+	}
+
+	// A phone number by voice, with the code the page's outbox shows; then switched to text messages.
+	{
+		b.press("#add-phone")
+		b.do("typing the number", chromedp.SetValue(chromedp.CSS("#phone-number"), "+14155550123"),
+			chromedp.SetValue(chromedp.CSS("#phone-channel"), "voice"))
+		b.press("#phone-send")
+		code := b.text(`#outbox-rows tr:first-child [data-field="code"]`)
+		if alert, channel := b.text("#alert"), b.text(`#outbox-rows tr:first-child [data-field="channel"]`); alert != "" || channel != "voice" || len(code) != 6 {
+			t.Fatalf("sending the code: alert %q, outbox %q", alert, b.text("#outbox-rows"))
+		}
+		b.do("typing the code", chromedp.SetValue(chromedp.CSS("#phone-code"), code))
+		b.press("#phone-verify")
+		if alert, got := b.text("#alert"), b.rowsOf("phone"); alert != "" || len(got) != 1 || got[0].Phone != "+14155550123" || got[0].Preferred != "voice call" {
+			t.Fatalf("after verifying the phone: alert %q, rows %+v", alert, b.rows())
+		}
+	}
+
+	// A security key: a cross-platform authenticator, verified under the 202's id.
+	{
+		b.removeAuthenticator(device)
+		key := b.addSecurityKey()
+		b.press("#add-security-key")
+		if alert, got := b.text("#alert"), b.rowsOf("webauthn-roaming"); alert != "" || len(got) != 1 ||
+			!strings.HasPrefix(got[0].ID, "webauthn-roaming|dev_") || got[0].Confirmed != "yes" || len(got[0].KeyID) < 16 {
+			t.Fatalf("after adding a security key: alert %q, rows %+v", alert, b.rows())
+		}
+		if status := b.text("#status"); !strings.Contains(status, "Added a security key") {
+			t.Errorf("status %q", status)
+		}
+		b.press("#add-security-key")
+		if alert := b.text("#alert"); !strings.Contains(alert, "This authenticator already holds a security key for this account") {
+			t.Errorf("the same key twice: alert %q", alert)
+		}
+		b.removeAuthenticator(key)
+	}
+
+	// This device's authenticator: a platform authenticator as a second factor.
+	{
+		platform := b.addAuthenticator(false)
+		b.press("#add-platform")
+		if alert, got := b.text("#alert"), b.rowsOf("webauthn-platform"); alert != "" || len(got) != 1 ||
+			!strings.HasPrefix(got[0].ID, "webauthn-platform|dev_") || got[0].Confirmed != "yes" || len(got[0].KeyID) < 16 {
+			t.Fatalf("after adding this device: alert %q, rows %+v", alert, b.rows())
+		}
+		b.removeAuthenticator(platform)
+	}
+
+	b.screenshot(shots, "after-enrollment.png")
+
+	// The list as the API has it.
+	{
+		// The page's token is DPoP-bound to a key only the page holds; a
+		// bearer token for the same user reads the same list.
+		status, _, body := call(t, "GET", base+"/me/v1/authentication-methods", devTokenFor(t, base, "auth0|alice"), "")
+		var list struct {
+			Methods []struct {
+				Type string `json:"type"`
+			} `json:"authentication_methods"`
+		}
+		_ = json.Unmarshal(body, &list)
+		var types []string
+		for _, m := range list.Methods {
+			types = append(types, m.Type)
+		}
+		slices.Sort(types)
+		if want := []string{"email", "passkey", "passkey", "phone", "recovery-code", "totp", "webauthn-platform", "webauthn-roaming"}; status != 200 || !slices.Equal(types, want) {
+			t.Errorf("the API lists %d %v, want %v", status, types, want)
+		}
+	}
+
+	// Phone: codes by text message instead.
+	{
+		b.press(`#method-rows tr[data-type="phone"] [data-testid="channel"]`)
+		if alert, got := b.text("#alert"), b.rowsOf("phone"); alert != "" || len(got) != 1 || got[0].Preferred != "text message" {
+			t.Errorf("after switching to text messages: alert %q, rows %+v", alert, got)
+		}
+	}
+
+	// Rename and delete other types.
+	{
+		totpID := b.rowsOf("totp")[0].ID
+		row := `#method-rows tr[data-id="` + totpID + `"] `
+		b.do("opening the rename form", chromedp.Click(chromedp.CSS(row+`[data-testid="rename"]`)),
+			chromedp.SetValue(chromedp.CSS("#rename-input"), "Phone app"))
+		b.press(row + `[data-testid="rename-save"]`)
+		if alert, got := b.text("#alert"), b.rowsOf("totp"); alert != "" || len(got) != 1 || got[0].Name != "Phone app" {
+			t.Errorf("after renaming the totp: alert %q, rows %+v", alert, got)
+		}
+		for _, typ := range []string{"recovery-code", "email", "webauthn-roaming", "webauthn-platform"} {
+			row := `#method-rows tr[data-type="` + typ + `"] `
+			b.do("asking to delete the "+typ, chromedp.Click(chromedp.CSS(row+`[data-testid="delete"]`)))
+			b.press(row + `[data-testid="delete-confirm"]`)
+			if alert, n := b.text("#alert"), len(b.rowsOf(typ)); alert != "" || n != 0 {
+				t.Errorf("after deleting the %s: alert %q, %d rows", typ, alert, n)
+			}
+		}
+	}
 
 	first, second := rows[0].ID, rows[1].ID
 	// Rename.
 	{
-		row := `#passkey-rows tr[data-id="` + first + `"] `
+		row := `#method-rows tr[data-id="` + first + `"] `
 		b.do("opening the rename form", chromedp.Click(chromedp.CSS(row+`[data-testid="rename"]`)),
 			chromedp.SetValue(chromedp.CSS("#rename-input"), "   "))
 		b.press(row + `[data-testid="rename-save"]`)
@@ -165,16 +333,16 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 		}
 		b.do("typing a name", chromedp.SetValue(chromedp.CSS("#rename-input"), "Work laptop"))
 		b.press(row + `[data-testid="rename-save"]`)
-		if alert, rows := b.text("#alert"), b.rows(); alert != "" || rows[0].Name != "Work laptop" || rows[1].Name != "(unnamed)" {
+		if alert, rows := b.text("#alert"), b.rowsOf("passkey"); alert != "" || rows[0].Name != "Work laptop" || rows[1].Name != "(unnamed)" {
 			t.Errorf("after renaming: alert %q, rows %+v", alert, rows)
 		}
 	}
 
 	// Delete.
 	{
-		b.do("asking to delete", chromedp.Click(chromedp.CSS(`#passkey-rows tr[data-id="`+second+`"] [data-testid="delete"]`)))
-		b.press(`#passkey-rows tr[data-id="` + second + `"] [data-testid="delete-confirm"]`)
-		if alert, rows := b.text("#alert"), b.rows(); alert != "" || len(rows) != 1 || rows[0].ID != first {
+		b.do("asking to delete", chromedp.Click(chromedp.CSS(`#method-rows tr[data-id="`+second+`"] [data-testid="delete"]`)))
+		b.press(`#method-rows tr[data-id="` + second + `"] [data-testid="delete-confirm"]`)
+		if alert, rows := b.text("#alert"), b.rowsOf("passkey"); alert != "" || len(rows) != 1 || rows[0].ID != first {
 			t.Errorf("after deleting: alert %q, rows %+v", alert, rows)
 		}
 	}
@@ -183,7 +351,7 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 	{
 		b.do("choosing a short lifetime", chromedp.SetValue(chromedp.CSS("#lifetime"), "1"))
 		b.press("#get-token")
-		if alert, n := b.text("#alert"), len(b.rows()); alert != "" || n != 1 {
+		if alert, n := b.text("#alert"), len(b.rows()); alert != "" || n != 3 {
 			t.Fatalf("with a fresh short-lived token: alert %q, %d rows", alert, n)
 		}
 		// Past the token's exp and the API's default leeway of 5 s.
@@ -196,12 +364,14 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 
 	// CORS.
 	{
-		allowed := b.fetchFrom(spa.URL + "/#" + url.Values{"api": {base}, "token": {devToken(t, base)}}.Encode())
-		if want := `status 200 {"factors":[{"type":"passkey","usage":["primary"]}]}`; allowed != want {
+		token := devToken(t, base)
+		allowed := b.fetchFrom(spa.URL + "/#" + url.Values{"api": {base}, "token": {token}}.Encode())
+		_, _, factors := call(t, "GET", base+"/me/v1/factors", token, "")
+		if want := "status 200 " + string(factors); allowed != want || !strings.Contains(allowed, `"type":"email"`) {
 			t.Errorf("from an allowed origin: %q, want %q", allowed, want)
 		}
 		// The other demo answers the same call from Go, but not to a browser on another origin.
-		token := devToken(t, otherBase)
+		token = devToken(t, otherBase)
 		if status, _, _ := call(t, "GET", otherBase+"/me/v1/factors", token, ""); status != 200 {
 			t.Fatalf("the other demo: %d", status)
 		}
@@ -212,10 +382,37 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 	}
 }
 
+// wrongCode is a 6-digit code other than code.
+func wrongCode(code string) string {
+	n, _ := strconv.Atoi(code)
+	return fmt.Sprintf("%06d", (n+500000)%1000000)
+}
+
+// lastOutboxLine reads the last message of the outbox file.
+func lastOutboxLine(t *testing.T, path string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading the outbox: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	var m map[string]string
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil {
+		t.Fatalf("the outbox's last line %q: %v", lines[len(lines)-1], err)
+	}
+	return m
+}
+
 // devToken gets an access token for auth0|carol from a demo's dev issuer.
 func devToken(t *testing.T, base string) string {
 	t.Helper()
-	status, _, body := call(t, "POST", base+"/dev/token", "", `{"sub":"auth0|carol"}`)
+	return devTokenFor(t, base, "auth0|carol")
+}
+
+// devTokenFor gets a bearer access token for subject from a demo's dev issuer.
+func devTokenFor(t *testing.T, base, subject string) string {
+	t.Helper()
+	status, _, body := call(t, "POST", base+"/dev/token", "", `{"sub":"`+subject+`"}`)
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}

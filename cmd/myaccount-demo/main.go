@@ -29,10 +29,17 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "myaccount-demo:", err)
-		os.Exit(2)
+	os.Exit(exitCode(run(ctx, os.Args[1:], os.Stdout, nil), os.Stderr))
+}
+
+// exitCode is the process status for run's error, which it reports on stderr:
+// 0 for none and for -h (the usage is printed already), else 2.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
+	fmt.Fprintln(stderr, "myaccount-demo:", err)
+	return 2
 }
 
 // options are the command-line flags.
@@ -41,10 +48,12 @@ type options struct {
 	postgres, redis                       string
 	origins, corsOrigins                  stringList
 	tenantRate, userRate                  float64
-	devIssuer, force                      bool
+	timeouts                              timeouts
+	devIssuer, force, trustForwarded      bool
 	dpop                                  myaccount.DPoPMode
 	dpopNonce                             bool
 	stepUpMaxAge                          time.Duration
+	methodOptions                         // -outbox, -secret-key (flags_keys.go)
 }
 
 type stringList []string
@@ -64,15 +73,23 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Var(&o.origins, "origin", "an origin allowed to create passkeys (repeatable; default: http://localhost:{port} with the dev issuer)")
 	fs.Var(&o.corsOrigins, "cors-origin", "a browser origin allowed to call the API cross-origin (repeatable)")
 	fs.Float64Var(&o.tenantRate, "tenant-rate", 25, "requests/second per tenant (0 turns the limit off)")
-	fs.Float64Var(&o.userRate, "user-rate", 1, "requests/second per user, burst 10 (0 turns the limit off)")
+	fs.Float64Var(&o.userRate, "user-rate", 10, "requests/second per user, burst three seconds' worth (0 turns the limit off)")
 	fs.BoolVar(&o.devIssuer, "dev-issuer", false, "serve a development token issuer (default: on when -issuer is not given)")
 	fs.BoolVar(&o.force, "force", false, "allow the dev issuer on a non-loopback -addr")
+	fs.BoolVar(&o.trustForwarded, "trust-forwarded", false, "take the public scheme and host from the last X-Forwarded-Proto and X-Forwarded-Host entries (only behind a proxy that sets them)")
+	fs.DurationVar(&o.timeouts.read, "read-timeout", 30*time.Second, "longest time to read a request, body included")
+	fs.DurationVar(&o.timeouts.write, "write-timeout", 30*time.Second, "longest time from the end of a request's headers to the end of its response")
+	fs.DurationVar(&o.timeouts.idle, "idle-timeout", 60*time.Second, "how long an idle keep-alive connection stays open")
 	fs.StringVar(&o.postgres, "postgres", "", "keep passkeys and sessions in PostgreSQL (a DSN such as postgres://user@127.0.0.1:5432/db) instead of memory")
 	fs.StringVar(&o.redis, "redis", "", "share the rate limits through Redis (a URL such as redis://127.0.0.1:6379/0)")
 	fs.TextVar(&o.dpop, "dpop", myaccount.DPoPAllowed, "DPoP-bound tokens: allowed (beside bearer tokens), required or disabled")
 	fs.BoolVar(&o.dpopNonce, "dpop-nonce", false, "require DPoP server nonces (a random key per process; give each process of a group the same -redis to share proofs, not nonces)")
 	fs.DurationVar(&o.stepUpMaxAge, "step-up-max-age", 0, "demand a login at most this old (the token's auth_time) to enroll or delete a method (0: no step-up)")
+	o.methodOptions.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := o.methodOptions.check(); err != nil {
 		return nil, err
 	}
 	devSet := false
@@ -82,6 +99,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if !o.devIssuer && o.issuer == "" {
 		return nil, errors.New("give -issuer, or use the dev issuer")
+	}
+	if o.timeouts.read <= 0 || o.timeouts.write <= 0 || o.timeouts.idle <= 0 {
+		return nil, errors.New("-read-timeout, -write-timeout and -idle-timeout must be positive")
 	}
 	if o.stepUpMaxAge < 0 {
 		return nil, errors.New("-step-up-max-age must not be negative")
@@ -113,11 +133,19 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 
 	cfg := myaccount.Config{
 		Issuer: o.issuer, JWKSURL: o.jwksURL, Audience: o.audience, RPID: o.rpID, Origins: o.origins,
-		CORSOrigins:     o.corsOrigins,
+		CORS: myaccount.CORSConfig{Origins: o.corsOrigins}, TrustForwardedHeaders: o.trustForwarded,
 		TenantRateLimit: rateLimit(o.tenantRate, 0),
-		UserRateLimit:   rateLimit(o.userRate, 10),
+		UserRateLimit:   rateLimit(o.userRate, max(1, int(3*o.userRate))),
 		Token:           tokenConfig(o),
 	}
+	box, closeOutbox, err := openOutbox(o.outbox, stdout)
+	if err != nil {
+		return err
+	}
+	defer closeOutbox()
+	// Every method type: email and phone codes go to the outbox.
+	cfg.Messages.Sender = box
+	cfg.SecretKeys = o.sealingKeys(o.postgres != "", stdout)
 	mux := http.NewServeMux()
 	var dev *myaccounttest.Issuer
 	if o.devIssuer {
@@ -138,6 +166,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		}
 		mux.Handle("GET /.well-known/jwks.json", dev.Handler())
 		mux.Handle("POST /dev/token", devTokenHandler(dev))
+		mux.Handle("GET /dev/outbox", box.handler())
 	}
 	shared, err := openBackends(ctx, o.postgres, o.redis)
 	if err != nil {
@@ -156,10 +185,11 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	mux.Handle("/me/", api)
 	mountPage(mux) // the demo page at /
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := o.timeouts.server(mux)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	printWelcome(stdout, base, dev != nil)
+	printOutboxNote(stdout, o.outbox)
 	if ready != nil {
 		ready <- base
 	}
@@ -171,6 +201,24 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// timeouts bound how long a client may hold a connection, so that slow or idle
+// clients cannot pile up open connections.
+type timeouts struct{ read, write, idle time.Duration }
+
+// server is an http.Server for h with every timeout set: a body trickled byte
+// by byte is cut at the read timeout, a response the client does not read at
+// the write timeout, an idle keep-alive connection at the idle timeout.
+func (t timeouts) server(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: min(10*time.Second, t.read),
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 // tokenConfig is the token settings of the flags: DPoP and step-up.

@@ -15,8 +15,9 @@ import (
 var webFiles embed.FS
 
 // pageCSP allows the page's own script, stylesheet and API calls, and nothing
-// else: no inline script, no other origin, no framing.
-const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// else: no inline script, no other origin, no framing. Images may be blob: URLs,
+// for the QR code the page fetches with a POST.
+const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // pageFiles are the paths the page is served at, with the file and type of each.
@@ -36,6 +37,7 @@ func mountPage(mux *http.ServeMux) {
 		}
 		mux.Handle("GET "+f.path, staticFile(body, f.contentType))
 	}
+	mux.Handle("POST /dev/qr", qrHandler()) // the authenticator app's QR code
 }
 
 // staticFile serves one embedded file with the page's security headers. Its

@@ -1,23 +1,19 @@
-// Package oascheck validates HTTP traffic of the tests against Auth0's OpenAPI 3.1
-// description of the My Account API.
+// Package oascheck checks HTTP traffic of the tests against what clients of the My
+// Account API rely on: Auth0's OpenAPI 3.1 description of it ([Spec]) and what
+// Auth0's SDK decoders require of each response ([Decoders]).
 //
 // The contract file is reference data kept outside the repository (see [Locate]); it is
 // read at test time and never copied into the project. [ForTest] loads it once per test
 // binary and skips the calling test when it is absent, unless the environment sets
 // CI=true, where its absence fails the test.
 //
-// The schema validator implements the part of JSON Schema draft 2020-12 that OpenAPI 3.1
-// documents use: $ref (local JSON pointers), type, enum, const, the string, number,
-// array and object assertions, the applicators allOf, anyOf, oneOf, not, if/then/else,
-// properties, patternProperties, additionalProperties, propertyNames, dependentRequired,
-// dependentSchemas, prefixItems, items and contains, and the formats "date-time"
-// (RFC 3339) and "uri" (absolute URI, RFC 3986), which are asserted. Annotations
-// (description, title, default, examples, discriminator, x-* extensions and the like)
-// do not affect the outcome; a keyword that is neither implemented nor a known
-// annotation is reported as an error rather than silently ignored, so the checker never
-// passes an instance it did not really check.
+// The OpenAPI check runs in the validator (./validator), a command in a module of its
+// own that evaluates the document's schemas with a JSON Schema 2020-12 library, so
+// that the library never enters the core module's requirements; [ForTest] starts it
+// with "go run" and talks to it over a pipe. Its package documentation says what it
+// checks; a schema keyword it cannot evaluate fails the check rather than being
+// ignored.
 //
-// Patterns are ECMA-262 regular expressions in JSON Schema. They are compiled with Go's
-// regexp package (RE2) after translating the \uXXXX escape, which RE2 spells \x{XXXX};
-// a pattern RE2 cannot express is reported, with its schema location, when it is used.
+// The decoder check needs nothing but the response: its table, in sdkdecoders.go,
+// names the SDK source file each rule comes from.
 package oascheck

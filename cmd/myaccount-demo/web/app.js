@@ -143,48 +143,74 @@ function registrationJSON(cred) {
   return out;
 }
 
-function browserRefusal(e) {
+// webauthnNouns names what each WebAuthn type creates, for the page's messages.
+const webauthnNouns = { passkey: 'passkey', 'webauthn-roaming': 'security key', 'webauthn-platform': 'device authenticator' };
+
+function browserRefusal(e, noun) {
   switch (e && e.name) {
     case 'InvalidStateError':
-      return new UserError('This authenticator already holds a passkey for this account. ' +
-        'Use another authenticator, or delete that passkey first.');
+      return new UserError('This authenticator already holds a ' + noun + ' for this account. ' +
+        'Use another authenticator, or delete that ' + noun + ' first.');
     case 'NotAllowedError':
-      return new UserError('No passkey was created: the request was cancelled, timed out, ' +
+      return new UserError('No ' + noun + ' was created: the request was cancelled, timed out, ' +
         'or the browser did not allow it.');
     case 'AbortError':
-      return new UserError('No passkey was created: the request was cancelled.');
+      return new UserError('No ' + noun + ' was created: the request was cancelled.');
     case 'SecurityError':
       return new UserError('The browser refused: this page\'s address does not match the relying party ' +
         'of the API. Open the page at http://localhost with the port the demo printed.');
     case 'NotSupportedError':
       return new UserError('This authenticator supports none of the algorithms the API offers.');
   }
-  return new UserError('The browser did not create a passkey (' + (e && e.name) + ': ' + (e && e.message) + ').');
+  return new UserError('The browser did not create a ' + noun + ' (' + (e && e.name) + ': ' + (e && e.message) + ').');
 }
 
-async function addPasskey() {
+function addPasskey() {
+  return addWebAuthn('passkey');
+}
+
+// addSecurityKey enrolls a cross-platform authenticator (a USB, NFC or
+// Bluetooth key) as a second factor.
+function addSecurityKey() {
+  return addWebAuthn('webauthn-roaming');
+}
+
+// addDeviceAuthenticator enrolls this device's built-in authenticator
+// (fingerprint, face or PIN) as a second factor.
+function addDeviceAuthenticator() {
+  return addWebAuthn('webauthn-platform');
+}
+
+// addWebAuthn enrolls a credential of one of the WebAuthn types: the API's
+// creation options go to the browser, its attestation back to the API.
+async function addWebAuthn(type) {
+  const noun = webauthnNouns[type];
   if (!window.PublicKeyCredential || !navigator.credentials) {
-    throw new UserError('This browser cannot create passkeys here: WebAuthn needs a secure context (http://localhost or https).');
+    throw new UserError('This browser cannot create a ' + noun + ' here: WebAuthn needs a secure context (http://localhost or https).');
   }
-  const start = await api('POST', '/authentication-methods', { type: 'passkey' });
+  // excludeCredentials lets the browser refuse an authenticator that already
+  // holds a credential for this account, before the user is asked anything.
+  const start = await api('POST', '/authentication-methods', { type, use_exclude_credentials: true });
   const rpID = start.authn_params_public_key.rp.id;
   if (location.hostname !== rpID && !location.hostname.endsWith('.' + rpID)) {
     throw new UserError('The API\'s relying party is "' + rpID + '" but this page is on "' + location.hostname +
       '": open the page on ' + rpID + '.');
   }
-  say('Waiting for your authenticator…');
+  say(type === 'webauthn-roaming' ? 'Insert or tap your security key…' : 'Waiting for your authenticator…');
   let cred;
   try {
     cred = await navigator.credentials.create({ publicKey: creationOptions(start.authn_params_public_key) });
   } catch (e) {
-    throw browserRefusal(e);
+    throw browserRefusal(e, noun);
   }
-  const method = await api('POST', '/authentication-methods/passkey%7Cnew/verify', {
+  // A passkey is verified at passkey|new; the other types under the 202's id.
+  const method = await api('POST', '/authentication-methods/' +
+    (type === 'passkey' ? 'passkey%7Cnew' : encodeURIComponent(start.id)) + '/verify', {
     auth_session: start.auth_session,
     authn_response: registrationJSON(cred),
   });
-  await loadPasskeys();
-  say('Added a passkey (' + method.id + ').');
+  await loadMethods();
+  say('Added a ' + noun + ' (' + method.id + ').');
 }
 
 // --- rendering --------------------------------------------------------------
@@ -235,44 +261,94 @@ function showToken() {
   $('token-info').hidden = false;
 }
 
-function showPasskeys(methods) {
+// methodTypes says, per type, how the list names a method and which of its
+// type-specific fields it shows.
+const methodTypes = {
+  passkey: { label: 'Passkey', details: webauthnDetails },
+  'webauthn-roaming': { label: 'Security key', details: webauthnKeyDetails },
+  'webauthn-platform': { label: 'Device authenticator', details: webauthnKeyDetails },
+  totp: { label: 'Authenticator app', details: (m) => [detail('confirmed', 'Confirmed', m.confirmed ? 'yes' : 'no')] },
+  'recovery-code': { label: 'Recovery code', details: (m) => [detail('confirmed', 'Confirmed', m.confirmed ? 'yes' : 'no')] },
+  email: { label: 'Email', details: (m) => [detail('email', 'Address', m.email)] },
+  phone: {
+    label: 'Phone',
+    details: (m) => [detail('phone-number', 'Number', m.phone_number),
+      detail('preferred', 'Codes by', m.preferred_authentication_method === 'voice' ? 'voice call' : 'text message')],
+  },
+  password: { label: 'Password', details: (m) => [detail('last-reset', 'Last reset', m.last_password_reset || '—')] },
+  'push-notification': { label: 'Push notifications', details: () => [] },
+};
+
+function webauthnDetails(m) {
+  return [
+    detail('device-type', 'Device type', m.credential_device_type),
+    detail('backed-up', 'Backed up', m.credential_backed_up ? 'yes' : 'no'),
+    detail('transports', 'Transports', (m.transports || []).join(', ') || '—'),
+    detail('aaguid', 'Authenticator (AAGUID)', m.aaguid || '—', 'code'),
+  ];
+}
+
+// webauthnKeyDetails are the fields the API lists for security keys and
+// device authenticators: the credential id, not the passkey's device details.
+function webauthnKeyDetails(m) {
+  const id = m.key_id || '';
+  return [
+    detail('confirmed', 'Confirmed', m.confirmed ? 'yes' : 'no'),
+    detail('key-id', 'Credential id', id.length > 24 ? id.slice(0, 24) + '…' : id, 'code'),
+  ];
+}
+
+// detail is one labelled field of a method; its value carries data-field.
+function detail(field, label, value, tag) {
+  return el('div', { class: 'detail' }, el('span', { class: 'detail-label', text: label + ': ' }),
+    el(tag || 'span', { 'data-field': field, text: value === undefined || value === null ? '—' : String(value) }));
+}
+
+function showMethods(methods) {
   const rows = methods.map((m) => {
     const created = new Date(m.created_at);
-    const tr = el('tr', { 'data-testid': 'passkey-row', 'data-id': m.id },
+    const type = methodTypes[m.type] || { label: m.type, details: () => [] };
+    return el('tr', { 'data-testid': 'method-row', 'data-id': m.id, 'data-type': m.type },
       el('td', { 'data-field': 'name' },
         m.name ? el('span', { class: 'name', text: m.name }) : el('span', { class: 'name muted', text: '(unnamed)' }),
         el('br'), el('small', { class: 'muted id', text: m.id })),
+      el('td', { 'data-field': 'type', text: type.label }),
+      el('td', { class: 'details' }, ...type.details(m)),
       el('td', { 'data-field': 'created' },
         el('time', { datetime: m.created_at, title: m.created_at,
           text: created.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) })),
-      el('td', { 'data-field': 'device-type', text: m.credential_device_type }),
-      el('td', { 'data-field': 'backed-up', text: m.credential_backed_up ? 'yes' : 'no' }),
-      el('td', { 'data-field': 'transports', text: (m.transports || []).join(', ') || '—' }),
-      el('td', { 'data-field': 'aaguid' }, el('code', { text: m.aaguid || '—' })),
       el('td', { class: 'row-actions' }, actionButtons(m)));
-    return tr;
   });
-  $('passkey-rows').replaceChildren(...rows);
+  $('method-rows').replaceChildren(...rows);
   $('empty').hidden = methods.length > 0;
-  $('empty').textContent = 'No passkeys yet: press “Add a passkey”.';
+  $('empty').textContent = 'No sign-in methods yet: add one with the buttons above.';
 }
 
 function actionButtons(m) {
   const label = m.name || m.id;
-  return el('div', { class: 'buttons' },
+  const buttons = [
     el('button', { type: 'button', class: 'secondary', 'data-action': 'rename', 'data-testid': 'rename',
       'aria-label': 'Rename ' + label, text: 'Rename' }),
     el('button', { type: 'button', class: 'danger', 'data-action': 'delete', 'data-testid': 'delete',
-      'aria-label': 'Delete ' + label, text: 'Delete' }));
+      'aria-label': 'Delete ' + label, text: 'Delete' }),
+  ];
+  if (m.type === 'phone') {
+    const other = m.preferred_authentication_method === 'voice' ? 'sms' : 'voice';
+    buttons.unshift(el('button', { type: 'button', class: 'secondary', 'data-action': 'channel', 'data-channel': other,
+      'data-testid': 'channel', text: other === 'voice' ? 'Use voice calls' : 'Use text messages' }));
+  }
+  return el('div', { class: 'buttons' }, ...buttons);
 }
 
-async function loadPasskeys() {
-  const data = await api('GET', '/authentication-methods?type=passkey');
-  showPasskeys(data.authentication_methods);
+async function loadMethods() {
+  const data = await api('GET', '/authentication-methods');
+  showMethods(data.authentication_methods);
 }
 
 function updateButtons() {
-  for (const b of document.querySelectorAll('button')) b.disabled = busy || (b.id !== 'get-token' && !token);
+  for (const b of document.querySelectorAll('button')) {
+    b.disabled = busy || (b.id !== 'get-token' && b.id !== 'refresh-outbox' && !token);
+  }
 }
 
 // task runs one user action: it clears the last message, disables the buttons,
@@ -309,14 +385,14 @@ function startRename(tr) {
     el('button', { type: 'button', class: 'secondary', 'data-testid': 'rename-cancel', text: 'Cancel' }));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    task('Could not rename the passkey', async () => {
+    task('Could not rename the method', async () => {
       const m = await api('PATCH', '/authentication-methods/' + encodeURIComponent(id), { name: input.value });
-      await loadPasskeys();
-      say('Renamed the passkey to “' + m.name + '”.');
+      await loadMethods();
+      say('Renamed the method to “' + m.name + '”.');
     });
   });
   form.querySelector('[data-testid="rename-cancel"]').addEventListener('click', () =>
-    task('Could not load the passkeys', loadPasskeys));
+    task('Could not load the sign-in methods', loadMethods));
   cell.replaceChildren(form);
   input.focus();
   input.select();
@@ -327,14 +403,211 @@ function startDelete(tr) {
   const cell = tr.querySelector('.row-actions');
   const yes = el('button', { type: 'button', class: 'danger', 'data-testid': 'delete-confirm', text: 'Yes, delete' });
   const no = el('button', { type: 'button', class: 'secondary', 'data-testid': 'delete-cancel', text: 'Keep' });
-  yes.addEventListener('click', () => task('Could not delete the passkey', async () => {
+  yes.addEventListener('click', () => task('Could not delete the method', async () => {
     await api('DELETE', '/authentication-methods/' + encodeURIComponent(id));
-    await loadPasskeys();
-    say('Deleted the passkey.');
+    await loadMethods();
+    say('Deleted the method.');
   }));
-  no.addEventListener('click', () => task('Could not load the passkeys', loadPasskeys));
-  cell.replaceChildren(el('div', { class: 'buttons' }, el('span', { text: 'Delete this passkey?' }), yes, no));
+  no.addEventListener('click', () => task('Could not load the sign-in methods', loadMethods));
+  cell.replaceChildren(el('div', { class: 'buttons' }, el('span', { text: 'Delete this method?' }), yes, no));
   no.focus();
+}
+
+// switchChannel changes how a phone method receives its codes.
+function switchChannel(tr, channel) {
+  task('Could not change how the codes are sent', async () => {
+    await api('PATCH', '/authentication-methods/' + encodeURIComponent(tr.dataset.id),
+      { preferred_authentication_method: channel });
+    await loadMethods();
+    say('Codes for this phone now come by ' + (channel === 'voice' ? 'voice call.' : 'text message.'));
+  });
+}
+
+// --- enrollment panel -----------------------------------------------------------
+// One enrollment at a time shows its steps in #enroll. Closing the panel removes
+// what it showed, secrets included.
+
+let panelURLs = []; // object URLs of the panel's images, revoked on close
+
+function openPanel(title, ...children) {
+  closePanel();
+  const p = $('enroll');
+  p.append(el('h3', { text: title }), ...children);
+  p.hidden = false;
+}
+
+function closePanel() {
+  const p = $('enroll');
+  p.replaceChildren();
+  p.hidden = true;
+  for (const u of panelURLs) URL.revokeObjectURL(u);
+  panelURLs = [];
+}
+
+function cancelButton() {
+  const b = el('button', { type: 'button', class: 'secondary', 'data-testid': 'enroll-cancel', text: 'Cancel' });
+  b.addEventListener('click', () => {
+    closePanel();
+    say('Cancelled: nothing was added.');
+  });
+  return b;
+}
+
+// verifyMethod is the second step of every enrollment but a passkey's: the id
+// of the 202 body, its auth_session and the type's own members.
+function verifyMethod(start, members) {
+  return api('POST', '/authentication-methods/' + encodeURIComponent(start.id) + '/verify',
+    { auth_session: start.auth_session, ...members });
+}
+
+// codeForm asks for a 6-digit code and calls verify with it; a wrong code
+// leaves the form in place to try again.
+function codeForm(prefix, label, what, verify) {
+  const id = prefix + '-code';
+  const input = el('input', { type: 'text', id, 'data-testid': id, inputmode: 'numeric', autocomplete: 'one-time-code',
+    pattern: '[0-9]{6}', maxlength: '6', required: '', spellcheck: 'false', class: 'code-input' });
+  const form = el('form', { class: 'inline-form' },
+    el('label', { for: id, text: label }), input,
+    el('button', { type: 'submit', id: prefix + '-verify', 'data-testid': prefix + '-verify', text: 'Verify' }),
+    cancelButton());
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    task(what, async () => {
+      await verify(input.value.trim());
+      closePanel();
+      await loadMethods();
+    });
+  });
+  return form;
+}
+
+// --- authenticator apps (totp) -------------------------------------------------
+
+async function addAuthenticatorApp() {
+  const start = await api('POST', '/authentication-methods', { type: 'totp' });
+  const img = el('img', { id: 'totp-qr', 'data-testid': 'totp-qr', class: 'qr', width: '240', height: '240',
+    alt: 'QR code of the key for your authenticator app' });
+  openPanel('Add an authenticator app',
+    el('p', { text: 'Scan this QR code with your authenticator app, or type the key by hand. ' +
+      'Then enter the 6-digit code the app shows.' }),
+    el('div', { class: 'totp-setup' }, img,
+      el('div', {},
+        el('p', { class: 'detail-label', text: 'Key to type by hand' }),
+        el('code', { id: 'totp-secret', 'data-testid': 'totp-secret', class: 'secret', text: groups(start.manual_input_code) }))),
+    codeForm('totp', 'Code from the app', 'Could not add the authenticator app', async (code) => {
+      await verifyMethod(start, { otp_code: code });
+      say('Added an authenticator app.');
+    }));
+  img.src = await qrImage(start.barcode_uri);
+  say('Scan the QR code, then type the code your app shows.');
+  $('totp-code').focus();
+}
+
+// qrImage has the demo draw the otpauth URI as a QR code. The URI holds the
+// secret, so it goes in a POST body rather than an image URL.
+async function qrImage(uri) {
+  const resp = await send('/dev/qr', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: uri,
+    credentials: 'omit', cache: 'no-store' });
+  if (!resp.ok) throw new UserError('The demo could not draw the QR code: ' + (await resp.text()).trim());
+  const u = URL.createObjectURL(await resp.blob());
+  panelURLs.push(u);
+  return u;
+}
+
+// groups splits a secret into groups of four, easier to read and type.
+function groups(s) {
+  return s.replace(/(.{4})(?=.)/g, '$1 ');
+}
+
+// --- recovery codes ---------------------------------------------------------------
+
+async function addRecoveryCode() {
+  const start = await api('POST', '/authentication-methods', { type: 'recovery-code' });
+  const code = el('code', { id: 'recovery-code', 'data-testid': 'recovery-code', class: 'secret', text: groups(start.recovery_code) });
+  const copy = el('button', { type: 'button', id: 'recovery-copy', class: 'secondary', 'data-testid': 'recovery-copy', text: 'Copy' });
+  copy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(start.recovery_code);
+      say('Copied the recovery code. Keep it somewhere safe, then press “I saved it”.');
+    } catch {
+      window.getSelection().selectAllChildren(code);
+      say('The browser did not allow copying: the code is selected, copy it yourself.');
+    }
+  });
+  const saved = el('button', { type: 'button', id: 'recovery-saved', 'data-testid': 'recovery-saved', text: 'I saved it' });
+  saved.addEventListener('click', () => task('Could not add the recovery code', async () => {
+    await verifyMethod(start, {});
+    closePanel();
+    await loadMethods();
+    say('Added a recovery code. It is not shown again; to get a new one, delete it and add another.');
+  }));
+  openPanel('Your recovery code',
+    el('p', { text: 'This code signs you in if you lose your other methods. It is shown only now: ' +
+      'copy it or write it down, then confirm.' }),
+    el('div', { class: 'buttons' }, code, copy),
+    el('div', { class: 'buttons' }, saved, cancelButton()));
+  say('Save the recovery code, then press “I saved it”.');
+}
+
+// --- email and phone ----------------------------------------------------------------
+
+// addByMessage asks for an address or number, has the API send a code to it,
+// then asks for that code. In the demo the code lands in the outbox.
+function addByMessage(kind) {
+  const email = kind === 'email';
+  const what = email ? 'Could not add the email address' : 'Could not add the phone number';
+  const input = email
+    ? el('input', { type: 'email', id: 'email-address', 'data-testid': 'email-address', required: '',
+      autocomplete: 'email', maxlength: '254', spellcheck: 'false' })
+    : el('input', { type: 'tel', id: 'phone-number', 'data-testid': 'phone-number', required: '',
+      autocomplete: 'tel', placeholder: '+14155550123', spellcheck: 'false' });
+  const channel = email ? null : el('select', { id: 'phone-channel', 'data-testid': 'phone-channel' },
+    el('option', { value: 'sms', text: 'by text message' }), el('option', { value: 'voice', text: 'by voice call' }));
+  const form = el('form', { class: 'inline-form' },
+    el('label', { for: input.id, text: email ? 'Email address' : 'Phone number (E.164)' }), input,
+    ...(channel ? [el('label', { for: 'phone-channel', class: 'visually-hidden', text: 'How to send the code' }), channel] : []),
+    el('button', { type: 'submit', id: kind + '-send', 'data-testid': kind + '-send', text: 'Send a code' }),
+    cancelButton());
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    task(what, async () => {
+      const body = email ? { type: 'email', email: input.value.trim() }
+        : { type: 'phone', phone_number: input.value.trim(), preferred_authentication_method: channel.value };
+      const start = await api('POST', '/authentication-methods', body);
+      const to = body.email || body.phone_number;
+      openPanel(email ? 'Add an email address' : 'Add a phone number',
+        el('p', { text: 'A code was sent to ' + to + '. In this demo it is in the development outbox below.' }),
+        codeForm(kind, 'Code you received', what, async (code) => {
+          await verifyMethod(start, { otp_code: code });
+          say(email ? 'Added the email address.' : 'Added the phone number.');
+        }));
+      say('Sent a code to ' + to + '.');
+      await loadOutbox();
+      $(kind + '-code').focus();
+    });
+  });
+  openPanel(email ? 'Add an email address' : 'Add a phone number', form);
+  input.focus();
+}
+
+// --- development outbox ----------------------------------------------------------------
+
+async function loadOutbox() {
+  const resp = await send('/dev/outbox', { credentials: 'omit', cache: 'no-store', headers: { Accept: 'application/json' } });
+  if (!resp.ok) {
+    $('outbox-empty').textContent = 'The outbox is not shown here (' + resp.status + ': ' + (await resp.text()).trim() + ').';
+    $('outbox-empty').hidden = false;
+    return;
+  }
+  const data = await resp.json();
+  const rows = data.messages.slice().reverse().map((m) => el('tr', { 'data-testid': 'outbox-row' },
+    el('td', {}, el('time', { datetime: m.sent_at, text: new Date(m.sent_at).toLocaleTimeString() })),
+    el('td', { 'data-field': 'channel', text: m.channel }),
+    el('td', { 'data-field': 'to', text: m.to }),
+    el('td', { 'data-field': 'code' }, el('code', { text: m.code }))));
+  $('outbox-rows').replaceChildren(...rows);
+  $('outbox-empty').textContent = 'No codes sent yet.';
+  $('outbox-empty').hidden = rows.length > 0;
 }
 
 // --- wiring -----------------------------------------------------------------
@@ -363,29 +636,38 @@ document.addEventListener('DOMContentLoaded', () => {
     const scopes = [...document.querySelectorAll('input[name="scope"]:checked')].map((c) => c.value);
     task('Could not get a token', async () => {
       token = null;
+      closePanel();
       $('token-info').hidden = true;
-      $('passkey-rows').replaceChildren();
+      $('method-rows').replaceChildren();
       token = await getToken(sub, lifetime, scopes);
       showToken();
       say('Got a token for ' + sub + '.');
       try {
-        await loadPasskeys();
+        await loadMethods();
       } catch (e) {
-        showError('Could not load the passkeys', e);
+        showError('Could not load the sign-in methods', e);
       }
     });
   });
   $('add-passkey').addEventListener('click', () => task('Could not add a passkey', addPasskey));
-  $('refresh').addEventListener('click', () => task('Could not load the passkeys', async () => {
-    await loadPasskeys();
-    say('Passkeys loaded.');
+  $('add-security-key').addEventListener('click', () => task('Could not add a security key', addSecurityKey));
+  $('add-platform').addEventListener('click', () => task('Could not add this device', addDeviceAuthenticator));
+  $('add-totp').addEventListener('click', () => task('Could not add an authenticator app', addAuthenticatorApp));
+  $('add-recovery-code').addEventListener('click', () => task('Could not add a recovery code', addRecoveryCode));
+  $('add-email').addEventListener('click', () => task('Could not add an email address', async () => addByMessage('email')));
+  $('add-phone').addEventListener('click', () => task('Could not add a phone number', async () => addByMessage('phone')));
+  $('refresh').addEventListener('click', () => task('Could not load the sign-in methods', async () => {
+    await loadMethods();
+    say('Sign-in methods loaded.');
   }));
-  $('passkey-rows').addEventListener('click', (ev) => {
+  $('refresh-outbox').addEventListener('click', () => task('Could not load the outbox', loadOutbox));
+  $('method-rows').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-action]');
     if (!b || busy) return;
     const tr = b.closest('tr');
     if (b.dataset.action === 'rename') startRename(tr);
     else if (b.dataset.action === 'delete') startDelete(tr);
+    else if (b.dataset.action === 'channel') switchChannel(tr, b.dataset.channel);
   });
   updateButtons();
 });

@@ -1,4 +1,4 @@
-package oascheck
+package main
 
 import (
 	"strings"
@@ -57,26 +57,26 @@ func checkErr(t *testing.T, err error, want []string) {
 func TestType(t *testing.T) {
 	runKeywordCases(t, []keywordCase{
 		{"string ok", `{"type":"string"}`, `"x"`, nil},
-		{"string bad", `{"type":"string"}`, `1`, []string{"(root): type is integer, want string; schema #/components/schemas/T/type"}},
+		{"string bad", `{"type":"string"}`, `1`, []string{`(root): got number, want string; schema #/components/schemas/T/type`}},
 		{"integer ok", `{"type":"integer"}`, `12`, nil},
 		{"integer with zero fraction", `{"type":"integer"}`, `1.0`, nil},
 		{"integer exponent", `{"type":"integer"}`, `1e3`, nil},
-		{"integer bad fraction", `{"type":"integer"}`, `1.5`, []string{"type is number, want integer"}},
-		{"integer bad string", `{"type":"integer"}`, `"1"`, []string{"type is string, want integer"}},
+		{"integer bad fraction", `{"type":"integer"}`, `1.5`, []string{`(root): got number, want integer; schema #/components/schemas/T/type`}},
+		{"integer bad string", `{"type":"integer"}`, `"1"`, []string{`(root): got string, want integer; schema #/components/schemas/T/type`}},
 		{"number ok int", `{"type":"number"}`, `-3`, nil},
 		{"number ok float", `{"type":"number"}`, `2.5e-3`, nil},
-		{"number bad", `{"type":"number"}`, `true`, []string{"type is boolean, want number"}},
+		{"number bad", `{"type":"number"}`, `true`, []string{`(root): got boolean, want number; schema #/components/schemas/T/type`}},
 		{"boolean ok", `{"type":"boolean"}`, `false`, nil},
 		{"boolean bad", `{"type":"boolean"}`, `"false"`, []string{"want boolean"}},
 		{"null ok", `{"type":"null"}`, `null`, nil},
-		{"null bad", `{"type":"null"}`, `0`, []string{"want null"}},
+		{"null bad", `{"type":"null"}`, `0`, []string{`(root): got number, want null; schema #/components/schemas/T/type`}},
 		{"object ok", `{"type":"object"}`, `{}`, nil},
-		{"object bad", `{"type":"object"}`, `[]`, []string{"type is array, want object"}},
+		{"object bad", `{"type":"object"}`, `[]`, []string{`(root): got array, want object; schema #/components/schemas/T/type`}},
 		{"array ok", `{"type":"array"}`, `[1]`, nil},
-		{"array bad", `{"type":"array"}`, `{}`, []string{"type is object, want array"}},
+		{"array bad", `{"type":"array"}`, `{}`, []string{`(root): got object, want array; schema #/components/schemas/T/type`}},
 		{"type array null", `{"type":["string","null"]}`, `null`, nil},
 		{"type array string", `{"type":["string","null"]}`, `"s"`, nil},
-		{"type array bad", `{"type":["string","null"]}`, `1`, []string{"want one of string, null"}},
+		{"type array bad", `{"type":["string","null"]}`, `1`, []string{`(root): got number, want null or string; schema #/components/schemas/T/type`}},
 		{"no type accepts anything", `{}`, `[1,{"a":null}]`, nil},
 	})
 }
@@ -84,62 +84,62 @@ func TestType(t *testing.T) {
 func TestPropertiesRequiredAdditional(t *testing.T) {
 	runKeywordCases(t, []keywordCase{
 		{"nested property pointer", `{"properties":{"a":{"properties":{"b":{"type":"string"}}}}}`, `{"a":{"b":2}}`,
-			[]string{"/a/b: type is integer, want string; schema #/components/schemas/T/properties/a/properties/b/type"}},
+			[]string{`/a/b: got number, want string; schema #/components/schemas/T/properties/a/properties/b/type`}},
 		{"escaped member names", `{"properties":{"a/b~c":{"type":"string"}}}`, `{"a/b~c":2}`,
-			[]string{"/a~1b~0c: type is integer", "/properties/a~1b~0c/type"}},
+			[]string{`/a~1b~0c: got number, want string; schema #/components/schemas/T/properties/a~1b~0c/type`, "/properties/a~1b~0c/type"}},
 		{"required present", `{"required":["a"]}`, `{"a":null}`, nil},
 		{"required missing", `{"required":["a","b"]}`, `{"a":1}`,
-			[]string{"/b: missing required property; schema #/components/schemas/T/required"}},
+			[]string{`(root): missing property 'b'; schema #/components/schemas/T/required`}},
 		{"required ignores non-objects", `{"required":["a"]}`, `"s"`, nil},
 		{"additionalProperties false ok", `{"properties":{"a":{}},"additionalProperties":false}`, `{"a":1}`, nil},
 		{"additionalProperties false extra", `{"properties":{"a":{}},"additionalProperties":false}`, `{"a":1,"z":2}`,
-			[]string{"/z: property is not allowed (additionalProperties is false); schema #/components/schemas/T/additionalProperties"}},
+			[]string{`(root): additional properties 'z' not allowed; schema #/components/schemas/T/additionalProperties`}},
 		{"additionalProperties schema ok", `{"properties":{"a":{}},"additionalProperties":{"type":"integer"}}`, `{"a":"s","z":2}`, nil},
 		{"additionalProperties schema bad", `{"properties":{"a":{}},"additionalProperties":{"type":"integer"}}`, `{"z":"s"}`,
-			[]string{"/z: type is string, want integer; schema #/components/schemas/T/additionalProperties/type"}},
+			[]string{`/z: got string, want integer; schema #/components/schemas/T/additionalProperties/type`}},
 		{"patternProperties counts as declared", `{"patternProperties":{"^x-":{"type":"string"}},"additionalProperties":false}`, `{"x-a":"s"}`, nil},
-		{"patternProperties bad", `{"patternProperties":{"^x-":{"type":"string"}}}`, `{"x-a":1}`, []string{"/x-a: type is integer", "/patternProperties/^x-/type"}},
-		{"propertyNames", `{"propertyNames":{"maxLength":2}}`, `{"abc":1}`, []string{"/abc: property name: string length 3 is more than maxLength 2"}},
-		{"minProperties", `{"minProperties":1}`, `{}`, []string{"fewer than minProperties 1"}},
-		{"maxProperties", `{"maxProperties":1}`, `{"a":1,"b":2}`, []string{"more than maxProperties 1"}},
-		{"false property schema", `{"properties":{"a":false}}`, `{"a":1}`, []string{"/a: no value is allowed here (schema is false)"}},
+		{"patternProperties bad", `{"patternProperties":{"^x-":{"type":"string"}}}`, `{"x-a":1}`, []string{`/x-a: got number, want string; schema #/components/schemas/T/patternProperties/^x-/type`, "/patternProperties/^x-/type"}},
+		{"propertyNames", `{"propertyNames":{"maxLength":2}}`, `{"abc":1}`, []string{`(root): invalid propertyName 'abc'`, `(root): maxLength: got 3, want 2; schema #/components/schemas/T/propertyNames/maxLength`}},
+		{"minProperties", `{"minProperties":1}`, `{}`, []string{`(root): minProperties: got 0, want 1; schema #/components/schemas/T/minProperties`}},
+		{"maxProperties", `{"maxProperties":1}`, `{"a":1,"b":2}`, []string{`(root): maxProperties: got 2, want 1; schema #/components/schemas/T/maxProperties`}},
+		{"false property schema", `{"properties":{"a":false}}`, `{"a":1}`, []string{`/a: false schema; schema #/components/schemas/T/properties/a`}},
 		{"dependentRequired ok", `{"dependentRequired":{"a":["b"]}}`, `{"a":1,"b":2}`, nil},
 		{"dependentRequired absent trigger", `{"dependentRequired":{"a":["b"]}}`, `{"b":2}`, nil},
 		{"dependentRequired missing", `{"dependentRequired":{"a":["b"]}}`, `{"a":1}`,
-			[]string{`/b: missing property required when "a" is present; schema #/components/schemas/T/dependentRequired/a`}},
-		{"dependentSchemas", `{"dependentSchemas":{"a":{"required":["c"]}}}`, `{"a":1}`, []string{"/c: missing required property"}},
+			[]string{`(root): properties 'b' required, if 'a' exists; schema #/components/schemas/T/dependentRequired/a`}},
+		{"dependentSchemas", `{"dependentSchemas":{"a":{"required":["c"]}}}`, `{"a":1}`, []string{`(root): missing property 'c'; schema #/components/schemas/T/dependentSchemas/a/required`}},
 	})
 }
 
 func TestArrays(t *testing.T) {
 	runKeywordCases(t, []keywordCase{
 		{"items ok", `{"items":{"type":"integer"}}`, `[1,2]`, nil},
-		{"items bad", `{"items":{"type":"integer"}}`, `[1,"x"]`, []string{"/1: type is string, want integer; schema #/components/schemas/T/items/type"}},
+		{"items bad", `{"items":{"type":"integer"}}`, `[1,"x"]`, []string{`/1: got string, want integer; schema #/components/schemas/T/items/type`}},
 		{"minItems ok", `{"minItems":1}`, `[0]`, nil},
-		{"minItems bad", `{"minItems":2}`, `[0]`, []string{"array has 1 items, fewer than minItems 2; schema #/components/schemas/T/minItems"}},
-		{"maxItems bad", `{"maxItems":1}`, `[0,1]`, []string{"more than maxItems 1"}},
+		{"minItems bad", `{"minItems":2}`, `[0]`, []string{`(root): minItems: got 1, want 2; schema #/components/schemas/T/minItems`}},
+		{"maxItems bad", `{"maxItems":1}`, `[0,1]`, []string{`(root): maxItems: got 2, want 1; schema #/components/schemas/T/maxItems`}},
 		{"uniqueItems ok", `{"uniqueItems":true}`, `[1,"1",{"a":1},{"a":2}]`, nil},
-		{"uniqueItems numbers by value", `{"uniqueItems":true}`, `[1,1.0]`, []string{"items 0 and 1 are equal"}},
-		{"uniqueItems objects", `{"uniqueItems":true}`, `[{"a":[1],"b":2},{"b":2,"a":[1]}]`, []string{"items 0 and 1 are equal"}},
+		{"uniqueItems numbers by value", `{"uniqueItems":true}`, `[1,1.0]`, []string{`(root): items at 0 and 1 are equal; schema #/components/schemas/T/uniqueItems`}},
+		{"uniqueItems objects", `{"uniqueItems":true}`, `[{"a":[1],"b":2},{"b":2,"a":[1]}]`, []string{`(root): items at 0 and 1 are equal; schema #/components/schemas/T/uniqueItems`}},
 		{"uniqueItems false", `{"uniqueItems":false}`, `[1,1]`, nil},
-		{"prefixItems then items", `{"prefixItems":[{"type":"string"}],"items":{"type":"integer"}}`, `["a",1,"b"]`, []string{"/2: type is string, want integer"}},
+		{"prefixItems then items", `{"prefixItems":[{"type":"string"}],"items":{"type":"integer"}}`, `["a",1,"b"]`, []string{`/2: got string, want integer; schema #/components/schemas/T/items/type`}},
 		{"contains ok", `{"contains":{"const":3}}`, `[1,3]`, nil},
-		{"contains none", `{"contains":{"const":3}}`, `[1,2]`, []string{"0 items match the contains schema"}},
-		{"maxContains", `{"contains":{"const":3},"maxContains":1}`, `[3,3]`, []string{"want at most 1"}},
+		{"contains none", `{"contains":{"const":3}}`, `[1,2]`, []string{`(root): no items match contains schema; schema #/components/schemas/T/contains`, `/1: value must be 3; schema #/components/schemas/T/contains/const`}},
+		{"maxContains", `{"contains":{"const":3},"maxContains":1}`, `[3,3]`, []string{`(root): max 1 items required to match contains schema, but matched 2 items at 0 1; schema #/components/schemas/T/maxContains`}},
 	})
 }
 
 func TestEnumConst(t *testing.T) {
 	runKeywordCases(t, []keywordCase{
 		{"enum ok", `{"enum":["a","b"]}`, `"b"`, nil},
-		{"enum bad", `{"enum":["a","b"]}`, `"c"`, []string{`value "c" is not one of ["a","b"]; schema #/components/schemas/T/enum`}},
+		{"enum bad", `{"enum":["a","b"]}`, `"c"`, []string{`(root): value must be one of 'a', 'b'; schema #/components/schemas/T/enum`}},
 		{"enum number by value", `{"enum":[1,2]}`, `2.0`, nil},
 		{"enum object", `{"enum":[{"a":1}]}`, `{"a":1}`, nil},
-		{"enum distinguishes types", `{"enum":[1]}`, `"1"`, []string{"is not one of"}},
+		{"enum distinguishes types", `{"enum":[1]}`, `"1"`, []string{`(root): value must be 1; schema #/components/schemas/T/enum`}},
 		{"const ok", `{"const":"passkey"}`, `"passkey"`, nil},
-		{"const bad", `{"const":"passkey"}`, `"totp"`, []string{`value "totp", want "passkey"; schema #/components/schemas/T/const`}},
-		{"const null", `{"const":null}`, `false`, []string{"want null"}},
-		{"const big integers are exact", `{"const":9007199254740993}`, `9007199254740992`, []string{"want 9007199254740993"}},
+		{"const bad", `{"const":"passkey"}`, `"totp"`, []string{`(root): value must be 'passkey'; schema #/components/schemas/T/const`}},
+		{"const null", `{"const":null}`, `false`, []string{`(root): value must be <nil>; schema #/components/schemas/T/const`}},
+		{"const big integers are exact", `{"const":9007199254740993}`, `9007199254740992`, []string{`(root): value must be 9007199254740993; schema #/components/schemas/T/const`}},
 		{"const array", `{"const":[1,"a"]}`, `[1,"a"]`, nil},
 	})
 }
@@ -147,18 +147,18 @@ func TestEnumConst(t *testing.T) {
 func TestStrings(t *testing.T) {
 	runKeywordCases(t, []keywordCase{
 		{"minLength ok", `{"minLength":1}`, `"a"`, nil},
-		{"minLength bad", `{"minLength":1}`, `""`, []string{"string length 0 is less than minLength 1; schema #/components/schemas/T/minLength"}},
+		{"minLength bad", `{"minLength":1}`, `""`, []string{`(root): minLength: got 0, want 1; schema #/components/schemas/T/minLength`}},
 		{"maxLength counts code points", `{"maxLength":5}`, `"héllo"`, nil},
 		{"maxLength astral code points", `{"maxLength":2}`, `"😀😀"`, nil},
-		{"maxLength bad", `{"maxLength":1}`, `"😀😀"`, []string{"string length 2 is more than maxLength 1"}},
+		{"maxLength bad", `{"maxLength":1}`, `"😀😀"`, []string{`(root): maxLength: got 2, want 1; schema #/components/schemas/T/maxLength`}},
 		{"length ignores non-strings", `{"maxLength":1}`, `12345`, nil},
 		{"pattern ok", `{"pattern":"^[a-z0-9-]+$"}`, `"abc-1"`, nil},
-		{"pattern bad", `{"pattern":"^[a-z0-9-]+$"}`, `"ABC"`, []string{`string "ABC" does not match pattern "^[a-z0-9-]+$"; schema #/components/schemas/T/pattern`}},
+		{"pattern bad", `{"pattern":"^[a-z0-9-]+$"}`, `"ABC"`, []string{`(root): 'ABC' does not match pattern '^[a-z0-9-]+$'; schema #/components/schemas/T/pattern`}},
 		{"pattern is a search, not anchored", `{"pattern":"b"}`, `"abc"`, nil},
 		{"pattern ECMA \\u escape ok", `{"pattern":"^[^\\u0000-\\u001f\\u007f-\\u009f]*$"}`, `"plain text é"`, nil},
 		{"pattern ECMA \\u escape bad", `{"pattern":"^[^\\u0000-\\u001f\\u007f-\\u009f]*$"}`, `"tab\there"`, []string{"does not match pattern"}},
 		{"pattern \\S", `{"pattern":"^\\S+$"}`, `"a b"`, []string{"does not match pattern"}},
-		{"pattern not RE2", `{"pattern":"^(?=a)"}`, `"a"`, []string{`invalid schema: pattern "^(?=a)" cannot be compiled by Go's regexp (RE2)`, "#/components/schemas/T/pattern"}},
+		{"pattern not RE2", `{"pattern":"^(?=a)"}`, `"a"`, []string{`(root): invalid schema:`, `pattern "^(?=a)" cannot be compiled by Go's regexp (RE2)`, "; schema #/components/schemas/T"}},
 	})
 }
 
@@ -177,29 +177,29 @@ func TestTranslateECMARegexp(t *testing.T) {
 	}
 }
 
-func TestPatternCompiledOnce(t *testing.T) {
-	s := inlineSpec(t, `{}`)
-	a, err := s.pattern("^x+$")
+func TestSchemaCompiledOnce(t *testing.T) {
+	s := inlineSpec(t, `{"T":{"type":"string","pattern":"^x+$"}}`)
+	a, err := s.compile("#/components/schemas/T")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := s.pattern("^x+$")
+	b, _ := s.compile("#/components/schemas/T")
 	if a != b {
-		t.Error("pattern compiled twice")
+		t.Error("schema compiled twice")
 	}
 }
 
 func TestNumbers(t *testing.T) {
 	runKeywordCases(t, []keywordCase{
 		{"minimum ok", `{"minimum":0}`, `0`, nil},
-		{"minimum bad", `{"minimum":1}`, `0.5`, []string{"value 0.5 is less than minimum 1; schema #/components/schemas/T/minimum"}},
+		{"minimum bad", `{"minimum":1}`, `0.5`, []string{`(root): minimum: got 0.5, want 1; schema #/components/schemas/T/minimum`}},
 		{"maximum ok", `{"maximum":2147483647}`, `2147483647`, nil},
-		{"maximum bad", `{"maximum":2147483647}`, `2147483648`, []string{"more than maximum 2147483647"}},
-		{"maximum exact beyond float64", `{"maximum":9007199254740992}`, `9007199254740993`, []string{"more than maximum"}},
-		{"exclusiveMinimum", `{"exclusiveMinimum":0}`, `0`, []string{"not more than exclusiveMinimum 0"}},
-		{"exclusiveMaximum", `{"exclusiveMaximum":1}`, `1.0`, []string{"not less than exclusiveMaximum 1"}},
+		{"maximum bad", `{"maximum":2147483647}`, `2147483648`, []string{"(root): maximum: got ", "; schema #/components/schemas/T/maximum"}},
+		{"maximum exact beyond float64", `{"maximum":9007199254740992}`, `9007199254740993`, []string{"(root): maximum: got ", "; schema #/components/schemas/T/maximum"}},
+		{"exclusiveMinimum", `{"exclusiveMinimum":0}`, `0`, []string{`(root): exclusiveMinimum: got 0, want 0; schema #/components/schemas/T/exclusiveMinimum`}},
+		{"exclusiveMaximum", `{"exclusiveMaximum":1}`, `1.0`, []string{`(root): exclusiveMaximum: got 1, want 1; schema #/components/schemas/T/exclusiveMaximum`}},
 		{"multipleOf exact decimal", `{"multipleOf":0.1}`, `0.3`, nil},
-		{"multipleOf bad", `{"multipleOf":2}`, `3`, []string{"not a multiple of 2"}},
+		{"multipleOf bad", `{"multipleOf":2}`, `3`, []string{`(root): multipleOf: got 3, want 2; schema #/components/schemas/T/multipleOf`}},
 		{"bounds ignore non-numbers", `{"minimum":5}`, `"1"`, nil},
 		{"huge exponent refused", `{"type":"number"}`, `1e999999`, []string{"exponent out of the range"}},
 	})
@@ -215,40 +215,41 @@ func TestFormats(t *testing.T) {
 		{"date-time leap day", dt, `"2024-02-29T00:00:00Z"`, nil},
 		{"date-time leap second", dt, `"2016-12-31T23:59:60Z"`, nil},
 		{"date-time leap second offset", dt, `"2016-12-31T18:59:60-05:00"`, nil},
-		{"date-time bad leap second", dt, `"2016-12-31T12:00:60Z"`, []string{"not a valid date-time"}},
-		{"date-time no offset", dt, `"2025-01-15T10:30:00"`, []string{`string "2025-01-15T10:30:00" is not a valid date-time (RFC 3339); schema #/components/schemas/T/format`}},
-		{"date-time space", dt, `"2025-01-15 10:30:00Z"`, []string{"not a valid date-time"}},
-		{"date-time Feb 30", dt, `"2025-02-30T00:00:00Z"`, []string{"not a valid date-time"}},
-		{"date-time not leap year", dt, `"2025-02-29T00:00:00Z"`, []string{"not a valid date-time"}},
-		{"date-time hour 24", dt, `"2025-01-15T24:00:00Z"`, []string{"not a valid date-time"}},
-		{"date-time date only", dt, `"2025-01-15"`, []string{"not a valid date-time"}},
+		{"date-time bad leap second", dt, `"2016-12-31T12:00:60Z"`, []string{`invalid leap second; schema #/components/schemas/T/format`}},
+		{"date-time no offset", dt, `"2025-01-15T10:30:00"`, []string{`(root): '2025-01-15T10:30:00' is not valid date-time: less than 20 characters long; schema #/components/schemas/T/format`}},
+		{"date-time space", dt, `"2025-01-15 10:30:00Z"`, []string{`is not valid date-time: 11th character must be t or T`}},
+		{"date-time Feb 30", dt, `"2025-02-30T00:00:00Z"`, []string{`'2025-02-30T00:00:00Z' is not valid date-time`}},
+		{"date-time not leap year", dt, `"2025-02-29T00:00:00Z"`, []string{`'2025-02-29T00:00:00Z' is not valid date-time`}},
+		{"date-time hour 24", dt, `"2025-01-15T24:00:00Z"`, []string{`'2025-01-15T24:00:00Z' is not valid date-time`}},
+		{"date-time date only", dt, `"2025-01-15"`, []string{`'2025-01-15' is not valid date-time`}},
 		{"uri https", uri, `"https://tenant.example.com/me/v1/authentication-methods/passkey%7Cnew"`, nil},
 		{"uri urn", uri, `"urn:example:a"`, nil},
 		{"uri relative", uri, `"/me/v1/authentication-methods"`, []string{"not a valid absolute URI"}},
 		{"uri raw pipe", uri, `"https://a.example/x|y"`, []string{"not a valid absolute URI"}},
 		{"uri space", uri, `"https://a.example/x y"`, []string{"not a valid absolute URI"}},
 		{"uri bad escape", uri, `"https://a.example/%zz"`, []string{"not a valid absolute URI"}},
-		{"unknown format is an annotation", `{"format":"email"}`, `"not an email"`, nil},
-		{"format ignores non-strings", dt, `1`, []string{"type is integer, want string"}},
+		{"unknown format is an annotation", `{"format":"x-shoe-size"}`, `"not a size"`, nil},
+		{"known formats are asserted", `{"format":"email"}`, `"not an email"`, []string{"is not valid email"}},
+		{"format ignores non-strings", dt, `1`, []string{`(root): got number, want string; schema #/components/schemas/T/type`}},
 	})
 }
 
 func TestApplicators(t *testing.T) {
 	runKeywordCases(t, []keywordCase{
 		{"allOf ok", `{"allOf":[{"required":["a"]},{"required":["b"]}]}`, `{"a":1,"b":2}`, nil},
-		{"allOf bad", `{"allOf":[{"required":["a"]},{"required":["b"]}]}`, `{"a":1}`, []string{"/b: missing required property; schema #/components/schemas/T/allOf/1/required"}},
+		{"allOf bad", `{"allOf":[{"required":["a"]},{"required":["b"]}]}`, `{"a":1}`, []string{`(root): missing property 'b'; schema #/components/schemas/T/allOf/1/required`}},
 		{"anyOf one", `{"anyOf":[{"type":"string"},{"type":"integer"}]}`, `1`, nil},
 		{"anyOf both", `{"anyOf":[{"type":"number"},{"type":"integer"}]}`, `1`, nil},
 		{"anyOf none", `{"anyOf":[{"type":"string"},{"required":["a","b"]}]}`, `{}`,
-			[]string{"matches none of the 2 anyOf branches (the closest, #/components/schemas/T/anyOf/1, fails", "/b: missing required property; schema #/components/schemas/T/anyOf/1/required"}},
+			[]string{`(root): 'anyOf' failed; schema #/components/schemas/T/anyOf`, `(root): got object, want string; schema #/components/schemas/T/anyOf/0/type`}},
 		{"oneOf exactly one", `{"oneOf":[{"type":"string"},{"type":"integer"}]}`, `"s"`, nil},
 		{"oneOf two", `{"oneOf":[{"type":"number"},{"type":"integer"}]}`, `1`,
-			[]string{"matches 2 oneOf branches (#/components/schemas/T/oneOf/0, #/components/schemas/T/oneOf/1), want exactly one; schema #/components/schemas/T/oneOf"}},
-		{"oneOf none", `{"oneOf":[{"type":"string"},{"type":"boolean"}]}`, `1`, []string{"matches none of the 2 oneOf branches"}},
+			[]string{`(root): 'oneOf' failed, subschemas 0, 1 matched; schema #/components/schemas/T/oneOf`}},
+		{"oneOf none", `{"oneOf":[{"type":"string"},{"type":"boolean"}]}`, `1`, []string{`(root): got number, want string; schema #/components/schemas/T/oneOf/0/type`}},
 		{"not ok", `{"not":{"type":"string"}}`, `1`, nil},
-		{"not bad", `{"not":{"type":"string"}}`, `"s"`, []string{`value matches the schema under "not"`}},
-		{"if then", `{"if":{"required":["a"]},"then":{"required":["b"]},"else":{"required":["c"]}}`, `{"a":1}`, []string{"/b: missing required property", "/then/required"}},
-		{"if else", `{"if":{"required":["a"]},"then":{"required":["b"]},"else":{"required":["c"]}}`, `{}`, []string{"/c: missing required property", "/else/required"}},
+		{"not bad", `{"not":{"type":"string"}}`, `"s"`, []string{`(root): 'not' failed; schema #/components/schemas/T`}},
+		{"if then", `{"if":{"required":["a"]},"then":{"required":["b"]},"else":{"required":["c"]}}`, `{"a":1}`, []string{`(root): missing property 'b'; schema #/components/schemas/T/then/required`, "/then/required"}},
+		{"if else", `{"if":{"required":["a"]},"then":{"required":["b"]},"else":{"required":["c"]}}`, `{}`, []string{`(root): missing property 'c'; schema #/components/schemas/T/else/required`, "/else/required"}},
 	})
 }
 
@@ -269,13 +270,13 @@ func TestRef(t *testing.T) {
 		want             []string
 	}{
 		{"Obj", `{"x":"s"}`, nil},
-		{"Obj", `{"x":1}`, []string{"/x: type is integer, want string; schema #/components/schemas/a~1b/type"}},
-		{"Sib", `"ab"`, []string{"more than maxLength 1; schema #/components/schemas/Sib/maxLength"}},
+		{"Obj", `{"x":1}`, []string{`/x: got number, want string; schema #/components/schemas/a~1b/type`}},
+		{"Sib", `"ab"`, []string{`(root): maxLength: got 2, want 1; schema #/components/schemas/Sib/maxLength`}},
 		{"Sib", `1`, []string{"want string"}},
-		{"Loop", `1`, []string{"schema nesting too deep"}},
+		{"Loop", `1`, []string{`causing reference cycle; schema #/components/schemas/Loop`}},
 		{"Tree", `{"v":1,"kids":[{"v":2,"kids":[{"v":3}]}]}`, nil},
-		{"Tree", `{"v":1,"kids":[{"v":2,"kids":[{}]}]}`, []string{"/kids/0/kids/0/v: missing required property; schema #/components/schemas/Tree/required"}},
-		{"Dangling", `1`, []string{`invalid schema: $ref "#/components/schemas/Nope": no member "Nope"`}},
+		{"Tree", `{"v":1,"kids":[{"v":2,"kids":[{}]}]}`, []string{`/kids/0/kids/0: missing property 'v'; schema #/components/schemas/Tree/required`}},
+		{"Dangling", `1`, []string{`(root): invalid schema: json-pointer in "#/components/schemas/Nope" not found; schema #/components/schemas/Dangling`}},
 		{"Remote", `1`, []string{"is not a local reference"}},
 	} {
 		err := s.validateJSON("#/components/schemas/"+escapePointerToken(tc.schema), []byte(tc.instance))
@@ -298,10 +299,10 @@ func TestDiscriminatorDoesNotChangeValidation(t *testing.T) {
 		want           []string
 	}{
 		{"only B matches though kind says a", `{"kind":"a","y":1,"q":1,"r":1}`, nil},
-		{"both match", `{"kind":"a","x":"s","y":1,"q":1,"r":1}`, []string{"matches 2 oneOf branches"}},
+		{"both match", `{"kind":"a","x":"s","y":1,"q":1,"r":1}`, []string{`(root): 'oneOf' failed, subschemas 0, 1 matched; schema #/components/schemas/U/oneOf`}},
 		{"none: the discriminated branch is described", `{"kind":"a","x":1}`,
-			[]string{"the closest, #/components/schemas/A", "/x: type is integer, want string; schema #/components/schemas/A/properties/x/type"}},
-		{"none: mapping to a bare name, though A fails less", `{"kind":"b","x":1}`, []string{"the closest, #/components/schemas/B", "/y: missing required property"}},
+			[]string{`(root): 'oneOf' failed, none matched; schema #/components/schemas/U/oneOf`, `/x: got number, want string; schema #/components/schemas/A/properties/x/type`}},
+		{"none: mapping to a bare name, though A fails less", `{"kind":"b","x":1}`, []string{`(root): missing properties 'y', 'q', 'r'; schema #/components/schemas/B/required`}},
 	} {
 		err := s.validateJSON("#/components/schemas/U", []byte(tc.instance))
 		t.Run(tc.name, func(t *testing.T) { checkErr(t, err, tc.want) })
@@ -311,11 +312,14 @@ func TestDiscriminatorDoesNotChangeValidation(t *testing.T) {
 func TestAnnotationsAndUnsupportedKeywords(t *testing.T) {
 	runKeywordCases(t, []keywordCase{
 		{"annotations ignored", `{"title":"t","description":"d","default":5,"example":1,"examples":[1],"deprecated":true,"readOnly":true,"x-internal":true,"x-type":"y","$comment":"c","discriminator":{"propertyName":"k"}}`, `"anything"`, nil},
-		{"unsupported keyword reported", `{"unevaluatedProperties":false}`, `{}`, []string{`invalid schema: keyword "unevaluatedProperties" is not supported by this checker; schema #/components/schemas/T/unevaluatedProperties`}},
-		{"OpenAPI 3.0 nullable reported", `{"type":"string","nullable":true}`, `"s"`, []string{`keyword "nullable" is not supported`}},
+		{"unevaluatedProperties evaluated", `{"properties":{"a":{}},"unevaluatedProperties":false}`, `{"a":1,"b":2}`, []string{`/b: false schema; schema #/components/schemas/T/unevaluatedProperties`}},
+		{"unknown keyword reported", `{"type":"object","propertys":{}}`, `{}`, []string{`invalid schema: keywords this checker cannot evaluate: "propertys" at #/components/schemas/T`}},
+		{"unknown keyword in a nested schema reported, even when unreached", `{"properties":{"a":{"anyOf":[{"type":"string","minimum_length":1}]}}}`, `{}`,
+			[]string{`"minimum_length" at #/components/schemas/T/properties/a/anyOf/0`}},
+		{"OpenAPI 3.0 nullable reported", `{"type":"string","nullable":true}`, `"s"`, []string{`(root): invalid schema: keywords this checker cannot evaluate: "nullable" at #/components/schemas/T; schema #/components/schemas/T`}},
 		{"true schema", `true`, `{"a":1}`, nil},
-		{"false schema", `false`, `1`, []string{"no value is allowed here"}},
-		{"bad keyword value", `{"minLength":"1"}`, `"x"`, []string{`invalid schema: minLength is "1"`}},
+		{"false schema", `false`, `1`, []string{`(root): false schema; schema #/components/schemas/T`}},
+		{"bad keyword value", `{"minLength":"1"}`, `"x"`, []string{`(root): invalid schema: "#/components/schemas/T" is not valid against metaschema: jsonschema validation failed with 'https://json-schema.org/draft/2020-12/schema#'`}},
 	})
 }
 

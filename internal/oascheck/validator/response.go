@@ -1,4 +1,4 @@
-package oascheck
+package main
 
 import (
 	"encoding/json"
@@ -158,8 +158,7 @@ func (s *Spec) checkHeaders(resp map[string]any, rloc string, header http.Header
 			} else if !stringy {
 				continue // booleans, arrays and objects in headers are not checked
 			}
-			v := &validator{s: s}
-			for _, is := range v.validate(inst, "", schema, sloc) {
+			for _, is := range s.validateAt(inst, sloc) {
 				is.at = at
 				out = append(out, is)
 			}
@@ -286,27 +285,23 @@ func (s *Spec) checkJSONBody(media any, mloc string, body []byte) []issue {
 		return []issue{{at: "body", msg: "not valid JSON: " + err.Error()}}
 	}
 	m, _ := media.(map[string]any)
-	schema, ok := m["schema"]
-	if !ok {
+	if _, ok := m["schema"]; !ok {
 		return nil
 	}
-	v := &validator{s: s}
-	return v.validate(inst, "", schema, mloc+"/schema")
+	return s.validateAt(inst, mloc+"/schema")
 }
 
 // validateJSON validates a JSON document against the schema at a local reference; the
 // tests use it on inline documents.
 func (s *Spec) validateJSON(schemaRef string, data []byte) error {
-	schema, err := s.resolvePointer(schemaRef)
-	if err != nil {
+	if _, err := s.resolvePointer(schemaRef); err != nil {
 		return err
 	}
 	inst, err := decodeJSON(data)
 	if err != nil {
 		return err
 	}
-	v := &validator{s: s}
-	return report("oascheck", v.validate(inst, "", schema, schemaRef))
+	return report("oascheck", s.validateAt(inst, schemaRef))
 }
 
 // report turns issues into one error, or nil.

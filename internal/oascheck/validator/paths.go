@@ -1,4 +1,4 @@
-package oascheck
+package main
 
 import (
 	"fmt"

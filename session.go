@@ -1,0 +1,94 @@
+package myaccount
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"time"
+)
+
+// enrollState is what an enrollment carries from its first step to its second.
+// It travels sealed inside the auth_session: the server keeps nothing between
+// the steps, and only a holder of the key ring can read or forge it.
+type enrollState struct {
+	Type      string
+	MethodID  string // the id the method gets when verified
+	Identity  string // its identity_user_id
+	ExpiresAt time.Time
+	Data      []byte // the method family's own state
+}
+
+// sessionFormat is the first byte of a sealed enrollState. State with another
+// first byte is not ours to read: its auth_session is invalid.
+const sessionFormat = 1
+
+// maxAuthSessionLength bounds an auth_session before any work is spent on it;
+// the largest this package writes is well under a kilobyte.
+const maxAuthSessionLength = 4096
+
+// sealSession returns the auth_session that carries st for the claims' user:
+// the issuer and subject are authenticated with it, so it opens for no one else.
+func (a *API) sealSession(claims *Claims, st *enrollState) string {
+	plain := append(make([]byte, 0, 64+len(st.Type)+len(st.MethodID)+len(st.Identity)+len(st.Data)), sessionFormat)
+	plain = binary.BigEndian.AppendUint64(plain, uint64(st.ExpiresAt.UnixMilli()))
+	plain = appendFields(plain, []byte(st.Type), []byte(st.MethodID), []byte(st.Identity), st.Data)
+	return b64url.EncodeToString(a.keys.seal(nil, plain, sessionContext(claims)))
+}
+
+// openSession reverses sealSession. It gives [ErrSessionInvalid] for anything
+// it did not seal for this user, and for an expired session.
+func (a *API) openSession(claims *Claims, authSession string) (*enrollState, SessionRef, error) {
+	if len(authSession) > maxAuthSessionLength {
+		return nil, SessionRef{}, ErrSessionInvalid
+	}
+	sealed, err := b64url.DecodeString(authSession)
+	if err != nil {
+		return nil, SessionRef{}, ErrSessionInvalid
+	}
+	plain, err := a.keys.open(sealed, sessionContext(claims))
+	if err != nil || len(plain) < 9 || plain[0] != sessionFormat {
+		return nil, SessionRef{}, ErrSessionInvalid
+	}
+	fields, ok := readFields(plain[9:], 4)
+	if !ok {
+		return nil, SessionRef{}, ErrSessionInvalid
+	}
+	st := &enrollState{
+		ExpiresAt: time.UnixMilli(int64(binary.BigEndian.Uint64(plain[1:9]))),
+		Type:      string(fields[0]), MethodID: string(fields[1]), Identity: string(fields[2]), Data: fields[3],
+	}
+	if !time.Now().Before(st.ExpiresAt) {
+		return nil, SessionRef{}, ErrSessionInvalid
+	}
+	sum := sha256.Sum256([]byte(authSession))
+	ref := SessionRef{ID: hex.EncodeToString(sum[:]), Issuer: claims.Issuer, UserID: claims.Subject, ExpiresAt: st.ExpiresAt}
+	return st, ref, nil
+}
+
+func sessionContext(claims *Claims) []byte {
+	return []byte("myaccount auth_session\x00" + claims.Issuer + "\x00" + claims.Subject)
+}
+
+// appendFields appends each field as a uvarint length and its bytes.
+func appendFields(b []byte, fields ...[]byte) []byte {
+	for _, f := range fields {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return b
+}
+
+// readFields splits data written by appendFields into exactly n fields, which
+// alias data; ok is false for anything else.
+func readFields(data []byte, n int) (fields [][]byte, ok bool) {
+	fields = make([][]byte, n)
+	for i := range fields {
+		size, k := binary.Uvarint(data)
+		if k <= 0 || size > uint64(len(data)-k) {
+			return nil, false
+		}
+		fields[i] = data[k : k+int(size) : k+int(size)]
+		data = data[k+int(size):]
+	}
+	return fields, len(data) == 0
+}

@@ -1,0 +1,115 @@
+package myaccount
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+)
+
+// TOTPConfig configures authenticator apps (type "totp"): RFC 6238 codes of 6
+// digits every 30 seconds with HMAC-SHA-1, the settings every authenticator app
+// reads from a QR code.
+type TOTPConfig struct {
+	// Disabled stops the API from offering totp. Default: false (offered).
+	Disabled bool
+	// Issuer is the account's issuer shown by authenticator apps. Default: RPName.
+	Issuer string
+}
+
+// totpOptions are the code settings of the contract; Skew 1 accepts the code
+// of the current step or of one step either side.
+var totpOptions = totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+
+// totpFamily enrolls authenticator apps through github.com/pquerna/otp. The
+// secret travels in the sealed auth_session between the steps and is stored
+// sealed under the key ring.
+type totpFamily struct{}
+
+func (totpFamily) beginMembers(string) []member { return nil }
+
+func (totpFamily) verifyMembers(string) []member {
+	return []member{{name: "otp_code", kind: kindString, required: true}}
+}
+
+func (totpFamily) limit(*Config, string) int { return 1 }
+
+func (totpFamily) usage(string) string { return "secondary" }
+
+func (totpFamily) begin(_ context.Context, e *enrollment) error {
+	account, _ := e.api.cfg.UserNames(e.claims)
+	key, err := totp.Generate(totp.GenerateOpts{
+		Issuer: e.api.cfg.TOTP.Issuer, AccountName: account, Period: uint(totpOptions.Period),
+		Digits: totpOptions.Digits, Algorithm: totpOptions.Algorithm,
+	})
+	if err != nil {
+		return err
+	}
+	e.state.Data = []byte(key.Secret())
+	e.reply = append(e.reply, `,"barcode_uri":`...)
+	e.reply = appendString(e.reply, key.URL())
+	e.reply = append(e.reply, `,"manual_input_code":`...)
+	e.reply = appendString(e.reply, key.Secret())
+	return nil
+}
+
+func (totpFamily) finish(ctx context.Context, v *verification) error {
+	code, err := otpCode(v.body)
+	if err != nil {
+		return err
+	}
+	if err := v.countAttempt(ctx); err != nil {
+		return err
+	}
+	secret := string(v.state.Data)
+	if ok, err := totp.ValidateCustom(code, secret, time.Now(), totpOptions); err != nil || !ok {
+		return wrongCode()
+	}
+	v.method.Secret = v.api.keys.seal(nil, v.state.Data, totpSecretContext(v.method))
+	return nil
+}
+
+func (totpFamily) appendFields(b []byte, _ *Method) []byte {
+	return append(b, `,"confirmed":true`...)
+}
+
+// totpSecretContext binds a sealed TOTP secret to its method, so a sealed
+// secret copied into another user's row does not open.
+func totpSecretContext(m *Method) []byte {
+	return []byte("myaccount totp\x00" + m.Issuer + "\x00" + m.UserID + "\x00" + m.ID)
+}
+
+// otpCode returns the body's otp_code when it has the form of a code (6
+// digits); checking the form first costs no attempt.
+func otpCode(body map[string]json.RawMessage) (string, error) {
+	code := unquote(body["otp_code"])
+	if len(code) != 6 {
+		return "", bodyError("/otp_code", "must be 6 digits")
+	}
+	for i := range len(code) {
+		if code[i] < '0' || code[i] > '9' {
+			return "", bodyError("/otp_code", "must be 6 digits")
+		}
+	}
+	return code, nil
+}
+
+// CheckTOTP reports whether code is the TOTP code of method m (a totp method
+// from the Store) at time at, or one step either side; an app calls it when
+// the user signs in with the authenticator app. It opens the sealed secret with
+// any key of [Config.SecretKeys], so it keeps working across a key rotation;
+// an error means the secret cannot be opened (a key was dropped from the ring).
+func (a *API) CheckTOTP(m *Method, code string, at time.Time) (bool, error) {
+	if m.Type != TypeTOTP {
+		return false, fmt.Errorf("myaccount: CheckTOTP of a %s method", m.Type)
+	}
+	secret, err := a.keys.open(m.Secret, totpSecretContext(m))
+	if err != nil {
+		return false, err
+	}
+	ok, err := totp.ValidateCustom(code, string(secret), at, totpOptions)
+	return ok && err == nil, nil
+}
