@@ -128,9 +128,12 @@ func TestQueryTokenExtractorWhenAskedFor(t *testing.T) {
 // ContextWithClaims lets a test (or an app's own middleware) put claims in a
 // context; RequireScope and RequireAudience take them like verified ones.
 func TestContextWithClaims(t *testing.T) {
-	var claims myaccount.Claims
-	if err := json.Unmarshal([]byte(`{"sub":"auth0|alice","aud":"https://shop.example/api","scope":"read:orders","https://shop.example/tier":3}`), &claims); err != nil {
+	claims, err := myaccount.ClaimsFromJSON([]byte(`{"sub":"auth0|alice","aud":"https://shop.example/api","scope":"read:orders","https://shop.example/tier":3}`))
+	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := myaccount.ClaimsFromJSON([]byte(`{"sub":"auth0|alice","exp":"9999999999"}`)); err == nil {
+		t.Error("ClaimsFromJSON took exp as a string")
 	}
 	var tier int
 	h := myaccount.RequireAudience("https://shop.example/api")(myaccount.RequireScope("read:orders")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -140,13 +143,13 @@ func TestContextWithClaims(t *testing.T) {
 		tier = mine.Tier
 	})))
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequestWithContext(myaccount.ContextWithClaims(context.Background(), &claims, "shop"), "GET", "/", nil))
+	h.ServeHTTP(rec, httptest.NewRequestWithContext(myaccount.ContextWithClaims(context.Background(), claims, "shop"), "GET", "/", nil))
 	if rec.Code != 200 || tier != 3 {
 		t.Errorf("status %d, tier %d", rec.Code, tier)
 	}
 	claims.Scope = "write:orders"
 	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequestWithContext(myaccount.ContextWithClaims(context.Background(), &claims, "shop"), "GET", "/", nil))
+	h.ServeHTTP(rec, httptest.NewRequestWithContext(myaccount.ContextWithClaims(context.Background(), claims, "shop"), "GET", "/", nil))
 	if rec.Code != 403 || !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), `Bearer realm="shop", error="insufficient_scope"`) {
 		t.Errorf("status %d %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
 	}

@@ -43,22 +43,35 @@ type Confirmation struct {
 	JKT string `json:"jkt,omitempty"`
 }
 
-// UnmarshalJSON decodes a token's payload, refusing exp, nbf, iat and
+// ClaimsFromJSON decodes a token's JSON payload into Claims as the validator
+// does, keeping it for [Claims.Decode]: for tests, and for middleware that
+// verified a token its own way, with [ContextWithClaims]. It refuses exp, nbf,
+// iat and auth_time given as anything but JSON numbers.
+func ClaimsFromJSON(payload []byte) (*Claims, error) {
+	c := new(tokenClaims)
+	if err := json.Unmarshal(payload, c); err != nil {
+		return nil, err
+	}
+	return &c.Claims, nil
+}
+
+// tokenClaims is what a token's payload is decoded into. Its UnmarshalJSON is
+// not Claims' own, so an app type that embeds Claims still decodes its fields.
+type tokenClaims struct{ Claims }
+
+// UnmarshalJSON decodes a payload into Claims, refusing exp, nbf, iat and
 // auth_time given as anything but a JSON number (RFC 7519 section 2 makes them
-// NumericDates; a quoted "9999999999" is not one). It keeps the payload for
-// [Claims.Decode], so json.Unmarshal of a payload into a Claims is also how to
-// make claims for [ContextWithClaims] in tests.
-func (c *Claims) UnmarshalJSON(data []byte) error {
-	type fields Claims // the same members, without this method
+// NumericDates; a quoted "9999999999" is not one), and keeps the payload.
+func (c *tokenClaims) UnmarshalJSON(data []byte) error {
 	var s struct {
-		*fields
+		*Claims
 		ExpiresAt strictDate `json:"exp"`
 		NotBefore strictDate `json:"nbf"`
 		IssuedAt  strictDate `json:"iat"`
 		AuthTime  strictDate `json:"auth_time"`
 	}
-	*c = Claims{}
-	s.fields = (*fields)(c)
+	c.Claims = Claims{}
+	s.Claims = &c.Claims
 	if err := json.Unmarshal(data, &s); err != nil {
 		return err
 	}
@@ -70,8 +83,8 @@ func (c *Claims) UnmarshalJSON(data []byte) error {
 // Decode decodes the token's payload, every claim including namespaced ones
 // such as "https://example.com/roles", into v as json.Unmarshal does. The token
 // is not parsed or verified again, and v is the caller's own. Claims built by
-// hand rather than decoded from a token have no payload: Decode then decodes
-// the JSON of c itself.
+// hand rather than by a validator or [ClaimsFromJSON] have no payload: Decode
+// then decodes the JSON of c itself.
 func (c *Claims) Decode(v any) error {
 	if c.payload == nil {
 		data, err := json.Marshal(c)

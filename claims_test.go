@@ -2,6 +2,7 @@ package myaccount_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -137,5 +138,17 @@ func TestClaimsDecodeReadsTheAppsOwnClaims(t *testing.T) {
 	}
 	if err := c.Decode(&mine); err != nil || len(mine.Roles) != 1 || mine.Roles[0] != "buyer" || mine.Tier != 3 {
 		t.Fatalf("Decode: %v %+v", err, mine)
+	}
+}
+
+// An app type embedding Claims still decodes its own members: Claims has no
+// UnmarshalJSON of its own to shadow them.
+func TestClaimsEmbeddedInAnAppType(t *testing.T) {
+	var mine struct {
+		myaccount.Claims
+		Tier int `json:"tier"`
+	}
+	if err := json.Unmarshal([]byte(`{"sub":"auth0|alice","tier":3}`), &mine); err != nil || mine.Subject != "auth0|alice" || mine.Tier != 3 {
+		t.Fatalf("%v %+v", err, mine)
 	}
 }

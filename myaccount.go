@@ -49,29 +49,41 @@ type Config struct {
 	// zero TokenConfig.
 	Token TokenConfig
 
-	// JWKSURL is Token.JWKSURL.
+	// JWKSURL is moved into Token.JWKSURL by New; setting both differently is an error.
 	//
-	// Deprecated: set Token.JWKSURL. Setting both is an error unless they agree.
+	// Deprecated: set Token.JWKSURL instead.
+	//
+	// Default: "".
 	JWKSURL string
-	// Keyfunc is Token.Keyfunc.
+	// Keyfunc is moved into Token.Keyfunc by New; setting both is an error.
 	//
-	// Deprecated: set Token.Keyfunc. Setting both is an error.
+	// Deprecated: set Token.Keyfunc instead.
+	//
+	// Default: nil.
 	Keyfunc jwt.Keyfunc
-	// Algorithms is Token.Algorithms.
+	// Algorithms is moved into Token.Algorithms by New; setting both differently is an error.
 	//
-	// Deprecated: set Token.Algorithms. Setting both is an error unless they agree.
+	// Deprecated: set Token.Algorithms instead.
+	//
+	// Default: nil.
 	Algorithms []string
-	// Leeway is Token.Leeway.
+	// Leeway is moved into Token.Leeway by New; setting both differently is an error.
 	//
-	// Deprecated: set Token.Leeway. Setting both is an error unless they agree.
+	// Deprecated: set Token.Leeway instead.
+	//
+	// Default: 0.
 	Leeway time.Duration
-	// HTTPClient is Token.HTTPClient.
+	// HTTPClient is moved into Token.HTTPClient by New; setting both differently is an error.
 	//
-	// Deprecated: set Token.HTTPClient. Setting both is an error unless they agree.
+	// Deprecated: set Token.HTTPClient instead.
+	//
+	// Default: nil.
 	HTTPClient *http.Client
-	// TokenCacheSize is Token.TokenCacheSize.
+	// TokenCacheSize is moved into Token.TokenCacheSize by New; setting both differently is an error.
 	//
-	// Deprecated: set Token.TokenCacheSize. Setting both is an error unless they agree.
+	// Deprecated: set Token.TokenCacheSize instead.
+	//
+	// Default: 0.
 	TokenCacheSize int
 
 	// RPID is the WebAuthn relying party id. Default: Domain; without Domain,

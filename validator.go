@@ -30,8 +30,8 @@ var asymmetricAlgorithms = []string{
 // own and for an [API] ([Config.Token]). Zero values are the defaults.
 type TokenConfig struct {
 	// Issuer is the exact "iss" a token must carry, such as "https://tenant.auth0.com/".
-	// Required for NewTokenValidator; an API takes [Config.Issuer]. It must be
-	// https, except on loopback hosts.
+	// It must be https, except on loopback hosts. Default: none, required for
+	// NewTokenValidator; an API's is [Config.Issuer].
 	Issuer string
 	// JWKSURL is where the issuer's signing keys are. Default: Issuer + ".well-known/jwks.json".
 	JWKSURL string
@@ -311,8 +311,9 @@ func tokenSum(raw string) [sha256.Size]byte {
 }
 
 func (v *TokenValidator) verify(raw string, keyfunc jwt.Keyfunc) (*Claims, error) {
-	claims := new(Claims)
-	_, err := v.parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+	tc := new(tokenClaims)
+	claims := &tc.Claims
+	_, err := v.parser.ParseWithClaims(raw, tc, func(t *jwt.Token) (any, error) {
 		if _, ok := t.Header["crit"]; ok {
 			return nil, errCritical
 		}
