@@ -618,7 +618,10 @@ async function setPassword() {
   const input = el('input', { type: 'password', id: 'new-password', 'data-testid': 'new-password', required: '',
     autocomplete: 'new-password', maxlength: '256', spellcheck: 'false', 'aria-describedby': 'password-errors' });
   const errors = el('ul', { id: 'password-errors', class: 'field-errors', 'data-testid': 'password-errors' });
-  const form = el('form', { class: 'password-form' },
+  // The account the password is for, for password managers to save it under.
+  const username = el('input', { type: 'text', name: 'username', autocomplete: 'username', readonly: '', hidden: '',
+    value: token.claims.sub || '' });
+  const form = el('form', { class: 'password-form' }, username,
     el('div', { class: 'inline-form' },
       el('label', { for: 'new-password', text: changing ? 'New password' : 'Password' }), input,
       el('button', { type: 'submit', id: 'password-save', 'data-testid': 'password-save', text: changing ? 'Change it' : 'Set it' }),
