@@ -11,7 +11,7 @@ func BenchmarkList(b *testing.B) {
 	storetest.BenchmarkList(b, s)
 }
 
-func BenchmarkCreateTake(b *testing.B) {
+func BenchmarkCreate(b *testing.B) {
 	s, _ := migrated(b, testPool(b))
-	storetest.BenchmarkCreateTake(b, s)
+	storetest.BenchmarkCreate(b, s)
 }
