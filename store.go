@@ -353,6 +353,7 @@ func (s *MemoryStore) record(session SessionRef) (*sessionRecord, error) {
 		if len(user) >= maxSessionsPerUser {
 			return nil, ErrRateLimited
 		}
+		user = s.sessions[key] // nil if the sweep emptied and dropped it
 	}
 	if user == nil {
 		user = make(map[string]*sessionRecord)
