@@ -347,6 +347,7 @@ func (s *MemoryStore) record(session SessionRef) (*sessionRecord, error) {
 			s.sweep(k, u, now)
 		}
 		s.sweepAt = max(64, 2*s.sessionCount)
+		user = s.sessions[key]
 	}
 	if len(user) >= maxSessionsPerUser {
 		s.sweep(key, user, now)
