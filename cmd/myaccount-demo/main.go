@@ -38,6 +38,8 @@ func main() {
 type options struct {
 	addr, issuer, jwksURL, audience, rpID string
 	postgres, redis                       string
+	postgresMaxConns                      int
+	secretKey                             string
 	origins, corsOrigins                  stringList
 	tenantRate, userRate                  float64
 	devIssuer, force                      bool
@@ -64,6 +66,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.devIssuer, "dev-issuer", false, "serve a development token issuer (default: on when -issuer is not given)")
 	fs.BoolVar(&o.force, "force", false, "allow the dev issuer on a non-loopback -addr")
 	fs.StringVar(&o.postgres, "postgres", "", "keep passkeys and sessions in PostgreSQL (a DSN such as postgres://user@127.0.0.1:5432/db) instead of memory")
+	fs.IntVar(&o.postgresMaxConns, "postgres-max-conns", 0, "connections to PostgreSQL this process may open (default: the DSN's pool_max_conns, else 4 or the number of CPUs)")
+	fs.StringVar(&o.secretKey, "secret-key", "", "the key ring that seals auth_sessions and TOTP secrets: 32 bytes in hex, several comma-separated (the first seals); the same for every instance (default: random per start)")
 	fs.StringVar(&o.redis, "redis", "", "share the rate limits through Redis (a URL such as redis://127.0.0.1:6379/0)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -75,6 +79,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if !o.devIssuer && o.issuer == "" {
 		return nil, errors.New("give -issuer, or use the dev issuer")
+	}
+	if o.postgresMaxConns < 0 {
+		return nil, errors.New("-postgres-max-conns must not be negative")
 	}
 	if o.tenantRate < 0 || o.userRate < 0 {
 		return nil, errors.New("-tenant-rate and -user-rate must not be negative")
@@ -128,7 +135,10 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		mux.Handle("GET /.well-known/jwks.json", dev.Handler())
 		mux.Handle("POST /dev/token", devTokenHandler(dev))
 	}
-	shared, err := openBackends(ctx, o.postgres, o.redis)
+	if cfg.SecretKeys, err = parseSecretKeys(o.secretKey, o.postgres != "", stdout); err != nil {
+		return err
+	}
+	shared, err := openBackends(ctx, o.postgres, o.postgresMaxConns, o.redis)
 	if err != nil {
 		return err
 	}
