@@ -29,7 +29,7 @@ func newAPI(tb testing.TB, iss *myaccounttest.Issuer, store myaccount.Store) *my
 	tb.Helper()
 	api, err := myaccount.New(myaccount.Config{
 		Issuer: iss.Issuer, Audience: iss.Audience, JWKSURL: iss.JWKSURL(),
-		RPID: "localhost", Origins: []string{origin}, Store: store,
+		RPID: "localhost", Origins: []string{origin}, Store: store, SecretKeys: benchKeys,
 		Logger:          slog.New(slog.DiscardHandler),
 		TenantRateLimit: myaccount.RateLimit{Rate: 1e9, Burst: 25},
 		UserRateLimit:   myaccount.RateLimit{Rate: 1e9, Burst: 10},
@@ -41,16 +41,19 @@ func newAPI(tb testing.TB, iss *myaccounttest.Issuer, store myaccount.Store) *my
 	return api
 }
 
+// benchKeys seal the auth_sessions of every API the benchmarks make.
+var benchKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef")}
+
 // recordingStore remembers the last method created, so the benchmark can
 // delete it and every cycle starts from the same state.
 type recordingStore struct {
-	*myaccount.MemoryStore
+	myaccount.Store
 	last string
 }
 
-func (s *recordingStore) CreateMethod(ctx context.Context, m *myaccount.Method, max int) error {
+func (s *recordingStore) CreateMethod(ctx context.Context, m *myaccount.Method, limit int, session myaccount.SessionRef) error {
 	s.last = m.ID
-	return s.MemoryStore.CreateMethod(ctx, m, max)
+	return s.Store.CreateMethod(ctx, m, limit, session)
 }
 
 // BenchmarkEnroll is one passkey enrollment: the creation options, the
@@ -90,7 +93,7 @@ func BenchmarkEnroll(b *testing.B) {
 	})
 	b.Run("impl=myaccount-handler", func(b *testing.B) {
 		iss := myaccounttest.NewIssuer(b)
-		store := &recordingStore{MemoryStore: myaccount.NewMemoryStore()}
+		store := &recordingStore{Store: myaccount.NewMemoryStore()}
 		api := newAPI(b, iss, store)
 		token := iss.Token(b, subject, myaccount.ScopeCreateMethods)
 		cycle := func() {
