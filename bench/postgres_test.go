@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -529,4 +530,33 @@ func (r *rawCycle) cycle(b *testing.B, iss string) string {
 		b.Fatal(err)
 	}
 	return m.ID
+}
+
+// BenchmarkPGEnrollParallel is the enroll cycle from 16 goroutines at once,
+// as a loaded server sees it: ns/op is wall time per cycle, the inverse of
+// throughput, so that a store's round trips overlap and its commits share
+// flushes. 1,024 users take turns, each enrolling up to 19 passkeys beside
+// the one it starts with, which are not deleted.
+func BenchmarkPGEnrollParallel(b *testing.B) {
+	for _, impl := range pgContenders {
+		b.Run("impl="+impl, func(b *testing.B) {
+			api, iss, _, _, _ := apiOn(b, impl)
+			users := newBenchUsers(b, iss, 1024)
+			users.each(func(token string) { enroll(b, api, token, myaccounttest.NewAuthenticator()) })
+			var next atomic.Int64
+			b.SetParallelism(8) // 16 goroutines on 2 CPUs
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := next.Add(1)
+					if i >= 19*int64(len(users.tokens)) {
+						b.Error("out of users: raise their number")
+						return
+					}
+					enroll(b, api, users.tokens[i%int64(len(users.tokens))], myaccounttest.NewAuthenticator())
+				}
+			})
+		})
+	}
 }
