@@ -95,7 +95,7 @@ func hmacSHA256(key, data []byte) []byte {
 // code to send for each.
 func benchVerify(b *testing.B, body string, sender myaccount.Sender, code func(codeEnrollment) string) {
 	iss := myaccounttest.NewIssuer(b)
-	store := &recordingStore{MemoryStore: myaccount.NewMemoryStore()}
+	store := &recordingStore{Store: myaccount.NewMemoryStore()}
 	api, err := myaccount.New(myaccount.Config{
 		Issuer: iss.Issuer, Audience: iss.Audience, JWKSURL: iss.JWKSURL(), RPID: "localhost", Origins: []string{origin},
 		Store: store, SecretKeys: benchKeys, SessionTTL: benchSessionTTL, Messages: myaccount.MessageConfig{Sender: sender}, Logger: slog.New(slog.DiscardHandler),

@@ -53,7 +53,7 @@ func BenchmarkEnrollSecurityKey(b *testing.B) {
 	})
 	b.Run("impl=myaccount-handler", func(b *testing.B) {
 		iss := myaccounttest.NewIssuer(b)
-		store := &recordingStore{MemoryStore: myaccount.NewMemoryStore()}
+		store := &recordingStore{Store: myaccount.NewMemoryStore()}
 		api := newAPI(b, iss, store)
 		token := iss.Token(b, subject, myaccount.ScopeCreateMethods)
 		cycle := func() {

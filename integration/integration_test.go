@@ -59,6 +59,9 @@ func newCluster(t *testing.T, configure func(*myaccount.Config)) *cluster {
 	})
 	schema := freshSchema(t)
 	prefix := "integration:" + rand.Text()[:10] + ":"
+	// One key ring for both instances: a session sealed by one opens on the other.
+	keys := [][]byte{make([]byte, 32)}
+	_, _ = rand.Read(keys[0])
 	var wg sync.WaitGroup
 	stores := make([]*pgstore.Store, len(c.urls))
 	for i := range c.urls {
@@ -75,12 +78,13 @@ func newCluster(t *testing.T, configure func(*myaccount.Config)) *cluster {
 			t.Fatalf("instance %d: Migrate: %v", i, errs[i])
 		}
 		cfg := myaccount.Config{
-			Issuer:   c.iss.Issuer,
-			Audience: c.iss.Audience,
-			JWKSURL:  c.iss.JWKSURL(),
-			RPID:     "localhost",
-			Origins:  []string{origin},
-			Store:    s,
+			Issuer:     c.iss.Issuer,
+			Audience:   c.iss.Audience,
+			JWKSURL:    c.iss.JWKSURL(),
+			RPID:       "localhost",
+			Origins:    []string{origin},
+			Store:      s,
+			SecretKeys: keys,
 			// Failing closed, a Redis failure shows as a 503 instead of passing
 			// unlimited; the timeout is generous for the race detector on a small machine.
 			Limiter:         redislimit.New(newRedis(t), redislimit.Options{Prefix: prefix, FailClosed: true, Timeout: 2 * time.Second}),
@@ -244,18 +248,21 @@ func TestEnrollAcrossInstances(t *testing.T) {
 			t.Fatalf("second verify on instance %d: %d %s, want 400", i, resp.status, resp.body)
 		}
 	}
-	// The second enrollment excludes the first passkey, whichever instance begins it.
-	resp, _, options = c.begin(1, u)
+	// A second enrollment that asks for it excludes the first passkey, whichever
+	// instance begins it.
+	resp = c.do(1, http.MethodPost, methodsPath, u.token, map[string]any{"type": "passkey", "use_exclude_credentials": true})
 	if resp.status != http.StatusAccepted {
 		t.Fatalf("begin on instance 1: %d %s", resp.status, resp.body)
 	}
 	var opts struct {
-		ExcludeCredentials []struct {
-			ID string `json:"id"`
-		} `json:"excludeCredentials"`
+		Options struct {
+			ExcludeCredentials []struct {
+				ID string `json:"id"`
+			} `json:"excludeCredentials"`
+		} `json:"authn_params_public_key"`
 	}
-	if err := json.Unmarshal(options, &opts); err != nil || len(opts.ExcludeCredentials) != 1 {
-		t.Fatalf("excludeCredentials of %s: %v", options, err)
+	if err := json.Unmarshal(resp.body, &opts); err != nil || len(opts.Options.ExcludeCredentials) != 1 {
+		t.Fatalf("excludeCredentials of %s: %v", resp.body, err)
 	}
 }
 

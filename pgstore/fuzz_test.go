@@ -30,13 +30,14 @@ func FuzzStoreInputs(f *testing.F) {
 		m := &myaccount.Method{
 			ID: "passkey|dev_" + rand.Text()[:16], Issuer: issuer, UserID: user, Type: myaccount.TypePasskey,
 			Name: name, IdentityUserID: identity, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
-			Passkey: myaccount.Passkey{
+			WebAuthn: myaccount.WebAuthnCredential{
 				CredentialID: append([]byte(rand.Text()), credentialID...), PublicKey: []byte{0xa5, 0x01, 0x02},
 				AAGUID: make([]byte, 16), Transports: []string{transport}, AttestationFormat: "none",
 				UserAgent: userAgent, RelyingPartyID: "localhost", UserHandle: []byte(rand.Text()),
 			},
 		}
-		if err := store.CreateMethod(ctx, m, 20); err != nil {
+		session := myaccount.SessionRef{ID: rand.Text(), Issuer: issuer, UserID: user, ExpiresAt: time.Now().Add(time.Minute)}
+		if err := store.CreateMethod(ctx, m, 20, session); err != nil {
 			if errors.Is(err, myaccount.ErrLimitReached) || errors.Is(err, myaccount.ErrCredentialExists) {
 				t.Fatalf("CreateMethod of a new user's first method: %v", err)
 			}
@@ -52,16 +53,16 @@ func FuzzStoreInputs(f *testing.F) {
 		if err != nil {
 			t.Fatalf("GetMethod of a stored method: %v", err)
 		}
-		if got.Name != name || got.IdentityUserID != identity || got.Passkey.UserAgent != userAgent ||
-			!slices.Equal(got.Passkey.Transports, []string{transport}) || !bytes.Equal(got.Passkey.CredentialID, m.Passkey.CredentialID) {
+		if got.Name != name || got.IdentityUserID != identity || got.WebAuthn.UserAgent != userAgent ||
+			!slices.Equal(got.WebAuthn.Transports, []string{transport}) || !bytes.Equal(got.WebAuthn.CredentialID, m.WebAuthn.CredentialID) {
 			t.Fatalf("stored %+v, read back %+v", m, got)
 		}
 		if updated, err := store.UpdateMethod(ctx, issuer, user, m.ID, myaccount.MethodUpdate{Name: &userAgent}); err == nil && updated.Name != userAgent {
 			t.Fatalf("renamed to %q, read back %q", userAgent, updated.Name)
 		}
-		if _, err := store.TakeSession(ctx, issuer, user, name); err != nil && !errors.Is(err, myaccount.ErrNotFound) {
+		if err := store.SpendSession(ctx, myaccount.SessionRef{ID: name, Issuer: issuer, UserID: user, ExpiresAt: time.Now().Add(time.Minute)}); err != nil && !errors.Is(err, myaccount.ErrSessionUsed) {
 			if _, err := store.ListMethods(ctx, issuer, "auth0|probe", ""); err != nil {
-				t.Fatalf("the store is unusable after TakeSession(%q): %v", name, err)
+				t.Fatalf("the store is unusable after SpendSession(%q): %v", name, err)
 			}
 		}
 		if err := store.DeleteMethod(ctx, issuer, user, m.ID); err != nil {

@@ -61,9 +61,18 @@ func migrations() ([]migration, error) {
 // failed migration leaves the schema as it was. With [WithSchema], Migrate first
 // creates the schema if it does not exist.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrate(ctx, 0)
+}
+
+// migrate applies the migrations up to version upTo, or all of them when upTo
+// is 0.
+func (s *Store) migrate(ctx context.Context, upTo int) error {
 	all, err := migrations()
 	if err != nil {
 		return err
+	}
+	if upTo > 0 {
+		all = slices.DeleteFunc(all, func(m migration) bool { return m.version > upTo })
 	}
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`, lockClass, s.migrateLockKey()); err != nil {

@@ -21,9 +21,38 @@
 // The per-user method limit is enforced in the database: a create takes a
 // transaction-scoped advisory lock on the user, then inserts only if the user holds
 // fewer than the limit, so concurrent creates on any number of instances never
-// exceed it. Sessions are taken with one DELETE ... RETURNING, so of concurrent
-// takes exactly one wins. Expired sessions are deleted in small batches by
-// [Store.PutSession], with no goroutine.
+// exceed it.
+//
+// A create marks its auth_session used in the same transaction, with an INSERT
+// ... ON CONFLICT on the session's row, so of concurrent creates with one session
+// exactly one wins, on any number of instances; a failed create leaves nothing.
+//
+// # Durability
+//
+// Methods and user handles are durable: a create or a first user handle is
+// acknowledged only once its commit is flushed to disk (with the server's
+// synchronous_commit, on by default). What makes a session single use is kept
+// where the session's own durability matters little: [Store.SpendSession],
+// [Store.CountAttempt] and the cleanup of expired records commit with
+// synchronous_commit off, without waiting for the disk, so a crash of
+// PostgreSQL may forget the last few hundred milliseconds of them. That costs
+// at most a few more code attempts on a session alive at the crash, never a
+// second method: a create marks its session used in its own, durable
+// transaction, and the method id the session was issued for can be created
+// only once. A verify commits one transaction; an enrollment's first step
+// commits nothing but a user's first user handle.
+//
+// Records of expired sessions are deleted in small batches as new ones are
+// written, with no goroutine.
+//
+// # Connections
+//
+// Size the pool with the DSN's pool_max_conns (pgxpool's default is 4, or the
+// number of CPUs if greater), below the server's max_connections shared by
+// every instance. When PostgreSQL refuses a new connection (SQLSTATE 53300,
+// too many clients, or a refused dial, as while it restarts), a call waits
+// and retries for up to [WithConnectRetry] before it fails with
+// [myaccount.ErrUnavailable].
 //
 // # Errors
 //
@@ -55,10 +84,11 @@ import (
 // Store is a [myaccount.Store] on PostgreSQL. It is safe for concurrent use. It
 // does not own the pool: close the pool when done.
 type Store struct {
-	pool   *pgxpool.Pool
-	schema string
-	q      queries
-	puts   atomic.Uint64 // PutSession calls, for the expired-session sweep
+	pool         *pgxpool.Pool
+	schema       string
+	connectRetry time.Duration
+	q            queries
+	writes       atomic.Uint64 // session records written, for the expired-record sweep
 }
 
 var _ myaccount.Store = (*Store)(nil)
@@ -73,9 +103,18 @@ func WithSchema(name string) Option {
 	return func(s *Store) { s.schema = name }
 }
 
+// WithConnectRetry bounds how long a call keeps retrying when PostgreSQL
+// refuses a new connection (too many clients, or nothing listening) before it
+// fails with [myaccount.ErrUnavailable]; it never waits past half of the time
+// left before the context's deadline. Zero or less fails at the first refusal.
+// Default: 500 milliseconds.
+func WithConnectRetry(d time.Duration) Option {
+	return func(s *Store) { s.connectRetry = d }
+}
+
 // New returns a store on pool. Call [Store.Migrate] before first use.
 func New(pool *pgxpool.Pool, opts ...Option) *Store {
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, connectRetry: 500 * time.Millisecond}
 	for _, o := range opts {
 		o(s)
 	}
@@ -91,8 +130,8 @@ func (s *Store) table(name string) string {
 	return pgx.Identifier{s.schema, name}.Sanitize()
 }
 
-// sweepEvery and sweepBatch bound the expired-session cleanup: every sweepEvery-th
-// PutSession deletes at most sweepBatch expired sessions.
+// sweepEvery and sweepBatch bound the cleanup of expired session records: every
+// sweepEvery-th write of a record deletes at most sweepBatch expired ones.
 const (
 	sweepEvery = 16
 	sweepBatch = 100
@@ -104,81 +143,181 @@ const lockClass = 0x6d796163 // "myac"
 
 const methodColumns = `issuer, user_id, id, type, name, identity_user_id, created_at,
 	credential_id, public_key, aaguid, sign_count, backup_eligible, backed_up, transports,
-	attestation_format, user_agent, relying_party_id, user_handle`
+	attestation_format, user_agent, relying_party_id, user_handle,
+	secret, destination, preferred_channel, secret_history, secret_set_at`
 
 type queries struct {
-	lockUser, insertMethod, listMethods, getMethod, updateMethod, deleteMethod string
-	getHandle, insertHandle                                                    string
-	putSession, sweepSessions, takeSession                                     string
+	begin, lockUser, createMethod, listMethods, getMethod, updateMethod, deleteMethod string
+	lockMethod, setSecret                                                             string
+	getHandle, insertHandle                                                           string
+	noFlush, spendSession, countAttempt, sweepSessions                                string
 }
 
 func newQueries(table func(string) string) queries {
-	methods, users, sessions := table("myaccount_methods"), table("myaccount_users"), table("myaccount_sessions")
+	methods, users, uses := table("myaccount_methods"), table("myaccount_users"), table("myaccount_session_uses")
 	return queries{
+		begin:    `BEGIN ISOLATION LEVEL READ COMMITTED`,
 		lockUser: `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`,
 		// Run after lockUser in the same transaction, at READ COMMITTED: the count
-		// sees every create that held the lock before.
-		insertMethod: `INSERT INTO ` + methods + ` (` + methodColumns + `)
-			SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::timestamptz,
-				$8::bytea, $9::bytea, $10::bytea, $11::bigint, $12::boolean, $13::boolean, $14::text[],
-				$15::text, $16::text, $17::text, $18::bytea
-			WHERE (SELECT count(*) FROM ` + methods + ` WHERE issuer = $1 AND user_id = $2 AND type = $4) < $19`,
+		// sees every create that held the lock before. The session is marked used
+		// only when there is room, and the method inserted only when the session
+		// was marked; the caller tells the outcomes apart by the three columns.
+		createMethod: `WITH room AS (
+				SELECT count(*) < $24 AS ok FROM ` + methods + ` WHERE issuer = $1 AND user_id = $2 AND type = $4
+			), used AS (
+				INSERT INTO ` + uses + ` AS u (id, expires_at, used, attempts)
+				SELECT $25::text, $26::timestamptz, true, 0 FROM room WHERE room.ok
+				ON CONFLICT (id) DO UPDATE SET used = true WHERE NOT u.used
+				RETURNING 1
+			), created AS (
+				INSERT INTO ` + methods + ` (` + methodColumns + `)
+				SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::timestamptz,
+					$8::bytea, $9::bytea, $10::bytea, $11::bigint, $12::boolean, $13::boolean, $14::text[],
+					$15::text, $16::text, $17::text, $18::bytea, $19::bytea, $20::text, $21::text,
+					$22::bytea[], $23::timestamptz
+				WHERE EXISTS (SELECT FROM used)
+				RETURNING 1
+			)
+			SELECT (SELECT ok FROM room),
+				coalesce((SELECT u.used FROM ` + uses + ` u WHERE u.id = $25), false),
+				EXISTS (SELECT FROM created)`,
 		listMethods: `SELECT ` + methodColumns + ` FROM ` + methods + `
 			WHERE issuer = $1 AND user_id = $2 AND ($3 = '' OR type = $3) ORDER BY created_at, id`,
 		getMethod: `SELECT ` + methodColumns + ` FROM ` + methods + ` WHERE issuer = $1 AND user_id = $2 AND id = $3`,
-		updateMethod: `UPDATE ` + methods + ` SET name = coalesce($4::text, name)
+		updateMethod: `UPDATE ` + methods + ` SET name = coalesce($4::text, name),
+				preferred_channel = coalesce($5::text, preferred_channel)
 			WHERE issuer = $1 AND user_id = $2 AND id = $3 RETURNING ` + methodColumns,
 		deleteMethod: `DELETE FROM ` + methods + ` WHERE issuer = $1 AND user_id = $2 AND id = $3`,
-		getHandle:    `SELECT user_handle FROM ` + users + ` WHERE issuer = $1 AND user_id = $2`,
+		lockMethod:   `SELECT FROM ` + methods + ` WHERE issuer = $1 AND user_id = $2 AND id = $3 FOR UPDATE`,
+		// The old secret, when there is one, goes to the front of the history,
+		// which is then cut to $6 entries.
+		setSecret: `UPDATE ` + methods + ` SET secret = $4, secret_set_at = $5,
+				secret_history = (CASE WHEN coalesce(length(secret), 0) = 0 THEN secret_history
+					ELSE array_prepend(secret, secret_history) END)[1:$6::int]
+			WHERE issuer = $1 AND user_id = $2 AND id = $3 RETURNING ` + methodColumns,
+		getHandle: `SELECT user_handle FROM ` + users + ` WHERE issuer = $1 AND user_id = $2`,
 		insertHandle: `INSERT INTO ` + users + ` (issuer, user_id, user_handle) VALUES ($1, $2, $3)
 			ON CONFLICT DO NOTHING RETURNING user_handle`,
-		putSession: `INSERT INTO ` + sessions + ` (id, issuer, user_id, type, expires_at, data)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (id) DO UPDATE SET issuer = excluded.issuer, user_id = excluded.user_id,
-				type = excluded.type, expires_at = excluded.expires_at, data = excluded.data`,
-		sweepSessions: `DELETE FROM ` + sessions + ` WHERE id IN (
-			SELECT id FROM ` + sessions + ` WHERE expires_at <= $1
+		// Sent first in a batch, which PostgreSQL runs as one implicit
+		// transaction: its commit does not wait for the disk.
+		noFlush: `SELECT set_config('synchronous_commit', 'off', true)`,
+		spendSession: `INSERT INTO ` + uses + ` AS u (id, expires_at, used, attempts) VALUES ($1, $2, true, 0)
+			ON CONFLICT (id) DO UPDATE SET used = true WHERE NOT u.used
+			RETURNING true`,
+		// A try past the maximum spends the session and is not counted.
+		countAttempt: `INSERT INTO ` + uses + ` AS u (id, expires_at, used, attempts)
+			VALUES ($1, $2, $3::int <= 0, least($3::int, 1))
+			ON CONFLICT (id) DO UPDATE SET
+				used = u.used OR u.attempts >= $3::int,
+				attempts = CASE WHEN u.used OR u.attempts >= $3::int THEN u.attempts ELSE u.attempts + 1 END
+			RETURNING NOT used`,
+		sweepSessions: `DELETE FROM ` + uses + ` WHERE id IN (
+			SELECT id FROM ` + uses + ` WHERE expires_at <= $1
 			ORDER BY expires_at LIMIT ` + fmt.Sprint(sweepBatch) + ` FOR UPDATE SKIP LOCKED)`,
-		takeSession: `DELETE FROM ` + sessions + ` WHERE id = $1 AND issuer = $2 AND user_id = $3
-			RETURNING type, expires_at, data`,
 	}
 }
 
-// CreateMethod implements [myaccount.Store]. The count and the insert run in one
-// READ COMMITTED transaction holding an advisory lock on the user.
-func (s *Store) CreateMethod(ctx context.Context, m *myaccount.Method, max int) error {
+// acquire takes a connection from the pool. When PostgreSQL refuses a new one
+// (too many clients, or a refused dial), it waits briefly and tries again, for
+// up to the store's connect retry and half the time left before ctx's
+// deadline; connections usually free up within milliseconds.
+func (s *Store) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	deadline := time.Now().Add(s.connectRetry)
+	if d, ok := ctx.Deadline(); ok {
+		if half := time.Now().Add(time.Until(d) / 2); half.Before(deadline) {
+			deadline = half
+		}
+	}
+	wait := 2 * time.Millisecond
+	for {
+		conn, err := s.pool.Acquire(ctx)
+		if err == nil || !refused(err) || ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
+			return conn, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
+
+// refused reports whether err is PostgreSQL refusing a new connection: too
+// many clients, or nothing listening on its address.
+func refused(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "53300" // too_many_connections
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// CreateMethod implements [myaccount.Store]. It is one transaction in two round
+// trips: BEGIN, an advisory lock on the user, and one statement that counts the
+// user's methods of the type, marks the session used and inserts the method,
+// sent together; then COMMIT, whose answer waits for the disk. The COMMIT is
+// sent only once the statement has succeeded: a create whose context ends
+// before then leaves nothing behind.
+func (s *Store) CreateMethod(ctx context.Context, m *myaccount.Method, limit int, session myaccount.SessionRef) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-		p := &m.WebAuthn
-		b := &pgx.Batch{}
-		b.Queue(s.q.lockUser, lockClass, userLockKey(m.Issuer, m.UserID))
-		b.Queue(s.q.insertMethod, m.Issuer, m.UserID, m.ID, m.Type, m.Name, m.IdentityUserID, m.CreatedAt,
-			p.CredentialID, p.PublicKey, p.AAGUID, int64(p.SignCount), p.BackupEligible, p.BackedUp, p.Transports,
-			p.AttestationFormat, p.UserAgent, p.RelyingPartyID, p.UserHandle, max)
-		br := tx.SendBatch(ctx, b)
-		defer br.Close()
-		if _, err := br.Exec(); err != nil {
-			return err
-		}
-		tag, err := br.Exec()
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return myaccount.ErrLimitReached
-		}
-		return br.Close()
-	})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "myaccount_methods_credential_key" {
-		return myaccount.ErrCredentialExists
+	conn, err := s.acquire(ctx)
+	if err != nil {
+		return s.fail(ctx, err)
 	}
-	if errors.Is(err, myaccount.ErrLimitReached) {
+	defer conn.Release()
+	p := &m.WebAuthn
+	credentialID := p.CredentialID
+	if len(credentialID) == 0 {
+		credentialID = nil // NULL: no credential, outside the unique index
+	}
+	b := &pgx.Batch{}
+	b.Queue(s.q.begin)
+	b.Queue(s.q.lockUser, lockClass, userLockKey(m.Issuer, m.UserID))
+	b.Queue(s.q.createMethod, m.Issuer, m.UserID, m.ID, m.Type, m.Name, m.IdentityUserID, m.CreatedAt,
+		credentialID, p.PublicKey, p.AAGUID, int64(p.SignCount), p.BackupEligible, p.BackedUp, p.Transports,
+		p.AttestationFormat, p.UserAgent, p.RelyingPartyID, p.UserHandle, m.Secret, m.Destination, m.PreferredChannel,
+		nonNilHistory(m.SecretHistory), nullTime(m.SecretSetAt), limit, session.ID, session.ExpiresAt)
+	br := conn.SendBatch(ctx, b)
+	var room, usedBefore, created bool
+	_, err = br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		err = br.QueryRow().Scan(&room, &usedBefore, &created)
+	}
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	end := "ROLLBACK"
+	if err == nil && created {
+		end = "COMMIT"
+	}
+	if _, endErr := conn.Exec(ctx, end); err == nil {
+		err = endErr
+	}
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "myaccount_methods_credential_key":
+		return myaccount.ErrCredentialExists
+	case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "myaccount_methods_pkey":
+		// The method the session was issued for exists: the session was used,
+		// and its record lost (a crash forgot it).
+		return myaccount.ErrSessionUsed
+	case err != nil:
+		return s.fail(ctx, err)
+	case created:
+		s.sweepNow(ctx, conn)
+		return nil
+	case !room && !usedBefore:
 		return myaccount.ErrLimitReached
 	}
-	return s.fail(ctx, err)
+	return myaccount.ErrSessionUsed
 }
 
 // userLockKey spreads users over the second key of the advisory lock. Two users
@@ -196,7 +335,12 @@ func (s *Store) ListMethods(ctx context.Context, issuer, userID, typ string) ([]
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, s.q.listMethods, issuer, userID, typ)
+	conn, err := s.acquire(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	defer conn.Release()
+	rows, err := conn.Query(ctx, s.q.listMethods, issuer, userID, typ)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -209,26 +353,26 @@ func (s *Store) ListMethods(ctx context.Context, issuer, userID, typ string) ([]
 
 // GetMethod implements [myaccount.Store].
 func (s *Store) GetMethod(ctx context.Context, issuer, userID, id string) (*myaccount.Method, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m, err := scanMethod(s.pool.QueryRow(ctx, s.q.getMethod, issuer, userID, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, myaccount.ErrNotFound
-	}
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	return m, nil
+	return s.oneMethod(ctx, s.q.getMethod, issuer, userID, id)
 }
 
 // UpdateMethod implements [myaccount.Store]. It is one UPDATE of the fields set
 // in u, so concurrent updates of other fields or other methods are kept.
 func (s *Store) UpdateMethod(ctx context.Context, issuer, userID, id string, u myaccount.MethodUpdate) (*myaccount.Method, error) {
+	return s.oneMethod(ctx, s.q.updateMethod, issuer, userID, id, u.Name, u.PreferredChannel)
+}
+
+// oneMethod runs query, which returns at most one method of the user.
+func (s *Store) oneMethod(ctx context.Context, query string, args ...any) (*myaccount.Method, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m, err := scanMethod(s.pool.QueryRow(ctx, s.q.updateMethod, issuer, userID, id, u.Name))
+	conn, err := s.acquire(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	defer conn.Release()
+	m, err := scanMethod(conn.QueryRow(ctx, query, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, myaccount.ErrNotFound
 	}
@@ -244,7 +388,12 @@ func (s *Store) DeleteMethod(ctx context.Context, issuer, userID, id string) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, s.q.deleteMethod, issuer, userID, id)
+	conn, err := s.acquire(ctx)
+	if err != nil {
+		return s.fail(ctx, err)
+	}
+	defer conn.Release()
+	tag, err := conn.Exec(ctx, s.q.deleteMethod, issuer, userID, id)
 	if err != nil {
 		return s.fail(ctx, err)
 	}
@@ -258,11 +407,19 @@ func scanMethod(row pgx.Row) (*myaccount.Method, error) {
 	m := &myaccount.Method{}
 	p := &m.WebAuthn
 	var signCount int64
+	var setAt *time.Time
 	err := row.Scan(&m.Issuer, &m.UserID, &m.ID, &m.Type, &m.Name, &m.IdentityUserID, &m.CreatedAt,
 		&p.CredentialID, &p.PublicKey, &p.AAGUID, &signCount, &p.BackupEligible, &p.BackedUp, &p.Transports,
-		&p.AttestationFormat, &p.UserAgent, &p.RelyingPartyID, &p.UserHandle)
+		&p.AttestationFormat, &p.UserAgent, &p.RelyingPartyID, &p.UserHandle,
+		&m.Secret, &m.Destination, &m.PreferredChannel, &m.SecretHistory, &setAt)
 	if err != nil {
 		return nil, err
+	}
+	if len(m.SecretHistory) == 0 {
+		m.SecretHistory = nil
+	}
+	if setAt != nil {
+		m.SecretSetAt = setAt.UTC()
 	}
 	m.CreatedAt = m.CreatedAt.UTC()
 	p.SignCount = uint32(signCount)
@@ -271,18 +428,23 @@ func scanMethod(row pgx.Row) (*myaccount.Method, error) {
 
 // UserHandle implements [myaccount.Store]: a SELECT, and for a new user an INSERT
 // ... ON CONFLICT DO NOTHING and a second SELECT should another instance have
-// inserted first.
+// inserted first. The insert's commit waits for the disk.
 func (s *Store) UserHandle(ctx context.Context, issuer, userID string, candidate []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	conn, err := s.acquire(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	defer conn.Release()
 	var handle []byte
-	err := s.pool.QueryRow(ctx, s.q.getHandle, issuer, userID).Scan(&handle)
+	err = conn.QueryRow(ctx, s.q.getHandle, issuer, userID).Scan(&handle)
 	if errors.Is(err, pgx.ErrNoRows) {
-		err = s.pool.QueryRow(ctx, s.q.insertHandle, issuer, userID, candidate).Scan(&handle)
+		err = conn.QueryRow(ctx, s.q.insertHandle, issuer, userID, candidate).Scan(&handle)
 	}
 	if errors.Is(err, pgx.ErrNoRows) { // another caller inserted first
-		err = s.pool.QueryRow(ctx, s.q.getHandle, issuer, userID).Scan(&handle)
+		err = conn.QueryRow(ctx, s.q.getHandle, issuer, userID).Scan(&handle)
 	}
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -290,41 +452,130 @@ func (s *Store) UserHandle(ctx context.Context, issuer, userID string, candidate
 	return handle, nil
 }
 
-// PutSession implements [myaccount.Store]. Every 16th call also deletes up to 100
-// expired sessions; a failure of that cleanup is ignored.
-func (s *Store) PutSession(ctx context.Context, sess *myaccount.Session) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	_, err := s.pool.Exec(ctx, s.q.putSession, sess.ID, sess.Issuer, sess.UserID, sess.Type, sess.ExpiresAt, sess.Data)
-	if err != nil {
-		return s.fail(ctx, err)
-	}
-	if s.puts.Add(1)%sweepEvery == 0 {
-		_, _ = s.pool.Exec(ctx, s.q.sweepSessions, time.Now())
-	}
-	return nil
-}
-
-// TakeSession implements [myaccount.Store] with one DELETE ... RETURNING: the
-// session is gone whoever asked, and only its owner gets it, unexpired.
-func (s *Store) TakeSession(ctx context.Context, issuer, userID, id string) (*myaccount.Session, error) {
+// SetSecret implements [myaccount.Store]. It is one transaction that waits
+// for the disk, as a create does: the method's row is locked, the session
+// marked used, and the secret replaced; a missing method or a used session
+// rolls it all back.
+func (s *Store) SetSecret(ctx context.Context, issuer, userID, id string, secret []byte, setAt time.Time, keepHistory int, session myaccount.SessionRef) (*myaccount.Method, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	sess := &myaccount.Session{ID: id, Issuer: issuer, UserID: userID}
-	err := s.pool.QueryRow(ctx, s.q.takeSession, id, issuer, userID).Scan(&sess.Type, &sess.ExpiresAt, &sess.Data)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, myaccount.ErrNotFound
-	}
+	conn, err := s.acquire(ctx)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	if !time.Now().Before(sess.ExpiresAt) {
-		return nil, myaccount.ErrNotFound
+	defer conn.Release()
+	var m *myaccount.Method
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, s.q.lockMethod, issuer, userID, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return myaccount.ErrNotFound
+		}
+		var spent bool
+		if err := tx.QueryRow(ctx, s.q.spendSession, session.ID, session.ExpiresAt).Scan(&spent); errors.Is(err, pgx.ErrNoRows) {
+			return myaccount.ErrSessionUsed
+		} else if err != nil {
+			return err
+		}
+		m, err = scanMethod(tx.QueryRow(ctx, s.q.setSecret, issuer, userID, id, secret, setAt, max(keepHistory, 0)))
+		return err
+	})
+	switch {
+	case errors.Is(err, myaccount.ErrNotFound), errors.Is(err, myaccount.ErrSessionUsed):
+		return nil, err
+	case err != nil:
+		return nil, s.fail(ctx, err)
 	}
-	sess.ExpiresAt = sess.ExpiresAt.UTC()
-	return sess, nil
+	return m, nil
+}
+
+// nonNilHistory is history as PostgreSQL's NOT NULL column takes it: an
+// empty array for none.
+func nonNilHistory(history [][]byte) [][]byte {
+	if history == nil {
+		return [][]byte{}
+	}
+	return history
+}
+
+// nullTime is t, or NULL when t is zero.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// SpendSession implements [myaccount.Store] with one INSERT ... ON CONFLICT,
+// committed without waiting for the disk.
+func (s *Store) SpendSession(ctx context.Context, session myaccount.SessionRef) error {
+	var spent bool
+	err := s.sessionWrite(ctx, s.q.spendSession, []any{session.ID, session.ExpiresAt}, &spent)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return myaccount.ErrSessionUsed
+	}
+	return err
+}
+
+// CountAttempt implements [myaccount.Store] with one INSERT ... ON CONFLICT,
+// committed without waiting for the disk: concurrent tries of one session
+// take its row in turn.
+func (s *Store) CountAttempt(ctx context.Context, session myaccount.SessionRef, max int) error {
+	var counted bool
+	err := s.sessionWrite(ctx, s.q.countAttempt, []any{session.ID, session.ExpiresAt, max}, &counted)
+	if err == nil && !counted {
+		return myaccount.ErrSessionUsed
+	}
+	return err
+}
+
+// sessionWrite runs query, which writes one session record and returns one
+// row or none, into dst, in a transaction whose commit does not wait for the
+// disk. It sweeps expired records now and then.
+func (s *Store) sessionWrite(ctx context.Context, query string, args []any, dst any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	conn, err := s.acquire(ctx)
+	if err != nil {
+		return s.fail(ctx, err)
+	}
+	defer conn.Release()
+	b := &pgx.Batch{}
+	b.Queue(s.q.noFlush)
+	b.Queue(query, args...)
+	br := conn.SendBatch(ctx, b)
+	_, err = br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(dst)
+	}
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if err != nil {
+		return s.fail(ctx, err)
+	}
+	s.sweepNow(ctx, conn)
+	return nil
+}
+
+// sweepNow counts one session record written, and every sweepEvery-th time
+// deletes up to sweepBatch expired records, without waiting for the disk. A
+// failure of that cleanup is ignored: the next one catches up.
+func (s *Store) sweepNow(ctx context.Context, conn *pgxpool.Conn) {
+	if s.writes.Add(1)%sweepEvery != 0 {
+		return
+	}
+	b := &pgx.Batch{}
+	b.Queue(s.q.noFlush)
+	b.Queue(s.q.sweepSessions, time.Now())
+	_ = conn.SendBatch(ctx, b).Close()
 }
 
 // fail wraps err from PostgreSQL for the caller: the caller's context error when

@@ -129,16 +129,16 @@ func TestSurvivesRestart(t *testing.T) {
 			RelyingPartyID: "localhost", UserHandle: []byte("handle"),
 		},
 	}
-	if err := s.CreateMethod(ctx, m, 20); err != nil {
+	session := myaccount.SessionRef{ID: "restart-used", Issuer: m.Issuer, UserID: m.UserID, ExpiresAt: time.Now().Add(time.Minute)}
+	if err := s.CreateMethod(ctx, m, 20, session); err != nil {
 		t.Fatalf("CreateMethod: %v", err)
 	}
 	if _, err := s.UserHandle(ctx, m.Issuer, m.UserID, []byte("handle")); err != nil {
 		t.Fatalf("UserHandle: %v", err)
 	}
-	sess := &myaccount.Session{ID: "restart", Issuer: m.Issuer, UserID: m.UserID, Type: "passkey",
-		ExpiresAt: time.Now().Add(time.Minute), Data: []byte("state")}
-	if err := s.PutSession(ctx, sess); err != nil {
-		t.Fatalf("PutSession: %v", err)
+	tried := myaccount.SessionRef{ID: "restart-tried", Issuer: m.Issuer, UserID: m.UserID, ExpiresAt: time.Now().Add(time.Minute)}
+	if err := s.CountAttempt(ctx, tried, 2); err != nil {
+		t.Fatalf("CountAttempt: %v", err)
 	}
 	before.Close()
 
@@ -160,8 +160,15 @@ func TestSurvivesRestart(t *testing.T) {
 	if h, err := s.UserHandle(ctx, m.Issuer, m.UserID, []byte("other")); err != nil || string(h) != "handle" {
 		t.Fatalf("UserHandle after restart = %q, %v", h, err)
 	}
-	if got, err := s.TakeSession(ctx, m.Issuer, m.UserID, sess.ID); err != nil || string(got.Data) != "state" {
-		t.Fatalf("TakeSession after restart = %+v, %v", got, err)
+	// A clean shutdown keeps the session records too.
+	if err := s.SpendSession(ctx, session); !errors.Is(err, myaccount.ErrSessionUsed) {
+		t.Fatalf("SpendSession of the session used before the restart: %v, want ErrSessionUsed", err)
+	}
+	if err := s.CountAttempt(ctx, tried, 2); err != nil {
+		t.Fatalf("second CountAttempt after restart: %v", err)
+	}
+	if err := s.CountAttempt(ctx, tried, 2); !errors.Is(err, myaccount.ErrSessionUsed) {
+		t.Fatalf("third CountAttempt with max 2 after restart: %v, want ErrSessionUsed", err)
 	}
 }
 
@@ -187,18 +194,17 @@ func TestUnavailable(t *testing.T) {
 			s := pgstore.New(pool)
 			ctx := t.Context()
 			m := &myaccount.Method{ID: "passkey|dev_x", Issuer: "i", UserID: "u", Type: "passkey"}
+			session := myaccount.SessionRef{ID: "s", Issuer: "i", UserID: "u", ExpiresAt: time.Now().Add(time.Minute)}
 			calls := map[string]func() error{
 				"Migrate":      func() error { return s.Migrate(ctx) },
-				"CreateMethod": func() error { return s.CreateMethod(ctx, m, 20) },
+				"CreateMethod": func() error { return s.CreateMethod(ctx, m, 20, session) },
 				"ListMethods":  func() error { _, err := s.ListMethods(ctx, "i", "u", ""); return err },
 				"GetMethod":    func() error { _, err := s.GetMethod(ctx, "i", "u", m.ID); return err },
 				"UpdateMethod": func() error { _, err := s.UpdateMethod(ctx, "i", "u", m.ID, myaccount.MethodUpdate{}); return err },
 				"DeleteMethod": func() error { return s.DeleteMethod(ctx, "i", "u", m.ID) },
 				"UserHandle":   func() error { _, err := s.UserHandle(ctx, "i", "u", []byte("h")); return err },
-				"PutSession": func() error {
-					return s.PutSession(ctx, &myaccount.Session{ID: "s", ExpiresAt: time.Now().Add(time.Minute)})
-				},
-				"TakeSession": func() error { _, err := s.TakeSession(ctx, "i", "u", "s"); return err },
+				"SpendSession": func() error { return s.SpendSession(ctx, session) },
+				"CountAttempt": func() error { return s.CountAttempt(ctx, session, 5) },
 			}
 			for name, call := range calls {
 				start := time.Now()
@@ -234,7 +240,8 @@ func TestDeadlineWhileLocked(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err = s.CreateMethod(ctx, m, 20)
+	err = s.CreateMethod(ctx, m, 20, myaccount.SessionRef{ID: "locked", Issuer: m.Issuer, UserID: m.UserID,
+		ExpiresAt: time.Now().Add(time.Minute)})
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("CreateMethod took %v", took)
 	}
@@ -249,32 +256,32 @@ func TestDeadlineWhileLocked(t *testing.T) {
 	}
 }
 
-// TestExpiredSessionsSwept: PutSession deletes expired sessions as it goes.
+// TestExpiredSessionsSwept: writing session records deletes expired ones as
+// it goes.
 func TestExpiredSessionsSwept(t *testing.T) {
 	pool := testPool(t)
 	s, schema := migrated(t, pool)
 	ctx := t.Context()
-	put := func(id string, ttl time.Duration) {
+	spend := func(id string, ttl time.Duration) {
 		t.Helper()
-		err := s.PutSession(ctx, &myaccount.Session{ID: id, Issuer: "i", UserID: "u", Type: "passkey",
-			ExpiresAt: time.Now().Add(ttl), Data: []byte("x")})
+		err := s.SpendSession(ctx, myaccount.SessionRef{ID: id, Issuer: "i", UserID: "u", ExpiresAt: time.Now().Add(ttl)})
 		if err != nil {
-			t.Fatalf("PutSession: %v", err)
+			t.Fatalf("SpendSession: %v", err)
 		}
 	}
 	for i := range 50 {
-		put("expired-"+strings.Repeat("x", i), -time.Minute)
+		spend("expired-"+strings.Repeat("x", i), -time.Minute)
 	}
 	for i := range 32 {
-		put("live-"+strings.Repeat("x", i), time.Minute)
+		spend("live-"+strings.Repeat("x", i), time.Minute)
 	}
 	var expired, live int
 	err := pool.QueryRow(ctx, "SELECT count(*) FILTER (WHERE expires_at <= now()), count(*) FILTER (WHERE expires_at > now()) FROM "+
-		pgx.Identifier{schema, "myaccount_sessions"}.Sanitize()).Scan(&expired, &live)
+		pgx.Identifier{schema, "myaccount_session_uses"}.Sanitize()).Scan(&expired, &live)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if expired != 0 || live != 32 {
-		t.Fatalf("after 82 puts: %d expired and %d live sessions stored, want 0 and 32", expired, live)
+		t.Fatalf("after 82 spends: %d expired and %d live session records stored, want 0 and 32", expired, live)
 	}
 }

@@ -15,6 +15,6 @@ func BenchmarkList(b *testing.B) {
 	storetest.BenchmarkList(b, myaccount.NewMemoryStore())
 }
 
-func BenchmarkCreateTake(b *testing.B) {
-	storetest.BenchmarkCreateTake(b, myaccount.NewMemoryStore())
+func BenchmarkCreate(b *testing.B) {
+	storetest.BenchmarkCreate(b, myaccount.NewMemoryStore())
 }

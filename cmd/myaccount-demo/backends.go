@@ -5,11 +5,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/go-myaccount/myaccount"
 	"github.com/go-myaccount/myaccount/pgstore"
 	"github.com/go-myaccount/myaccount/redislimit"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 )
@@ -23,7 +27,7 @@ type backends struct {
 	closers []func()
 }
 
-func openBackends(ctx context.Context, postgresDSN, redisURL string) (*backends, error) {
+func openBackends(ctx context.Context, postgresDSN string, postgresMaxConns int, redisURL string) (*backends, error) {
 	b := &backends{}
 	if postgresDSN != "" {
 		poolConfig, err := pgxpool.ParseConfig(postgresDSN)
@@ -32,6 +36,12 @@ func openBackends(ctx context.Context, postgresDSN, redisURL string) (*backends,
 		}
 		// While PostgreSQL is down, requests should fail fast with 503, not wait.
 		poolConfig.ConnConfig.ConnectTimeout = 2 * time.Second
+		if postgresMaxConns > 0 {
+			poolConfig.MaxConns = int32(postgresMaxConns)
+		}
+		if !strings.Contains(postgresDSN, "sslmode") {
+			skipTLSOnLoopback(poolConfig.ConnConfig)
+		}
 		pool, err := pgxpool.NewWithConfig(ctx, poolConfig)
 		if err != nil {
 			return nil, fmt.Errorf("-postgres: %w", err)
@@ -67,4 +77,36 @@ func (b *backends) close() {
 	for i := len(b.closers) - 1; i >= 0; i-- {
 		b.closers[i]()
 	}
+}
+
+// skipTLSOnLoopback connects without trying TLS first when every host of cfg
+// is this machine. The default sslmode, prefer, tries TLS on every new
+// connection, then plain: on loopback that is a wasted round trip. pgconn
+// lists each host twice, with TLS and then without; the plain ones are kept.
+func skipTLSOnLoopback(cfg *pgx.ConnConfig) {
+	if !isLoopbackHost(cfg.Host) {
+		return
+	}
+	for _, f := range cfg.Fallbacks {
+		if !isLoopbackHost(f.Host) {
+			return
+		}
+	}
+	var plain []*pgconn.FallbackConfig
+	for _, f := range cfg.Fallbacks {
+		if f.TLSConfig != nil { // another host's TLS attempt: try it plain instead
+			plain = append(plain, &pgconn.FallbackConfig{Host: f.Host, Port: f.Port})
+		}
+	}
+	cfg.TLSConfig, cfg.Fallbacks = nil, plain
+}
+
+// isLoopbackHost reports whether PostgreSQL's host is this machine: a loopback
+// name or address, or a Unix socket directory.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" || strings.HasPrefix(host, "/") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -46,6 +46,7 @@ func exitCode(err error, stderr io.Writer) int {
 type options struct {
 	addr, issuer, jwksURL, audience, rpID string
 	postgres, redis                       string
+	postgresMaxConns                      int
 	origins, corsOrigins                  stringList
 	tenantRate, userRate                  float64
 	timeouts                              timeouts
@@ -81,6 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.timeouts.write, "write-timeout", 30*time.Second, "longest time from the end of a request's headers to the end of its response")
 	fs.DurationVar(&o.timeouts.idle, "idle-timeout", 60*time.Second, "how long an idle keep-alive connection stays open")
 	fs.StringVar(&o.postgres, "postgres", "", "keep passkeys and sessions in PostgreSQL (a DSN such as postgres://user@127.0.0.1:5432/db) instead of memory")
+	fs.IntVar(&o.postgresMaxConns, "postgres-max-conns", 0, "connections to PostgreSQL this process may open (default: the DSN's pool_max_conns, else 4 or the number of CPUs)")
 	fs.StringVar(&o.redis, "redis", "", "share the rate limits through Redis (a URL such as redis://127.0.0.1:6379/0)")
 	fs.TextVar(&o.dpop, "dpop", myaccount.DPoPAllowed, "DPoP-bound tokens: allowed (beside bearer tokens), required or disabled")
 	fs.BoolVar(&o.dpopNonce, "dpop-nonce", false, "require DPoP server nonces (a random key per process; give each process of a group the same -redis to share proofs, not nonces)")
@@ -105,6 +107,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.stepUpMaxAge < 0 {
 		return nil, errors.New("-step-up-max-age must not be negative")
+	}
+	if o.postgresMaxConns < 0 {
+		return nil, errors.New("-postgres-max-conns must not be negative")
 	}
 	if o.tenantRate < 0 || o.userRate < 0 {
 		return nil, errors.New("-tenant-rate and -user-rate must not be negative")
@@ -174,7 +179,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		cfg.Push.Provider = push
 		mux.Handle("POST /dev/push/{handle}", push.handler())
 	}
-	shared, err := openBackends(ctx, o.postgres, o.redis)
+	shared, err := openBackends(ctx, o.postgres, o.postgresMaxConns, o.redis)
 	if err != nil {
 		return err
 	}

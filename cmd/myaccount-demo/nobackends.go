@@ -21,7 +21,7 @@ type backends struct {
 	replay  myaccount.ReplayCache
 }
 
-func openBackends(_ context.Context, postgresDSN, redisURL string) (*backends, error) {
+func openBackends(_ context.Context, postgresDSN string, _ int, redisURL string) (*backends, error) {
 	if postgresDSN != "" || redisURL != "" {
 		return nil, errNoBackends
 	}

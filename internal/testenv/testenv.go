@@ -37,13 +37,20 @@ func Need(tb testing.TB, name, service string) string {
 // PGCtl runs "pg_ctl action" (start, stop, restart or status) as the test
 // PostgreSQL's OS user against its data directory, waiting for the action to
 // complete, and returns pg_ctl's exit code. Any failure fails tb, except status
-// 3 (not running).
+// 3 (not running). The action "crash" is an immediate stop, which leaves the
+// server to recover from its WAL at the next start, as after a crash.
 func PGCtl(tb testing.TB, action string) int {
 	tb.Helper()
 	data := Need(tb, "MYACCOUNT_PG_DATA", "PostgreSQL")
 	prefix := strings.Fields(Need(tb, "MYACCOUNT_PG_CTL", "PostgreSQL"))
-	args := append(prefix[1:], action, "-D", data)
+	pgAction := action
+	if action == "crash" {
+		pgAction = "stop"
+	}
+	args := append(prefix[1:], pgAction, "-D", data)
 	switch action {
+	case "crash":
+		args = append(args, "-w", "-m", "immediate")
 	case "stop":
 		args = append(args, "-w", "-m", "fast")
 	case "start":
