@@ -38,6 +38,7 @@ const (
 type cluster struct {
 	iss    *myaccounttest.Issuer
 	urls   [2]string
+	schema string // the PostgreSQL schema both share
 	client *http.Client
 	logs   *testenv.Buffer
 }
@@ -58,6 +59,7 @@ func newCluster(t *testing.T, configure func(*myaccount.Config)) *cluster {
 		}
 	})
 	schema := freshSchema(t)
+	c.schema = schema
 	prefix := "integration:" + rand.Text()[:10] + ":"
 	// One key ring for both instances: a session sealed by one opens on the other.
 	keys := [][]byte{make([]byte, 32)}
