@@ -29,8 +29,8 @@ type MemoryReplayCache struct {
 	mu       sync.Mutex
 	max      int
 	cur, old map[replayKey]int64 // id → expiry, UnixNano
-	curLast  int64            // the latest expiry in cur
-	oldLast  int64            // the latest expiry in old
+	curLast  int64               // the latest expiry in cur
+	oldLast  int64               // the latest expiry in old
 	now      func() time.Time
 }
 
