@@ -3,19 +3,29 @@ MODULES := $(patsubst ./%,%,$(patsubst %/go.mod,%,$(shell find . -name go.mod -n
 GO_TEST_FLAGS ?= -race -count=1
 SHELL := bash
 
-.PHONY: test test-modules demo demo-backends
+.PHONY: test test-modules demo demo-backends fuzz fuzz-modules
 
 # test needs PostgreSQL (initdb, pg_ctl), redis-server and chromium: it fails at
 # once naming any that is missing and the apt-get command that installs it.
 # MYACCOUNT_SKIP_SERVICES=1 runs the tests anyway; those that need a missing
 # program skip. It starts a throwaway PostgreSQL and Redis (unless
 # MYACCOUNT_POSTGRES_DSN / MYACCOUNT_REDIS_URL name running ones), then vets and
-# tests every module, and ends by listing every skipped test.
+# tests every module, and ends by listing every skipped test. Under CI=true it
+# fuzzes too.
 test:
 ifeq ($(MYACCOUNT_SKIP_SERVICES),)
 	@scripts/check-services.sh
 endif
-	@scripts/with-services.sh $(MAKE) --no-print-directory test-modules
+	@scripts/with-services.sh $(MAKE) --no-print-directory test-modules $(if $(filter true,$(CI)),fuzz-modules)
+
+# fuzz runs every Fuzz target of every module for FUZZTIME each (5s: about a
+# minute in all), from the seeds in testdata/.
+FUZZTIME ?= 5s
+fuzz:
+	@scripts/with-services.sh $(MAKE) --no-print-directory fuzz-modules
+
+fuzz-modules:
+	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh $(MODULES)
 
 # test-modules vets and tests every module against the services in the
 # environment, going on past a failing module, then lists the skipped tests.

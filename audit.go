@@ -46,8 +46,9 @@ const (
 type AuditEvent struct {
 	Type string    // one of the Audit* constants
 	Time time.Time // when the API saw it
-	// Issuer and UserID are the verified token's "iss" and "sub"; empty for a
-	// refused token, whose claims cannot be trusted.
+	// Issuer and UserID are the verified token's "iss" and "sub"; empty when
+	// the token failed verification, since its claims cannot be trusted (a
+	// verified token refused for its audience or scopes has them).
 	Issuer, UserID string
 	// MethodID and MethodType are the method acted on, when there is one; the
 	// id is empty while an enrollment has not been verified.
@@ -73,7 +74,7 @@ type AuditConfig struct {
 // configured handler.
 func (a *API) audit(r *http.Request, ev AuditEvent) {
 	ev.Time = time.Now().UTC()
-	if claims, ok := ClaimsFromContext(r.Context()); ok && ev.Type != AuditTokenRefused {
+	if claims, ok := ClaimsFromContext(r.Context()); ok {
 		ev.Issuer, ev.UserID = claims.Issuer, claims.Subject
 	}
 	if ev.MethodType == "" {

@@ -152,18 +152,24 @@ func TestAuditEvents(t *testing.T) {
 	wantStatus(t, h.call("DELETE", "/me/v1/authentication-methods/"+strings.Replace(id, "|", "%7C", 1), alice, nil), http.StatusNoContent)
 	wantEvent(t, log.take(), myaccount.AuditEvent{Type: "gd_unenroll", Issuer: iss, UserID: "auth0|alice", MethodID: id, MethodType: "passkey"}, ip, alice)
 
-	// Token refused: expired, another audience, a missing scope. The user is
-	// not taken from a refused token.
-	for _, token := range []string{
-		h.issuer.TokenWith(t, "auth0|alice", allScopes, myaccounttest.ExpiresIn(-time.Hour)),
-		h.issuer.TokenWith(t, "auth0|alice", allScopes, myaccounttest.WithAudience("https://api.example.com/")),
-		h.issuer.Token(t, "auth0|alice", myaccount.ScopeReadFactors),
-		"not.a.token",
+	// Token refused: the user is taken only from a token that verified and
+	// was refused for its audience or scopes, never from one that did not.
+	for _, c := range []struct {
+		token  string
+		status int
+		user   string
+	}{
+		{h.issuer.TokenWith(t, "auth0|alice", allScopes, myaccounttest.ExpiresIn(-time.Hour)), 401, ""},
+		{"not.a.token", 401, ""},
+		{h.issuer.TokenWith(t, "auth0|alice", allScopes, myaccounttest.WithAudience("https://api.example.com/")), 401, "auth0|alice"},
+		{h.issuer.Token(t, "auth0|alice", myaccount.ScopeReadFactors), 403, "auth0|alice"},
 	} {
-		if r := h.call("GET", "/me/v1/authentication-methods", token, nil); r.status != http.StatusUnauthorized && r.status != http.StatusForbidden {
-			t.Fatalf("refused token answered %d", r.status)
+		wantStatus(t, h.call("GET", "/me/v1/authentication-methods", c.token, nil), c.status)
+		want := myaccount.AuditEvent{Type: "myaccount_token_refused", UserID: c.user, Reason: "set"}
+		if c.user != "" {
+			want.Issuer = iss
 		}
-		wantEvent(t, log.take(), myaccount.AuditEvent{Type: "myaccount_token_refused", Reason: "set"}, ip, token)
+		wantEvent(t, log.take(), want, ip, c.token)
 	}
 	// No token at all is not an event (every unauthenticated probe would be one).
 	wantStatus(t, h.call("GET", "/me/v1/authentication-methods", "", nil), http.StatusUnauthorized)

@@ -18,6 +18,11 @@
 // id; each can be set on its own, and [TokenConfig.Keyfunc] in [Config.Token]
 // can replace the JWKS.
 //
+// Under a prefix, set [Config.BasePath] (such as "/api") and mount the API at
+// BasePath + "/me/"; Location headers then carry the prefix. A router that
+// registers routes one by one (chi, gin, echo) takes [API.Routes]: each
+// [Route]'s method, pattern in net/http.ServeMux syntax, and handler.
+//
 // # Tokens
 //
 // Every request needs an access token in the Authorization header, verified by a
@@ -46,6 +51,11 @@
 // makes it single use: [Store.CreateMethod] marks it used in the same atomic
 // step that stores the method, and [Store.CountAttempt] allows five wrong codes.
 //
+// For a passkey, the 202 body is {auth_session, authn_params_public_key}: the
+// WebAuthn creation options to hand to navigator.credentials.create; the verify
+// body is {auth_session, authn_response}, authn_response being the new
+// credential's toJSON(), at /authentication-methods/passkey|new/verify.
+//
 // # Storage and limits
 //
 // A [Store] keeps methods (one [Method] record for every type), user handles and
@@ -54,6 +64,21 @@
 // buckets per tenant and per user behind the [Limiter] interface;
 // [MemoryLimiter] is the default and the redislimit module shares buckets
 // across instances through Redis.
+//
+// # Browsers and proxies
+//
+// [Config.CORS] lets SPAs on other origins call the API; the headers Auth0's
+// SDKs send (Auth0-Client, DPoP) are always allowed. Behind a proxy,
+// [Config.TrustForwardedHeaders] takes the public host of Location headers
+// from the last X-Forwarded-Host entry, accepted only as a plain host[:port].
+//
+// # Audit events
+//
+// Each security-relevant act (enrollment started, method enrolled, renamed or
+// deleted, verification failed, token refused, rate limited) becomes an
+// [AuditEvent] for [AuditConfig.Handler], logged to [Config.Logger] by
+// default. Types are Auth0's tenant log codes where one exists, such as
+// [AuditMethodEnrolled] ("gd_enrollment_complete").
 //
 // # Errors
 //
@@ -69,4 +94,7 @@
 //
 // The myaccounttest package has an Issuer that mints tokens and serves its JWKS,
 // and a software passkey Authenticator, for tests of apps that mount the API.
+// Their defaults meet: with a loopback Issuer and no Domain, [Config.RPID]
+// defaults to "localhost" and [Config.Origins] to "http://localhost", the
+// origin the Authenticator reports when given none.
 package myaccount

@@ -56,6 +56,15 @@ type methodFamily interface {
 	usage(typ string) string
 }
 
+// methodSaver is a family that stores a verified method itself instead of
+// through Store.CreateMethod: the password family changes the secret of a
+// method that exists.
+type methodSaver interface {
+	// save stores what finish prepared, marking v.session used in the same
+	// step, and returns the method as stored.
+	save(ctx context.Context, v *verification) (*Method, error)
+}
+
 // verifyBodyChecker is a family that checks a verify body beyond its members'
 // kinds, before any work is spent on the auth_session.
 type verifyBodyChecker interface {
@@ -83,6 +92,7 @@ type verification struct {
 	state   *enrollState
 	session SessionRef
 	method  *Method // with the common fields set
+	saved   any     // a methodSaver family's own state, from finish to save
 }
 
 // maxCodeAttempts is how many codes may be tried with one auth_session.
@@ -236,13 +246,19 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		refuse(err)
 		return
 	}
-	if err := a.cfg.Store.CreateMethod(ctx, v.method, family.limit(&a.cfg, typ), session); err != nil {
+	saved := v.method
+	if saver, ok := family.(methodSaver); ok {
+		saved, err = saver.save(ctx, v)
+	} else {
+		err = a.cfg.Store.CreateMethod(ctx, v.method, family.limit(&a.cfg, typ), session)
+	}
+	if err != nil {
 		refuse(err)
 		return
 	}
-	a.audit(r, AuditEvent{Type: AuditMethodEnrolled, MethodID: v.method.ID, MethodType: typ})
-	w.Header().Set("Location", a.methodURL(r, v.method.ID))
-	a.writeMethod(w, r, http.StatusCreated, v.method)
+	a.audit(r, AuditEvent{Type: AuditMethodEnrolled, MethodID: saved.ID, MethodType: typ})
+	w.Header().Set("Location", a.methodURL(r, saved.ID))
+	a.writeMethod(w, r, http.StatusCreated, saved)
 }
 
 // families holds the family of every type this package enrolls.
@@ -254,6 +270,8 @@ var families = map[string]methodFamily{
 	TypeRecoveryCode:     recoveryCodeFamily{},
 	TypeEmail:            messageFamily{},
 	TypePhone:            messageFamily{},
+	TypePassword:         passwordFamily{},
+	TypePushNotification: pushFamily{},
 }
 
 // offeredTypes returns the types this deployment enrolls, in the contract's order.
@@ -274,6 +292,10 @@ func (c *Config) offeredTypes() []string {
 			offered = !c.RecoveryCodes.Disabled
 		case TypeEmail, TypePhone:
 			offered = c.Messages.Sender != nil
+		case TypePassword:
+			offered = c.Passwords.Backend != nil
+		case TypePushNotification:
+			offered = c.Push.Provider != nil
 		}
 		if offered {
 			types = append(types, t)

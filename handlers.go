@@ -140,6 +140,10 @@ func (a *API) deleteMethod(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if err := a.removePushDevice(r.Context(), claims, id); err != nil {
+		a.errs.write(w, r, err)
+		return
+	}
 	if err := a.cfg.Store.DeleteMethod(r.Context(), claims.Issuer, claims.Subject, id); err != nil {
 		a.errs.write(w, r, err)
 		return

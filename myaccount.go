@@ -160,6 +160,10 @@ type Config struct {
 	RecoveryCodes RecoveryCodeConfig
 	// Messages configures email and phone methods. Default: not offered (no Sender).
 	Messages MessageConfig
+	// Passwords configures the password method. Default: not offered (no Backend).
+	Passwords PasswordConfig
+	// Push configures push-notification methods. Default: not offered (no Provider).
+	Push PushConfig
 	// SecretKeys is the key ring that seals auth_sessions and TOTP secrets with
 	// AES-256-GCM: 32-byte keys, the first sealing and every one opening, so a
 	// key is rotated by putting a new one first and dropping the old one once
@@ -348,6 +352,10 @@ func (c *Config) resolve() error {
 	}
 	if c.Messages.MaxPerUser == 0 {
 		c.Messages.MaxPerUser = 5
+	}
+	c.Passwords.resolve()
+	if err := c.Push.resolve(); err != nil {
+		return err
 	}
 	if c.Limiter == nil {
 		c.Limiter = NewMemoryLimiter(0)

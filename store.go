@@ -23,14 +23,25 @@ type Method struct {
 	// webauthn-roaming method.
 	WebAuthn WebAuthnCredential
 	// Secret is what a method keeps to check the user later, never in plain
-	// text: a TOTP seed sealed under [Config.SecretKeys], or the SHA-256 of a
-	// recovery code. Empty for the other types.
+	// text: a TOTP seed sealed under [Config.SecretKeys], the SHA-256 of a
+	// recovery code, or what the [PasswordBackend] returned for a password
+	// (an argon2id hash from [Argon2Passwords]; empty when the password
+	// lives elsewhere). Empty for the other types.
 	Secret []byte
 	// Destination is where an email or phone method sends codes: an email
-	// address, or a phone number in E.164 form.
+	// address, or a phone number in E.164 form. For a push-notification
+	// method it is the [PushProvider]'s handle of the device (at most 1024
+	// bytes).
 	Destination string
 	// PreferredChannel is how a phone method sends codes: "sms" or "voice".
 	PreferredChannel string
+	// SecretHistory holds the secrets a password method had before its
+	// current one, newest first, for the password policy's history rule
+	// ([Store.SetSecret] keeps it). Empty for the other types.
+	SecretHistory [][]byte
+	// SecretSetAt is when a password was last set: the method's
+	// last_password_reset. Zero for the other types.
+	SecretSetAt time.Time
 }
 
 // WebAuthnCredential is the credential of a WebAuthn method.
@@ -107,6 +118,16 @@ type Store interface {
 	// max tries were recorded already (the session is then spent); of
 	// concurrent callers, at most max get through in all.
 	CountAttempt(ctx context.Context, session SessionRef, max int) error
+	// SetSecret replaces the Secret of the user's method id and marks session
+	// used, as one atomic step; this is how a password is changed. The old
+	// Secret, when not empty, goes to the front of SecretHistory, which is
+	// then cut to its first keepHistory entries (0 empties it); SecretSetAt
+	// becomes setAt. It returns the method as stored afterwards. A session
+	// used or spent before gives [ErrSessionUsed], a method that does not
+	// exist for the user [ErrNotFound]; on error nothing changes and the
+	// session is left as it was. Of concurrent calls with one session, at
+	// most one succeeds.
+	SetSecret(ctx context.Context, issuer, userID, id string, secret []byte, setAt time.Time, keepHistory int, session SessionRef) (*Method, error)
 }
 
 // MemoryStore is the in-memory [Store], the default. Its state lives as long as the
@@ -279,6 +300,36 @@ func (s *MemoryStore) DeleteMethod(ctx context.Context, issuer, userID, id strin
 	return nil
 }
 
+// SetSecret implements [Store].
+func (s *MemoryStore) SetSecret(ctx context.Context, issuer, userID, id string, secret []byte, setAt time.Time, keepHistory int, session SessionRef) (*Method, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, err := s.record(session)
+	if err != nil {
+		return nil, err
+	}
+	if rec.used {
+		return nil, ErrSessionUsed
+	}
+	_, m := s.find(issuer, userID, id)
+	if m == nil {
+		s.dropIfFresh(session, rec)
+		return nil, ErrNotFound
+	}
+	history := m.SecretHistory
+	if len(m.Secret) > 0 {
+		history = append([][]byte{m.Secret}, history...)
+	}
+	m.SecretHistory = history[:min(len(history), max(keepHistory, 0))]
+	m.Secret = slices.Clone(secret)
+	m.SecretSetAt = setAt
+	rec.used = true
+	return cloneMethod(m), nil
+}
+
 // find returns the index and the stored method; the caller holds s.mu.
 func (s *MemoryStore) find(issuer, userID, id string) (int, *Method) {
 	for i, m := range s.methods[userKey{issuer, userID}] {
@@ -425,6 +476,9 @@ func copyMethods(src []*Method) []*Method {
 		p := &m.WebAuthn
 		byteCount += len(p.CredentialID) + len(p.PublicKey) + len(p.AAGUID) + len(p.UserHandle) + len(m.Secret)
 		transportCount += len(p.Transports)
+		for _, h := range m.SecretHistory {
+			byteCount += len(h)
+		}
 	}
 	methods := make([]Method, len(src))
 	out := make([]*Method, len(src))
@@ -444,6 +498,15 @@ func copyMethods(src []*Method) []*Method {
 		p.CredentialID, p.PublicKey = carve(p.CredentialID), carve(p.PublicKey)
 		p.AAGUID, p.UserHandle = carve(p.AAGUID), carve(p.UserHandle)
 		methods[i].Secret = carve(methods[i].Secret)
+		if m.SecretHistory != nil {
+			// Only password methods have a history; its few entries are
+			// carved from the slab too, under a slice of their own.
+			history := make([][]byte, len(m.SecretHistory))
+			for j, h := range m.SecretHistory {
+				history[j] = carve(h)
+			}
+			methods[i].SecretHistory = history
+		}
 		if p.Transports != nil {
 			start := len(transports)
 			transports = append(transports, p.Transports...)

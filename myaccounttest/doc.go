@@ -12,6 +12,16 @@
 // answers WebAuthn creation options with the registration response a browser
 // would send, so passkey enrolment can be tested end to end.
 //
-// Both exist for tests and local development only. Their keys live in memory
+// Their defaults meet myaccount's: an API made with only
+// Config{Issuer: issuer.Issuer} of a [NewIssuer] has the relying party id
+// "localhost" and allows the origin [DefaultOrigin], which Create reports when
+// given no origin. So an issuer, New and an authenticator, all with their
+// defaults, enroll a passkey.
+//
+// A [PushProvider] stands in for a push service behind an authenticator app:
+// set it as the API's push provider, and a [PushDevice] from
+// [PushProvider.Scan] confirms the pairing as a phone would.
+//
+// All exist for tests and local development only. Their keys live in memory
 // and nothing they produce should be trusted outside a test.
 package myaccounttest

@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) myaccount.Store) {
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"CanceledContext", testCanceled},
 		{"CanceledMidway", testCanceledMidway},
+		{"SetSecret", testSetSecret}, {"SetSecretConcurrent", testSetSecretConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

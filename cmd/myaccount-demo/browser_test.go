@@ -169,6 +169,7 @@ type methodRow struct {
 	Preferred  string `json:"preferred"`
 	Confirmed  string `json:"confirmed"`
 	KeyID      string `json:"keyId"`
+	LastReset  string `json:"lastReset"`
 }
 
 func (b *browser) rows() []methodRow {
@@ -179,6 +180,7 @@ func (b *browser) rows() []methodRow {
 			id: tr.dataset.id, type: tr.dataset.type, name: (tr.querySelector('.name') || {}).textContent || '',
 			created: f('created'), deviceType: f('device-type'), backedUp: f('backed-up'), transports: f('transports'),
 			aaguid: f('aaguid'), email: f('email'), phone: f('phone-number'), preferred: f('preferred'), confirmed: f('confirmed'), keyId: f('key-id'),
+			lastReset: f('last-reset'),
 		};
 	})`)
 }

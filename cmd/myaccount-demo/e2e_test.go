@@ -270,6 +270,71 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 		b.removeAuthenticator(platform)
 	}
 
+	// A password: the policy shown, a weak one refused with each broken rule
+	// under the field, then a good one; then changed from its row, where the
+	// history rule refuses the same password again.
+	{
+		b.press("#add-password")
+		policy := eval[[]string](b, `[...document.querySelectorAll('#password-policy li')].map((li) => li.dataset.rule)`)
+		if want := []string{"length", "character-types", "identical", "profile-data", "history", "dictionary"}; !slices.Equal(policy, want) {
+			t.Fatalf("the policy shown: %q (alert %q), want rules %q", policy, b.text("#alert"), want)
+		}
+		b.do("typing a weak password", chromedp.SetValue(chromedp.CSS("#new-password"), "aaa1"))
+		b.press("#password-save")
+		broken := passwordErrors(b)
+		for _, rule := range []string{"at least 8 characters", "three of", "3 identical characters"} {
+			if !slices.ContainsFunc(broken, func(e string) bool { return strings.Contains(e, rule) }) {
+				t.Errorf("the rules shown under the field, %q, leave out %q", broken, rule)
+			}
+		}
+		if alert, n := b.text("#alert"), len(b.rowsOf("password")); alert != "" || n != 0 || len(broken) < 3 {
+			t.Fatalf("a weak password: alert %q, %d password rows, rules %q", alert, n, broken)
+		}
+		b.screenshot(shots, "password-refused.png")
+		b.do("typing a good password", chromedp.SetValue(chromedp.CSS("#new-password"), "Violet-Harbor-47"))
+		b.press("#password-save")
+		if alert, got := b.text("#alert"), b.rowsOf("password"); alert != "" || len(got) != 1 || got[0].LastReset == "—" || got[0].LastReset == "" {
+			t.Fatalf("after setting a password: alert %q, rows %+v", alert, b.rows())
+		}
+		if eval[bool](b, `document.getElementById('new-password') !== null || document.body.textContent.includes('Violet-Harbor')`) {
+			t.Error("the page still shows the password form after the password was set")
+		}
+		b.press(`#method-rows tr[data-type="password"] [data-testid="change-password"]`)
+		if title := b.text("#enroll h3"); title != "Change your password" {
+			t.Errorf("the panel from the row's Change: %q", title)
+		}
+		b.do("typing the same password", chromedp.SetValue(chromedp.CSS("#new-password"), "Violet-Harbor-47"))
+		b.press("#password-save")
+		if broken := passwordErrors(b); len(broken) != 1 || !strings.Contains(broken[0], "last 5 passwords") {
+			t.Errorf("the same password again: rules %q, alert %q", broken, b.text("#alert"))
+		}
+		b.do("typing a new password", chromedp.SetValue(chromedp.CSS("#new-password"), "Copper-Lantern-82"))
+		b.press("#password-save")
+		if alert, status, n := b.text("#alert"), b.text("#status"), len(b.rowsOf("password")); alert != "" || status != "Changed the password." || n != 1 {
+			t.Errorf("after changing the password: alert %q, status %q, %d password rows", alert, status, n)
+		}
+	}
+
+	// A push authenticator: the QR code of the pairing URL; verify refused
+	// until "Simulate the phone" confirms the pairing.
+	{
+		b.press("#add-push")
+		b.waitFor("waiting for the pairing's QR code", `(i => i.complete && i.naturalWidth === 240 && i.src.startsWith('blob:'))(document.getElementById('push-qr'))`)
+		if uri := b.text("#push-uri"); !strings.HasPrefix(uri, base+"/dev/push/") {
+			t.Fatalf("the pairing URL shown: %q, alert %q", uri, b.text("#alert"))
+		}
+		b.screenshot(shots, "push-pairing.png")
+		b.press("#push-verify")
+		if alert := b.text("#alert"); !strings.Contains(alert, "400") || !strings.Contains(alert, "not confirmed") || len(b.rowsOf("push-notification")) != 0 {
+			t.Errorf("verify before the phone: alert %q, rows %+v", alert, b.rows())
+		}
+		b.press("#push-simulate")
+		if alert, got := b.text("#alert"), b.rowsOf("push-notification"); alert != "" || len(got) != 1 ||
+			!strings.HasPrefix(got[0].ID, "push-notification|dev_") || got[0].Confirmed != "yes" {
+			t.Fatalf("after simulating the phone: alert %q, rows %+v", alert, b.rows())
+		}
+	}
+
 	b.screenshot(shots, "after-enrollment.png")
 
 	// The list as the API has it.
@@ -288,7 +353,7 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 			types = append(types, m.Type)
 		}
 		slices.Sort(types)
-		if want := []string{"email", "passkey", "passkey", "phone", "recovery-code", "totp", "webauthn-platform", "webauthn-roaming"}; status != 200 || !slices.Equal(types, want) {
+		if want := []string{"email", "passkey", "passkey", "password", "phone", "push-notification", "recovery-code", "totp", "webauthn-platform", "webauthn-roaming"}; status != 200 || !slices.Equal(types, want) {
 			t.Errorf("the API lists %d %v, want %v", status, types, want)
 		}
 	}
@@ -311,7 +376,7 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 		if alert, got := b.text("#alert"), b.rowsOf("totp"); alert != "" || len(got) != 1 || got[0].Name != "Phone app" {
 			t.Errorf("after renaming the totp: alert %q, rows %+v", alert, got)
 		}
-		for _, typ := range []string{"recovery-code", "email", "webauthn-roaming", "webauthn-platform"} {
+		for _, typ := range []string{"recovery-code", "email", "webauthn-roaming", "webauthn-platform", "password", "push-notification"} {
 			row := `#method-rows tr[data-type="` + typ + `"] `
 			b.do("asking to delete the "+typ, chromedp.Click(chromedp.CSS(row+`[data-testid="delete"]`)))
 			b.press(row + `[data-testid="delete-confirm"]`)
@@ -380,6 +445,12 @@ func TestBrowserManagesPasskeys(t *testing.T) {
 			t.Errorf("from an origin that is not allowed: %q", blocked)
 		}
 	}
+}
+
+// passwordErrors are the rules shown under the page's password field.
+func passwordErrors(b *browser) []string {
+	b.t.Helper()
+	return eval[[]string](b, `[...document.querySelectorAll('#password-errors li')].map((li) => li.textContent)`)
 }
 
 // wrongCode is a 6-digit code other than code.

@@ -146,6 +146,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	// Every method type: email and phone codes go to the outbox.
 	cfg.Messages.Sender = box
 	cfg.SecretKeys = o.sealingKeys(o.postgres != "", stdout)
+	if cfg.Passwords.Backend, err = myaccount.NewArgon2Passwords(myaccount.Argon2Options{}); err != nil {
+		return err // argon2id hashes kept in the store, OWASP's parameters
+	}
 	mux := http.NewServeMux()
 	var dev *myaccounttest.Issuer
 	if o.devIssuer {
@@ -167,6 +170,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		mux.Handle("GET /.well-known/jwks.json", dev.Handler())
 		mux.Handle("POST /dev/token", devTokenHandler(dev))
 		mux.Handle("GET /dev/outbox", box.handler())
+		push := newDevPush(base) // devpush.go: the page's "simulate the phone" posts to its URLs
+		cfg.Push.Provider = push
+		mux.Handle("POST /dev/push/{handle}", push.handler())
 	}
 	shared, err := openBackends(ctx, o.postgres, o.redis)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -141,5 +142,29 @@ func TestDevTokenScopesAndExpiry(t *testing.T) {
 	}
 	if status, _, _ := call(t, "POST", base+"/dev/token", "", `{"scopes":[]}`); status != 400 {
 		t.Errorf("token without sub: %d", status)
+	}
+}
+
+// TestDemoOffersEveryMethodType: with the dev issuer the demo enables all nine
+// method types, password and push-notification included.
+func TestDemoOffersEveryMethodType(t *testing.T) {
+	base, _ := startDemo(t)
+	status, _, body := call(t, "GET", base+"/me/v1/factors", devToken(t, base), "")
+	var got struct {
+		Factors []struct {
+			Type string `json:"type"`
+		} `json:"factors"`
+	}
+	if err := json.Unmarshal(body, &got); status != 200 || err != nil {
+		t.Fatalf("factors: %d %s", status, body)
+	}
+	var types []string
+	for _, f := range got.Factors {
+		types = append(types, f.Type)
+	}
+	slices.Sort(types)
+	want := []string{"email", "passkey", "password", "phone", "push-notification", "recovery-code", "totp", "webauthn-platform", "webauthn-roaming"}
+	if !slices.Equal(types, want) {
+		t.Errorf("factors %q, want %q", types, want)
 	}
 }

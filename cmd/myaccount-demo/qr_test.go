@@ -48,6 +48,39 @@ func TestQRCodeOfATOTPEnrollment(t *testing.T) {
 	}
 }
 
+// TestQRCodeOfAPushPairing: the page draws the push pairing URL too, and
+// only a URL of this demo's development push provider.
+func TestQRCodeOfAPushPairing(t *testing.T) {
+	base, _ := startDemo(t, "-tenant-rate", "0", "-user-rate", "0")
+	e := begin(t, base, devToken(t, base), `{"type":"push-notification"}`)
+	for _, tt := range []struct {
+		body   string
+		status int
+	}{
+		{e.BarcodeURI, 200},
+		{strings.Replace(e.BarcodeURI, "localhost", "127.0.0.1", 1), 400},
+		{"https://example.com/dev/push/ABC", 400},
+		{base + "/dev/push/", 400},
+		{base + "/dev/token?sub=x", 400},
+	} {
+		resp, err := http.Post(base+"/dev/qr", "text/plain", strings.NewReader(tt.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("POST /dev/qr %q: %d %s", tt.body, resp.StatusCode, body)
+			continue
+		}
+		if tt.status == 200 {
+			if img, err := png.Decode(bytes.NewReader(body)); err != nil || img.Bounds().Dx() != qrSize {
+				t.Errorf("the QR code of %q: %v", tt.body, err)
+			}
+		}
+	}
+}
+
 func TestQRCodeRefusesOtherBodies(t *testing.T) {
 	base, _ := startDemo(t)
 	for _, tt := range []struct {

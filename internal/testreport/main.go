@@ -76,6 +76,8 @@ func report(in io.Reader, out, skips io.Writer) error {
 		case e.Action == "fail":
 			fmt.Fprint(out, strings.Join(outputs[key], ""))
 			delete(outputs, key)
+		case e.Action == "skip" && e.Test == "":
+			// A package without tests: go test has printed its "?" line.
 		case e.Action == "skip":
 			fmt.Fprintf(skips, "%s %s: %s\n", e.Package, e.Test, reason(outputs[key]))
 			delete(outputs, key)

@@ -19,13 +19,15 @@ func TestReportPrintsFailuresAndRecordsSkips(t *testing.T) {
 		`{"Action":"output","Package":"p","Test":"TestBad","Output":"--- FAIL: TestBad (0.00s)\n"}`,
 		`{"Action":"fail","Package":"p","Test":"TestBad"}`,
 		`{"Action":"output","Package":"p","Output":"FAIL\tp\t0.1s\n"}`,
+		`{"Action":"output","Package":"q","Output":"?   \tq\t[no test files]\n"}`,
+		`{"Action":"skip","Package":"q"}`,
 		`vet: not json`,
 	}, "\n")
 	var out, skips strings.Builder
 	if err := report(strings.NewReader(in), &out, &skips); err != nil {
 		t.Fatal(err)
 	}
-	wantOut := "    bad_test.go:3: want 1\n--- FAIL: TestBad (0.00s)\nFAIL\tp\t0.1s\nvet: not json\n"
+	wantOut := "    bad_test.go:3: want 1\n--- FAIL: TestBad (0.00s)\nFAIL\tp\t0.1s\n?   \tq\t[no test files]\nvet: not json\n"
 	if out.String() != wantOut {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), wantOut)
 	}

@@ -275,8 +275,10 @@ const methodTypes = {
     details: (m) => [detail('phone-number', 'Number', m.phone_number),
       detail('preferred', 'Codes by', m.preferred_authentication_method === 'voice' ? 'voice call' : 'text message')],
   },
-  password: { label: 'Password', details: (m) => [detail('last-reset', 'Last reset', m.last_password_reset || '—')] },
-  'push-notification': { label: 'Push notifications', details: () => [] },
+  password: { label: 'Password', details: (m) => [detail('last-reset', 'Last set', when(m.last_password_reset))] },
+  'push-notification': {
+    label: 'Push notifications', details: (m) => [detail('confirmed', 'Confirmed', m.confirmed ? 'yes' : 'no')],
+  },
 };
 
 function webauthnDetails(m) {
@@ -298,13 +300,21 @@ function webauthnKeyDetails(m) {
   ];
 }
 
+// when shows an API timestamp in the reader's time, or a dash without one.
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '—';
+}
+
 // detail is one labelled field of a method; its value carries data-field.
 function detail(field, label, value, tag) {
   return el('div', { class: 'detail' }, el('span', { class: 'detail-label', text: label + ': ' }),
     el(tag || 'span', { 'data-field': field, text: value === undefined || value === null ? '—' : String(value) }));
 }
 
+let shownMethods = []; // the list as last loaded
+
 function showMethods(methods) {
+  shownMethods = methods;
   const rows = methods.map((m) => {
     const created = new Date(m.created_at);
     const type = methodTypes[m.type] || { label: m.type, details: () => [] };
@@ -332,6 +342,10 @@ function actionButtons(m) {
     el('button', { type: 'button', class: 'danger', 'data-action': 'delete', 'data-testid': 'delete',
       'aria-label': 'Delete ' + label, text: 'Delete' }),
   ];
+  if (m.type === 'password') {
+    buttons.unshift(el('button', { type: 'button', class: 'secondary', 'data-action': 'change-password',
+      'data-testid': 'change-password', text: 'Change' }));
+  }
   if (m.type === 'phone') {
     const other = m.preferred_authentication_method === 'voice' ? 'sms' : 'voice';
     buttons.unshift(el('button', { type: 'button', class: 'secondary', 'data-action': 'channel', 'data-channel': other,
@@ -503,8 +517,9 @@ async function addAuthenticatorApp() {
   $('totp-code').focus();
 }
 
-// qrImage has the demo draw the otpauth URI as a QR code. The URI holds the
-// secret, so it goes in a POST body rather than an image URL.
+// qrImage has the demo draw a barcode_uri (an otpauth URI, or a push pairing
+// URL) as a QR code. The URI holds a secret, so it goes in a POST body rather
+// than an image URL.
 async function qrImage(uri) {
   const resp = await send('/dev/qr', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: uri,
     credentials: 'omit', cache: 'no-store' });
@@ -590,6 +605,121 @@ function addByMessage(kind) {
   input.focus();
 }
 
+// --- passwords ----------------------------------------------------------------------
+
+// setPassword sets the identity's password, or changes it when it has one: the
+// API answers the policy first, the page shows it, and each rule a new password
+// breaks comes back as its own validation error, shown under the field. A
+// refused password leaves the auth_session usable for the next try.
+async function setPassword() {
+  const start = await api('POST', '/authentication-methods', { type: 'password' });
+  const changing = shownMethods.some((m) => m.id === start.id);
+  const title = changing ? 'Change your password' : 'Set a password';
+  const input = el('input', { type: 'password', id: 'new-password', 'data-testid': 'new-password', required: '',
+    autocomplete: 'new-password', maxlength: '256', spellcheck: 'false', 'aria-describedby': 'password-errors' });
+  const errors = el('ul', { id: 'password-errors', class: 'field-errors', 'data-testid': 'password-errors' });
+  // The account the password is for, for password managers to save it under.
+  const username = el('input', { type: 'text', name: 'username', autocomplete: 'username', readonly: '', hidden: '',
+    value: token.claims.sub || '' });
+  const form = el('form', { class: 'password-form' }, username,
+    el('div', { class: 'inline-form' },
+      el('label', { for: 'new-password', text: changing ? 'New password' : 'Password' }), input,
+      el('button', { type: 'submit', id: 'password-save', 'data-testid': 'password-save', text: changing ? 'Change it' : 'Set it' }),
+      cancelButton()),
+    errors);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    task('Could not set the password', async () => {
+      errors.replaceChildren();
+      input.removeAttribute('aria-invalid');
+      try {
+        await verifyMethod(start, { new_password: input.value });
+      } catch (e) {
+        const broken = e instanceof ApiError ? e.validationErrors.filter((v) => v.pointer === '/new_password') : [];
+        if (!broken.length) throw e;
+        errors.replaceChildren(...broken.map((v) => el('li', { 'data-testid': 'password-error', text: 'The password ' + v.detail + '.' })));
+        input.setAttribute('aria-invalid', 'true');
+        input.focus();
+        say('Refused: the password breaks ' + (broken.length === 1 ? 'a rule' : broken.length + ' rules') +
+          ' of the policy, listed under the field. Try another.');
+        return;
+      }
+      closePanel();
+      await loadMethods();
+      say(changing ? 'Changed the password.' : 'Set a password.');
+    });
+  });
+  openPanel(title, el('p', { text: 'The password must meet this policy, which the API sent with the enrollment:' }),
+    policyList(start.policy), form);
+  say('Type a password that meets the policy.');
+  input.focus();
+}
+
+// policyList shows a PasswordAuthenticationMethodPolicy as a list of rules.
+function policyList(p) {
+  const c = p.complexity;
+  const typeNames = { lowercase: 'lowercase letters', uppercase: 'uppercase letters', number: 'numbers', special: 'special characters' };
+  const types = (c.character_types || []).map((t) => typeNames[t] || t);
+  const rules = [['length', 'At least ' + c.min_length + ' characters' +
+    (c.max_length_exceeded === 'error' ? ', at most 256' : ' (longer ones are truncated)')]];
+  if (types.length) {
+    rules.push(['character-types', c.character_type_rule === 'all'
+      ? 'With ' + types.join(', ') : 'With three of: ' + types.join(', ')]);
+  }
+  if (c.identical_characters === 'block') rules.push(['identical', 'No 3 identical characters in a row, such as “aaa”']);
+  if (c.sequential_characters === 'block') rules.push(['sequential', 'No 3 consecutive letters or numbers, such as “abc” or “321”']);
+  if (p.profile_data.active && p.profile_data.blocked_fields.length) {
+    const fields = p.profile_data.blocked_fields.map((f) => f.replace(/_/g, ' '));
+    rules.push(['profile-data', 'Not containing your ' +
+      (fields.length > 1 ? fields.slice(0, -1).join(', ') + ' or ' + fields[fields.length - 1] : fields[0])]);
+  }
+  if (p.history.active) rules.push(['history', 'None of your last ' + p.history.size + ' passwords']);
+  if (p.dictionary.active) rules.push(['dictionary', 'Not a common password (list “' + p.dictionary.default + '”)']);
+  return el('ul', { id: 'password-policy', class: 'policy', 'data-testid': 'password-policy' },
+    ...rules.map(([rule, text]) => el('li', { 'data-rule': rule, text })));
+}
+
+// --- push authenticators -----------------------------------------------------------
+
+// pairPushAuthenticator shows the pairing's QR code for the authenticator app.
+// The demo has no app: its development push provider takes a POST to the
+// barcode_uri as the phone accepting the pairing, which "Simulate the phone"
+// sends before verifying. Verify before that is refused (400) and can be tried
+// again.
+async function pairPushAuthenticator() {
+  const start = await api('POST', '/authentication-methods', { type: 'push-notification' });
+  const img = el('img', { id: 'push-qr', 'data-testid': 'push-qr', class: 'qr', width: '240', height: '240',
+    alt: 'QR code of the pairing for your push authenticator app' });
+  const verify = async () => {
+    await verifyMethod(start, {});
+    closePanel();
+    await loadMethods();
+    say('Paired a push authenticator.');
+  };
+  const simulate = el('button', { type: 'button', id: 'push-simulate', class: 'secondary', 'data-testid': 'push-simulate',
+    text: 'Simulate the phone' });
+  simulate.addEventListener('click', () => task('Could not pair the push authenticator', async () => {
+    const resp = await send(start.barcode_uri, { method: 'POST', credentials: 'omit', cache: 'no-store' });
+    if (!resp.ok) {
+      throw new UserError('The development push provider refused the pairing (' + resp.status + ': ' +
+        (await resp.text()).trim() + '). Start again.');
+    }
+    await verify();
+  }));
+  const done = el('button', { type: 'button', id: 'push-verify', 'data-testid': 'push-verify', text: 'Verify' });
+  done.addEventListener('click', () => task('Could not pair the push authenticator', verify));
+  openPanel('Pair a push authenticator',
+    el('p', { text: 'Scan this QR code with your push authenticator app and accept the pairing, then press Verify. ' +
+      'This demo has no app: “Simulate the phone” posts to the code\'s URL as the phone would, then verifies.' }),
+    el('div', { class: 'totp-setup' }, img,
+      el('div', {},
+        el('p', { class: 'detail-label', text: 'Pairing URL (the QR code)' }),
+        el('code', { id: 'push-uri', class: 'secret', 'data-testid': 'push-uri', text: start.barcode_uri }))),
+    el('div', { class: 'buttons' }, simulate, done, cancelButton()));
+  img.src = await qrImage(start.barcode_uri);
+  say('Scan the QR code, or simulate the phone.');
+}
+
 // --- development outbox ----------------------------------------------------------------
 
 async function loadOutbox() {
@@ -656,6 +786,8 @@ document.addEventListener('DOMContentLoaded', () => {
   $('add-recovery-code').addEventListener('click', () => task('Could not add a recovery code', addRecoveryCode));
   $('add-email').addEventListener('click', () => task('Could not add an email address', async () => addByMessage('email')));
   $('add-phone').addEventListener('click', () => task('Could not add a phone number', async () => addByMessage('phone')));
+  $('add-password').addEventListener('click', () => task('Could not set a password', setPassword));
+  $('add-push').addEventListener('click', () => task('Could not pair a push authenticator', pairPushAuthenticator));
   $('refresh').addEventListener('click', () => task('Could not load the sign-in methods', async () => {
     await loadMethods();
     say('Sign-in methods loaded.');
@@ -668,6 +800,7 @@ document.addEventListener('DOMContentLoaded', () => {
     if (b.dataset.action === 'rename') startRename(tr);
     else if (b.dataset.action === 'delete') startDelete(tr);
     else if (b.dataset.action === 'channel') switchChannel(tr, b.dataset.channel);
+    else if (b.dataset.action === 'change-password') task('Could not change the password', setPassword);
   });
   updateButtons();
 });

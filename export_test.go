@@ -1,0 +1,5 @@
+package myaccount
+
+// SetHashHook has p call f as each hash starts (true) and ends (false), so
+// tests can count the hashes running at once. Set it before p is used.
+func SetHashHook(p *Argon2Passwords, f func(start bool)) { p.onHash = f }
