@@ -73,4 +73,6 @@ bench:
 	$(BENCHSTAT) -col /impl -filter '.name:EnrollSecurityKey' bench/results.txt
 	$(BENCHSTAT) -col /impl -filter '.name:VerifyCode' bench/results.txt
 	$(BENCHSTAT) -filter '.name:/^(List|Limiter)/' bench/results.txt
+	$(BENCHSTAT) -col /impl -filter '.name:DPoP' bench/results.txt
+	$(BENCHSTAT) -filter '.name:ReplayCache' bench/results.txt
 	cd bench && bash -o pipefail -c "go run ./cmd/load -n 20000 -c 8 -rounds 3 | tee load.txt"

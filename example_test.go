@@ -19,8 +19,9 @@ import (
 func Example() {
 	issuer, _ := myaccounttest.NewDevIssuer("https://tenant.example.com/", "https://tenant.example.com/me/")
 	api, err := myaccount.New(myaccount.Config{
-		Domain:  "tenant.example.com",
-		Keyfunc: issuer.Keyfunc, // instead of fetching https://tenant.example.com/.well-known/jwks.json
+		Domain: "tenant.example.com",
+		// Keyfunc instead of fetching https://tenant.example.com/.well-known/jwks.json.
+		Token: myaccount.TokenConfig{Keyfunc: issuer.Keyfunc},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -86,7 +87,7 @@ func ExampleRequireScope() {
 // browser), then POST the credential with the auth_session to .../verify.
 func Example_passkeyEnrollment() {
 	issuer, _ := myaccounttest.NewDevIssuer("https://tenant.example.com/", "https://tenant.example.com/me/")
-	api, err := myaccount.New(myaccount.Config{Domain: "tenant.example.com", Keyfunc: issuer.Keyfunc})
+	api, err := myaccount.New(myaccount.Config{Domain: "tenant.example.com", Token: myaccount.TokenConfig{Keyfunc: issuer.Keyfunc}})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -137,7 +137,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	base := fmt.Sprintf("http://localhost:%d", port)
 
 	cfg := myaccount.Config{
-		Issuer: o.issuer, JWKSURL: o.jwksURL, Audience: o.audience, RPID: o.rpID, Origins: o.origins,
+		Issuer: o.issuer, Audience: o.audience, RPID: o.rpID, Origins: o.origins,
 		CORS: myaccount.CORSConfig{Origins: o.corsOrigins}, TrustForwardedHeaders: o.trustForwarded,
 		TenantRateLimit: rateLimit(o.tenantRate, 0),
 		UserRateLimit:   rateLimit(o.userRate, max(1, int(3*o.userRate))),
@@ -166,8 +166,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		}
 		// The API verifies the dev issuer's tokens in process; the JWKS is
 		// published too, for other services to try.
-		cfg.Keyfunc = dev.Keyfunc
-		cfg.JWKSURL = ""
+		cfg.Token.Keyfunc = dev.Keyfunc
+		cfg.Token.JWKSURL = ""
 		cfg.RPID = orDefault(cfg.RPID, "localhost")
 		if len(cfg.Origins) == 0 {
 			cfg.Origins = []string{base}
@@ -234,7 +234,7 @@ func (t timeouts) server(h http.Handler) *http.Server {
 
 // tokenConfig is the token settings of the flags: DPoP and step-up.
 func tokenConfig(o *options) myaccount.TokenConfig {
-	t := myaccount.TokenConfig{DPoP: myaccount.DPoPConfig{Mode: o.dpop}}
+	t := myaccount.TokenConfig{JWKSURL: o.jwksURL, DPoP: myaccount.DPoPConfig{Mode: o.dpop}}
 	if o.dpopNonce {
 		t.DPoP.NonceKey = make([]byte, 32)
 		_, _ = rand.Read(t.DPoP.NonceKey) // crypto/rand.Read never fails
