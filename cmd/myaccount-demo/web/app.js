@@ -163,7 +163,7 @@ async function addPasskey() {
   if (!window.PublicKeyCredential || !navigator.credentials) {
     throw new UserError('This browser cannot create passkeys here: WebAuthn needs a secure context (http://localhost or https).');
   }
-  const start = await api('POST', '/authentication-methods', { type: 'passkey' });
+  const start = await api('POST', '/authentication-methods', { type: 'passkey', use_exclude_credentials: true });
   const rpID = start.authn_params_public_key.rp.id;
   if (location.hostname !== rpID && !location.hostname.endsWith('.' + rpID)) {
     throw new UserError('The API\'s relying party is "' + rpID + '" but this page is on "' + location.hostname +
