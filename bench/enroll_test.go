@@ -28,8 +28,6 @@ const (
 // while the loop runs, rather than reach its bound per user.
 const benchSessionTTL = 200 * time.Millisecond
 
-// benchKeys seals the auth_sessions of APIs on a Store of the benchmark's own.
-var benchKeys = [][]byte{[]byte("bench-key-0123456789abcdef012345")}
 
 // newAPI is an API on store (nil: a memory store) whose rate limits never
 // trip but still run, with the defaults' bursts, and the issuer's JWKS served
