@@ -231,10 +231,11 @@ func (s *Store) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	wait := 2 * time.Millisecond
 	for {
 		conn, err := s.pool.Acquire(ctx)
-		if err == nil || !refused(err) || ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
+		left := time.Until(deadline)
+		if err == nil || !refused(err) || ctx.Err() != nil || left <= 0 {
 			return conn, err
 		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(min(wait, left)) // the last try is at the deadline
 		select {
 		case <-ctx.Done():
 			t.Stop()
