@@ -79,12 +79,14 @@ func appendFields(b []byte, fields ...[]byte) []byte {
 }
 
 // readFields splits data written by appendFields into exactly n fields, which
-// alias data; ok is false for anything else.
+// alias data; ok is false for anything else, a length written in more bytes
+// than appendFields writes it included, so each value has one encoding.
 func readFields(data []byte, n int) (fields [][]byte, ok bool) {
 	fields = make([][]byte, n)
+	var minimal [binary.MaxVarintLen64]byte
 	for i := range fields {
 		size, k := binary.Uvarint(data)
-		if k <= 0 || size > uint64(len(data)-k) {
+		if k <= 0 || size > uint64(len(data)-k) || k != binary.PutUvarint(minimal[:], size) {
 			return nil, false
 		}
 		fields[i] = data[k : k+int(size) : k+int(size)]
