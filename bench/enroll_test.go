@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +29,6 @@ const (
 // benchSessionTTL is short so that the used sessions a store remembers expire
 // while the loop runs, rather than reach its bound per user.
 const benchSessionTTL = 200 * time.Millisecond
-
 
 // newAPI is an API on store (nil: a memory store) whose rate limits never
 // trip but still run, with the defaults' bursts, and the issuer's JWKS served
@@ -112,6 +113,26 @@ func (u *benchUsers) each(fn func(token string)) {
 // BenchmarkEnroll is one passkey enrollment: the creation options, the
 // software authenticator's answer, and its verification.
 func BenchmarkEnroll(b *testing.B) {
+	benchEnroll(b, myaccount.TypePasskey, myaccounttest.NewAuthenticator,
+		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired))
+}
+
+// BenchmarkEnrollSecurityKey is one security key (webauthn-roaming)
+// enrollment, as BenchmarkEnroll is for a passkey.
+func BenchmarkEnrollSecurityKey(b *testing.B) {
+	benchEnroll(b, myaccount.TypeWebAuthnRoaming, myaccounttest.NewSecurityKey,
+		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
+			AuthenticatorAttachment: protocol.CrossPlatform,
+			ResidentKey:             protocol.ResidentKeyRequirementDiscouraged,
+			UserVerification:        protocol.VerificationPreferred,
+		}))
+}
+
+// benchEnroll times an enrollment of typ through the API handler beside
+// go-webauthn doing the same ceremony alone with floorOptions: the floor.
+// newAuth gives a new authenticator for each cycle, as one holding every
+// credential so far would take longer to answer as the loop goes on.
+func benchEnroll(b *testing.B, typ string, newAuth func() *myaccounttest.Authenticator, floorOptions webauthn.RegistrationOption) {
 	b.Run("impl=go-webauthn-floor", func(b *testing.B) {
 		wa, err := webauthn.New(&webauthn.Config{RPID: "localhost", RPDisplayName: "localhost", RPOrigins: []string{origin}})
 		if err != nil {
@@ -120,8 +141,7 @@ func BenchmarkEnroll(b *testing.B) {
 		user := &benchUser{id: []byte("0123456789abcdef0123456789abcdef")}
 		b.ReportAllocs()
 		for b.Loop() {
-			creation, session, err := wa.BeginRegistration(user,
-				webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired))
+			creation, session, err := wa.BeginRegistration(user, floorOptions)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -129,9 +149,7 @@ func BenchmarkEnroll(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			// A new authenticator each time, as one holding every credential
-			// so far would take longer to answer as the loop goes on.
-			resp, err := myaccounttest.NewAuthenticator().Create(options, origin)
+			resp, err := newAuth().Create(options, origin)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -150,7 +168,7 @@ func BenchmarkEnroll(b *testing.B) {
 		api := newAPI(b, iss, store)
 		users := newBenchUsers(b, iss, 32)
 		cycle := func(token string) {
-			enroll(b, api, token, myaccounttest.NewAuthenticator())
+			enrollType(b, api, token, typ, newAuth())
 			store.deleteLast(b, iss.Issuer)
 		}
 		users.each(cycle) // warms the token cache
@@ -161,11 +179,19 @@ func BenchmarkEnroll(b *testing.B) {
 	})
 }
 
-// enroll runs POST /authentication-methods and its verify through api.
+// enroll runs a passkey's POST /authentication-methods and its verify through api.
 func enroll(tb testing.TB, api http.Handler, token string, auth *myaccounttest.Authenticator) {
 	tb.Helper()
-	rec := serve(tb, api, post("/me/v1/authentication-methods", token, `{"type":"passkey"}`), http.StatusAccepted)
+	enrollType(tb, api, token, myaccount.TypePasskey, auth)
+}
+
+// enrollType runs POST /authentication-methods of a WebAuthn type and its
+// verify, under the 202's id (passkey|new for a passkey), through api.
+func enrollType(tb testing.TB, api http.Handler, token, typ string, auth *myaccounttest.Authenticator) {
+	tb.Helper()
+	rec := serve(tb, api, post("/me/v1/authentication-methods", token, `{"type":"`+typ+`"}`), http.StatusAccepted)
 	var begun struct {
+		ID          string          `json:"id"`
 		AuthSession string          `json:"auth_session"`
 		Options     json.RawMessage `json:"authn_params_public_key"`
 	}
@@ -176,28 +202,35 @@ func enroll(tb testing.TB, api http.Handler, token string, auth *myaccounttest.A
 	if err != nil {
 		tb.Fatal(err)
 	}
+	id := cmp.Or(begun.ID, myaccount.TypePasskey+"|new")
 	body := `{"auth_session":"` + begun.AuthSession + `","authn_response":` + string(resp) + `}`
-	serve(tb, api, post("/me/v1/authentication-methods/passkey%7Cnew/verify", token, body), http.StatusCreated)
+	serve(tb, api, post("/me/v1/authentication-methods/"+url.PathEscape(id)+"/verify", token, body), http.StatusCreated)
 }
 
 // post builds a request as a server hands it to its handler: a copy of a
-// template with its own body, skipping httptest.NewRequest's parsing of a
-// request line, which would cost more than some of what is measured.
+// template with its own path and body, skipping httptest.NewRequest's parsing
+// of a request line, which would cost more than some of what is measured.
+// Templates are kept per token, not per path: a verify's path is new each time.
 func post(path, token, body string) *http.Request {
-	tmpl, ok := templates.Load(path + " " + token)
+	tmpl, ok := templates.Load(token)
 	if !ok {
-		req := httptest.NewRequest(http.MethodPost, path, nil)
+		req := httptest.NewRequest(http.MethodPost, "/", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
-		tmpl, _ = templates.LoadOrStore(path+" "+token, req)
+		tmpl, _ = templates.LoadOrStore(token, req)
 	}
 	req := *tmpl.(*http.Request)
+	u, err := url.ParseRequestURI(path)
+	if err != nil {
+		panic(err)
+	}
+	req.URL, req.RequestURI = u, path
 	req.Body = io.NopCloser(strings.NewReader(body))
 	req.ContentLength = int64(len(body))
 	return &req
 }
 
-// templates holds a request per path and token for post.
+// templates holds a request per token for post.
 var templates sync.Map
 
 // benchUser is the webauthn.User of the floor.
