@@ -263,7 +263,7 @@ func printWelcome(w io.Writer, base string, dev bool) {
 	if !dev {
 		return
 	}
-	fmt.Fprintf(w, "Try passkeys in a browser: open %s/\n", base)
+	fmt.Fprintf(w, "Try every method type in a browser: open %s/\n", base)
 	fmt.Fprintf(w, `
 Get a token from the dev issuer, then list and enroll:
 
