@@ -96,12 +96,6 @@ func (kr *keyRing) open(sealed, context []byte) ([]byte, error) {
 	return nil, errUnsealable
 }
 
-// sealedByCurrent reports whether sealed was sealed by the ring's first key, so a
-// caller can tell what needs sealing again after a rotation.
-func (kr *keyRing) sealedByCurrent(sealed []byte) bool {
-	return len(sealed) >= keyIDSize && string(sealed[:keyIDSize]) == string(kr.keys[0].id[:])
-}
-
 // hmacSum is HMAC-SHA-256 of parts under key.
 func hmacSum(key []byte, parts ...[]byte) []byte {
 	m := hmac.New(sha256.New, key)
