@@ -54,6 +54,8 @@ type methodFamily interface {
 	limit(cfg *Config, typ string) int
 	// usage is "primary" or "secondary".
 	usage(typ string) string
+	// offered reports whether a deployment with cfg enrolls typ.
+	offered(cfg *Config, typ string) bool
 }
 
 // methodSaver is a family that stores a verified method itself instead of
@@ -278,26 +280,7 @@ var families = map[string]methodFamily{
 func (c *Config) offeredTypes() []string {
 	var types []string
 	for _, t := range factorTypes {
-		offered := false
-		switch t {
-		case TypePasskey:
-			offered = true
-		case TypeWebAuthnRoaming:
-			offered = !c.WebAuthnMFA.DisableRoaming
-		case TypeWebAuthnPlatform:
-			offered = !c.WebAuthnMFA.DisablePlatform
-		case TypeTOTP:
-			offered = !c.TOTP.Disabled
-		case TypeRecoveryCode:
-			offered = !c.RecoveryCodes.Disabled
-		case TypeEmail, TypePhone:
-			offered = c.Messages.Sender != nil
-		case TypePassword:
-			offered = c.Passwords.Backend != nil
-		case TypePushNotification:
-			offered = c.Push.Provider != nil
-		}
-		if offered {
+		if families[t].offered(c, t) {
 			types = append(types, t)
 		}
 	}

@@ -70,6 +70,8 @@ func (messageFamily) verifyMembers(string) []member {
 
 func (messageFamily) limit(cfg *Config, _ string) int { return cfg.Messages.MaxPerUser }
 
+func (messageFamily) offered(cfg *Config, _ string) bool { return cfg.Messages.Sender != nil }
+
 func (messageFamily) usage(string) string { return "secondary" }
 
 func (messageFamily) begin(ctx context.Context, e *enrollment) error {

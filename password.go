@@ -209,6 +209,8 @@ func (passwordFamily) verifyMembers(string) []member {
 
 func (passwordFamily) limit(*Config, string) int { return maxPasswordIdentities }
 
+func (passwordFamily) offered(cfg *Config, _ string) bool { return cfg.Passwords.Backend != nil }
+
 func (passwordFamily) usage(string) string { return "primary" }
 
 func (passwordFamily) begin(ctx context.Context, e *enrollment) error {

@@ -66,6 +66,8 @@ func (pushFamily) verifyMembers(string) []member { return nil }
 
 func (pushFamily) limit(cfg *Config, _ string) int { return cfg.Push.MaxPerUser }
 
+func (pushFamily) offered(cfg *Config, _ string) bool { return cfg.Push.Provider != nil }
+
 func (pushFamily) usage(string) string { return "secondary" }
 
 func (pushFamily) begin(ctx context.Context, e *enrollment) error {

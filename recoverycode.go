@@ -31,6 +31,8 @@ func (recoveryCodeFamily) verifyMembers(string) []member { return nil }
 
 func (recoveryCodeFamily) limit(*Config, string) int { return 1 }
 
+func (recoveryCodeFamily) offered(cfg *Config, _ string) bool { return !cfg.RecoveryCodes.Disabled }
+
 func (recoveryCodeFamily) usage(string) string { return "secondary" }
 
 func (recoveryCodeFamily) begin(_ context.Context, e *enrollment) error {

@@ -37,6 +37,8 @@ func (totpFamily) verifyMembers(string) []member {
 
 func (totpFamily) limit(*Config, string) int { return 1 }
 
+func (totpFamily) offered(cfg *Config, _ string) bool { return !cfg.TOTP.Disabled }
+
 func (totpFamily) usage(string) string { return "secondary" }
 
 func (totpFamily) begin(_ context.Context, e *enrollment) error {

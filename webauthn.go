@@ -68,6 +68,17 @@ func (webauthnFamily) verifyMembers(string) []member {
 // limit is MaxPasskeys for each of the three types.
 func (webauthnFamily) limit(cfg *Config, _ string) int { return cfg.MaxPasskeys }
 
+// offered: passkeys always; the MFA types unless disabled.
+func (webauthnFamily) offered(cfg *Config, typ string) bool {
+	switch typ {
+	case TypeWebAuthnRoaming:
+		return !cfg.WebAuthnMFA.DisableRoaming
+	case TypeWebAuthnPlatform:
+		return !cfg.WebAuthnMFA.DisablePlatform
+	}
+	return true
+}
+
 func (webauthnFamily) usage(typ string) string {
 	if typ == TypePasskey {
 		return "primary"
