@@ -1,7 +1,8 @@
 // Package myaccount serves the My Account API, the self-service API with which a
 // signed-in user manages their own authentication methods (enroll, list, rename
 // and delete passkeys, security keys, authenticator apps, recovery codes, email
-// and phone codes) using an OAuth 2.0 access token. It keeps the wire
+// and phone codes, passwords and push authenticators) using an OAuth 2.0 access
+// token. It keeps the wire
 // contract of Auth0's service, so Auth0's client SDKs work against it unchanged.
 //
 // # Mounting
