@@ -124,6 +124,9 @@ func logAudit(logger *slog.Logger) func(context.Context, AuditEvent) {
 		case AuditVerificationFailed, AuditTokenRefused, AuditRateLimited:
 			level = slog.LevelWarn
 		}
+		if !logger.Enabled(ctx, level) {
+			return // the attributes would be built for nothing
+		}
 		attrs := []slog.Attr{slog.String("event", ev.Type), slog.Time("at", ev.Time)}
 		for _, kv := range [][2]string{
 			{"issuer", ev.Issuer}, {"user_id", ev.UserID}, {"method_id", ev.MethodID}, {"method_type", ev.MethodType},
