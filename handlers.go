@@ -3,8 +3,6 @@ package myaccount
 import (
 	"bytes"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"mime"
@@ -449,13 +447,6 @@ func writeBody(w http.ResponseWriter, r *http.Request, status int, body []byte) 
 func pathID(r *http.Request) string {
 	_, id, _ := matchPath(r.URL.EscapedPath())
 	return id
-}
-
-// sessionID is how a store knows an auth_session: its SHA-256, so a store dump
-// holds no usable session.
-func sessionID(authSession string) string {
-	sum := sha256.Sum256([]byte(authSession))
-	return hex.EncodeToString(sum[:])
 }
 
 func randomBytes(n int) []byte {

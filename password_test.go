@@ -401,9 +401,9 @@ func TestPasswordOwnBackend(t *testing.T) {
 	wantReasons(t, r, 1, "at least 12")
 	r, _ = h.setPassword(alice, "put it on the shelf")
 	wantReasons(t, r, 1, "must not name the shelf")
-	r, id := h.setPassword(alice, "password")
+	r, _ = h.setPassword(alice, "password")
 	wantReasons(t, r, 1, "at least 12") // dictionary off: only the length
-	r, id = h.setPassword(alice, "correct horse battery")
+	r, id := h.setPassword(alice, "correct horse battery")
 	wantStatus(t, r, http.StatusCreated)
 	if got := backend.passwords["alice"]; got != "correct horse battery" {
 		t.Errorf("backend holds %q", got)

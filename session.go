@@ -60,9 +60,15 @@ func (a *API) openSession(claims *Claims, authSession string) (*enrollState, Ses
 	if !time.Now().Before(st.ExpiresAt) {
 		return nil, SessionRef{}, ErrSessionInvalid
 	}
-	sum := sha256.Sum256([]byte(authSession))
-	ref := SessionRef{ID: hex.EncodeToString(sum[:]), Issuer: claims.Issuer, UserID: claims.Subject, ExpiresAt: st.ExpiresAt}
+	ref := SessionRef{ID: sessionID(authSession), Issuer: claims.Issuer, UserID: claims.Subject, ExpiresAt: st.ExpiresAt}
 	return st, ref, nil
+}
+
+// sessionID is how a store knows an auth_session: its SHA-256, so what a
+// store keeps cannot be turned back into a usable session.
+func sessionID(authSession string) string {
+	sum := sha256.Sum256([]byte(authSession))
+	return hex.EncodeToString(sum[:])
 }
 
 func sessionContext(claims *Claims) []byte {
