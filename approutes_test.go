@@ -106,11 +106,7 @@ func TestAppRoutesWithTheAPIsValidator(t *testing.T) {
 
 func TestQueryTokenExtractorWhenAskedFor(t *testing.T) {
 	iss := myaccounttest.NewIssuer(t)
-	v, err := myaccount.NewTokenValidator(myaccount.TokenConfig{Issuer: iss.Issuer, Keyfunc: iss.Keyfunc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Close)
+	v := newValidator(t, iss)
 	h := v.AuthenticateWith(myaccount.AuthOptions{Extractor: myaccount.QueryTokenExtractor("access_token")})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	for target, want := range map[string]int{
 		"/events?access_token=" + iss.Token(t, "auth0|alice"): 200,
@@ -153,4 +149,15 @@ func TestContextWithClaims(t *testing.T) {
 	if rec.Code != 403 || !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), `Bearer realm="shop", error="insufficient_scope"`) {
 		t.Errorf("status %d %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
 	}
+}
+
+// newValidator is a validator of iss's tokens, closed at cleanup.
+func newValidator(t *testing.T, iss *myaccounttest.Issuer) *myaccount.TokenValidator {
+	t.Helper()
+	v, err := myaccount.NewTokenValidator(myaccount.TokenConfig{Issuer: iss.Issuer, Keyfunc: iss.Keyfunc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	return v
 }

@@ -69,11 +69,7 @@ func TestClaimsEditedByAnAppRouteNeverReachALaterRequest(t *testing.T) {
 // Defect 1 through Validate: what it returns is the caller's own.
 func TestValidateReturnsClaimsOfTheCallersOwn(t *testing.T) {
 	iss := myaccounttest.NewIssuer(t)
-	v, err := myaccount.NewTokenValidator(myaccount.TokenConfig{Issuer: iss.Issuer, Keyfunc: iss.Keyfunc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Close)
+	v := newValidator(t, iss)
 	tok := iss.TokenWith(t, "auth0|alice", nil, myaccounttest.WithPermissions("read:orders"), myaccounttest.AuthTime(time.Now()))
 	for range 3 {
 		c, err := v.Validate(context.Background(), tok)
@@ -121,11 +117,7 @@ func TestTokensLooserThanTheSpecsAreRefused(t *testing.T) {
 
 func TestClaimsDecodeReadsTheAppsOwnClaims(t *testing.T) {
 	iss := myaccounttest.NewIssuer(t)
-	v, err := myaccount.NewTokenValidator(myaccount.TokenConfig{Issuer: iss.Issuer, Keyfunc: iss.Keyfunc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Close)
+	v := newValidator(t, iss)
 	tok := iss.TokenWith(t, "auth0|alice", nil, myaccounttest.WithClaim("https://shop.example/roles", []string{"buyer"}),
 		myaccounttest.WithClaim("tier", 3))
 	c, err := v.Validate(context.Background(), tok)
