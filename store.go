@@ -188,11 +188,7 @@ func (s *MemoryStore) CreateMethod(ctx context.Context, m *Method, limit int, se
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, err := s.record(session)
-	if err != nil {
-		return err
-	}
-	if rec.used {
+	if rec := s.findRecord(session); rec != nil && rec.used {
 		return ErrSessionUsed
 	}
 	key := userKey{m.Issuer, m.UserID}
@@ -203,18 +199,23 @@ func (s *MemoryStore) CreateMethod(ctx context.Context, m *Method, limit int, se
 		}
 	}
 	if count >= limit {
-		s.dropIfFresh(session, rec)
 		return ErrLimitReached
 	}
+	var credKey string
 	if len(m.WebAuthn.CredentialID) > 0 {
-		credKey := credentialKey(m.WebAuthn.RelyingPartyID, m.WebAuthn.CredentialID)
+		credKey = credentialKey(m.WebAuthn.RelyingPartyID, m.WebAuthn.CredentialID)
 		if s.credentials[credKey] {
-			s.dropIfFresh(session, rec)
 			return ErrCredentialExists
 		}
-		s.credentials[credKey] = true
+	}
+	rec, err := s.record(session) // only now: a refused create leaves the session as it was
+	if err != nil {
+		return err
 	}
 	rec.used = true
+	if credKey != "" {
+		s.credentials[credKey] = true
+	}
 	s.methods[key] = append(s.methods[key], cloneMethod(m))
 	return nil
 }
@@ -307,17 +308,16 @@ func (s *MemoryStore) SetSecret(ctx context.Context, issuer, userID, id string, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, err := s.record(session)
-	if err != nil {
-		return nil, err
-	}
-	if rec.used {
+	if rec := s.findRecord(session); rec != nil && rec.used {
 		return nil, ErrSessionUsed
 	}
 	_, m := s.find(issuer, userID, id)
 	if m == nil {
-		s.dropIfFresh(session, rec)
 		return nil, ErrNotFound
+	}
+	rec, err := s.record(session) // only now: a refused set leaves the session as it was
+	if err != nil {
+		return nil, err
 	}
 	history := m.SecretHistory
 	if len(m.Secret) > 0 {
@@ -392,15 +392,21 @@ func (s *MemoryStore) CountAttempt(ctx context.Context, session SessionRef, max 
 	return nil
 }
 
+// findRecord returns the session's record, or nil; the caller holds s.mu.
+func (s *MemoryStore) findRecord(session SessionRef) *sessionRecord {
+	if user := s.sessions[userKey{session.Issuer, session.UserID}]; user != nil {
+		return user.records[session.ID]
+	}
+	return nil
+}
+
 // record returns the session's record, adding a fresh one when there is none;
 // the caller holds s.mu.
 func (s *MemoryStore) record(session SessionRef) (*sessionRecord, error) {
-	key := userKey{session.Issuer, session.UserID}
-	if user := s.sessions[key]; user != nil {
-		if rec, ok := user.records[session.ID]; ok {
-			return rec, nil
-		}
+	if rec := s.findRecord(session); rec != nil {
+		return rec, nil
 	}
+	key := userKey{session.Issuer, session.UserID}
 	now := time.Now()
 	if s.sessionCount >= s.sweepAt {
 		for k := range s.sessions {
@@ -446,19 +452,6 @@ func (s *MemoryStore) sweep(key userKey, now time.Time) {
 	user.firstExpiry = first
 	if len(user.records) == 0 {
 		delete(s.sessions, key)
-	}
-}
-
-// dropIfFresh forgets a record that record just added for a create that
-// failed, so the failure leaves the session as it was.
-func (s *MemoryStore) dropIfFresh(session SessionRef, rec *sessionRecord) {
-	key := userKey{session.Issuer, session.UserID}
-	if user := s.sessions[key]; user != nil && rec.attempts == 0 && !rec.used {
-		delete(user.records, session.ID)
-		s.sessionCount--
-		if len(user.records) == 0 {
-			delete(s.sessions, key)
-		}
 	}
 }
 
