@@ -25,7 +25,8 @@ type Message struct {
 // Sender delivers one-time codes by email, text message or voice call, through
 // the app's own provider. Send returns once the provider accepted the message;
 // an error makes the enrollment fail with 503 and nothing stored, and the user
-// starts again. Send must not keep msg.Code anywhere after delivery.
+// starts again. Send must not keep msg.Code anywhere after delivery, nor put
+// it in the error it returns: that error is logged.
 type Sender interface {
 	Send(ctx context.Context, msg Message) error
 }
