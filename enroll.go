@@ -80,6 +80,7 @@ type enrollment struct {
 	claims   *Claims
 	body     map[string]json.RawMessage
 	existing []*Method // the user's methods of the type
+	handle   []byte    // the user's WebAuthn user handle, for a family that needs one
 	state    enrollState
 	reply    []byte // the 202 body's members after auth_session, each after a comma
 }
@@ -152,7 +153,7 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
-	existing, err := a.cfg.Store.ListMethods(ctx, claims.Issuer, claims.Subject, typ)
+	existing, handle, err := a.readForEnrollment(ctx, claims, typ, family)
 	if err != nil {
 		a.errs.write(w, r, err)
 		return
@@ -162,7 +163,7 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := &enrollment{
-		api: a, r: r, claims: claims, body: body, existing: existing,
+		api: a, r: r, claims: claims, body: body, existing: existing, handle: handle,
 		state: enrollState{
 			Type: typ, MethodID: typ + "|dev_" + randomAlphanumeric(16), Identity: identity,
 			ExpiresAt: time.Now().Add(a.cfg.SessionTTL),
@@ -261,6 +262,28 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 	a.audit(r, AuditEvent{Type: AuditMethodEnrolled, MethodID: saved.ID, MethodType: typ})
 	w.Header().Set("Location", a.methodURL(r, saved.ID))
 	a.writeMethod(w, r, http.StatusCreated, saved)
+}
+
+// handleUser is a family whose first step needs the user's WebAuthn user handle.
+type handleUser interface{ usesUserHandle() }
+
+// readForEnrollment reads the user's methods of typ and, for a family that
+// needs it, the user's WebAuthn user handle (stored now for a new user): in
+// one call when the store can, as a database does in one round trip.
+func (a *API) readForEnrollment(ctx context.Context, claims *Claims, typ string, family methodFamily) (existing []*Method, handle []byte, err error) {
+	store := a.cfg.Store
+	if _, ok := family.(handleUser); !ok {
+		existing, err = store.ListMethods(ctx, claims.Issuer, claims.Subject, typ)
+		return existing, nil, err
+	}
+	if reader, ok := store.(MethodsAndHandleReader); ok {
+		return reader.MethodsAndUserHandle(ctx, claims.Issuer, claims.Subject, typ, randomBytes(32))
+	}
+	if existing, err = store.ListMethods(ctx, claims.Issuer, claims.Subject, typ); err != nil {
+		return nil, nil, err
+	}
+	handle, err = store.UserHandle(ctx, claims.Issuer, claims.Subject, randomBytes(32))
+	return existing, handle, err
 }
 
 // families holds the family of every type this package enrolls.

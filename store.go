@@ -65,6 +65,17 @@ type MethodUpdate struct {
 	PreferredChannel *string // phone methods only
 }
 
+// MethodsAndHandleReader is an optional interface of a [Store] whose calls are
+// round trips to a database: it reads what a WebAuthn enrollment's first step
+// needs, the user's methods of a type and the user's WebAuthn user handle, in
+// one call. The API uses it, when the Store has it, instead of ListMethods
+// then UserHandle; the results must be the same as theirs. A wrapper that
+// embeds such a store and changes ListMethods or UserHandle must change this
+// method too, or hide it.
+type MethodsAndHandleReader interface {
+	MethodsAndUserHandle(ctx context.Context, issuer, userID, typ string, candidate []byte) ([]*Method, []byte, error)
+}
+
 // SessionRef names an auth_session to a [Store]. The session's state travels
 // sealed inside the auth_session itself; a store keeps only what makes it
 // single use: whether it was used, and how many codes were tried with it.
@@ -243,6 +254,16 @@ func (s *MemoryStore) ListMethods(ctx context.Context, issuer, userID, typ strin
 	})
 	out := copyMethods(selected)
 	return out, nil
+}
+
+// MethodsAndUserHandle implements [MethodsAndHandleReader].
+func (s *MemoryStore) MethodsAndUserHandle(ctx context.Context, issuer, userID, typ string, candidate []byte) ([]*Method, []byte, error) {
+	methods, err := s.ListMethods(ctx, issuer, userID, typ)
+	if err != nil {
+		return nil, nil, err
+	}
+	handle, err := s.UserHandle(ctx, issuer, userID, candidate)
+	return methods, handle, err
 }
 
 // GetMethod implements [Store].

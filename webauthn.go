@@ -79,6 +79,9 @@ func (webauthnFamily) offered(cfg *Config, typ string) bool {
 	return true
 }
 
+// usesUserHandle: a credential is created for the user's WebAuthn user handle.
+func (webauthnFamily) usesUserHandle() {}
+
 func (webauthnFamily) usage(typ string) string {
 	if typ == TypePasskey {
 		return "primary"
@@ -88,10 +91,6 @@ func (webauthnFamily) usage(typ string) string {
 
 func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
 	a, claims := e.api, e.claims
-	handle, err := a.cfg.Store.UserHandle(ctx, claims.Issuer, claims.Subject, randomBytes(32))
-	if err != nil {
-		return err
-	}
 	var exclude []*Method
 	if a.cfg.AlwaysExcludeCredentials || string(e.body["use_exclude_credentials"]) == "true" {
 		// The user's credentials of every WebAuthn type, so one authenticator
@@ -109,7 +108,8 @@ func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
 	name, displayName := a.cfg.UserNames(claims)
 	e.reply = append(e.reply, `,"authn_params_public_key":`...)
 	var ceremony *webauthn.SessionData
-	e.reply, ceremony, err = a.beginPasskey(e.reply, handle, name, displayName, attachments[e.state.Type], exclude)
+	var err error
+	e.reply, ceremony, err = a.beginPasskey(e.reply, e.handle, name, displayName, attachments[e.state.Type], exclude)
 	if err != nil {
 		return err
 	}

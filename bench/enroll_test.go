@@ -35,9 +35,15 @@ const benchSessionTTL = 200 * time.Millisecond
 // on 127.0.0.1.
 func newAPI(tb testing.TB, iss *myaccounttest.Issuer, store myaccount.Store) *myaccount.API {
 	tb.Helper()
+	return newAPIWithTTL(tb, iss, store, benchSessionTTL)
+}
+
+// newAPIWithTTL is newAPI with auth_sessions that live for ttl.
+func newAPIWithTTL(tb testing.TB, iss *myaccounttest.Issuer, store myaccount.Store, ttl time.Duration) *myaccount.API {
+	tb.Helper()
 	api, err := myaccount.New(myaccount.Config{
 		Issuer: iss.Issuer, Audience: iss.Audience, JWKSURL: iss.JWKSURL(),
-		RPID: "localhost", Origins: []string{origin}, Store: store, SecretKeys: benchKeys, SessionTTL: benchSessionTTL,
+		RPID: "localhost", Origins: []string{origin}, Store: store, SecretKeys: benchKeys, SessionTTL: ttl,
 		Logger:          slog.New(slog.DiscardHandler),
 		TenantRateLimit: myaccount.RateLimit{Rate: 1e9, Burst: 25},
 		UserRateLimit:   myaccount.RateLimit{Rate: 1e9, Burst: 10},

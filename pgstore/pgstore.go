@@ -91,7 +91,10 @@ type Store struct {
 	writes       atomic.Uint64 // session records written, for the expired-record sweep
 }
 
-var _ myaccount.Store = (*Store)(nil)
+var (
+	_ myaccount.Store                  = (*Store)(nil)
+	_ myaccount.MethodsAndHandleReader = (*Store)(nil)
+)
 
 // Option configures a [Store].
 type Option func(*Store)
@@ -341,11 +344,7 @@ func (s *Store) ListMethods(ctx context.Context, issuer, userID, typ string) ([]
 		return nil, s.fail(ctx, err)
 	}
 	defer conn.Release()
-	rows, err := conn.Query(ctx, s.q.listMethods, issuer, userID, typ)
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*myaccount.Method, error) { return scanMethod(row) })
+	out, err := readMethods(conn.Query(ctx, s.q.listMethods, issuer, userID, typ))
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -373,7 +372,7 @@ func (s *Store) oneMethod(ctx context.Context, query string, args ...any) (*myac
 		return nil, s.fail(ctx, err)
 	}
 	defer conn.Release()
-	m, err := scanMethod(conn.QueryRow(ctx, query, args...))
+	m, err := readMethod(conn.Query(ctx, query, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, myaccount.ErrNotFound
 	}
@@ -404,29 +403,6 @@ func (s *Store) DeleteMethod(ctx context.Context, issuer, userID, id string) err
 	return nil
 }
 
-func scanMethod(row pgx.Row) (*myaccount.Method, error) {
-	m := &myaccount.Method{}
-	p := &m.WebAuthn
-	var signCount int64
-	var setAt *time.Time
-	err := row.Scan(&m.Issuer, &m.UserID, &m.ID, &m.Type, &m.Name, &m.IdentityUserID, &m.CreatedAt,
-		&p.CredentialID, &p.PublicKey, &p.AAGUID, &signCount, &p.BackupEligible, &p.BackedUp, &p.Transports,
-		&p.AttestationFormat, &p.UserAgent, &p.RelyingPartyID, &p.UserHandle,
-		&m.Secret, &m.Destination, &m.PreferredChannel, &m.SecretHistory, &setAt)
-	if err != nil {
-		return nil, err
-	}
-	if len(m.SecretHistory) == 0 {
-		m.SecretHistory = nil
-	}
-	if setAt != nil {
-		m.SecretSetAt = setAt.UTC()
-	}
-	m.CreatedAt = m.CreatedAt.UTC()
-	p.SignCount = uint32(signCount)
-	return m, nil
-}
-
 // UserHandle implements [myaccount.Store]: a SELECT, and for a new user an INSERT
 // ... ON CONFLICT DO NOTHING and a second SELECT should another instance have
 // inserted first. The insert's commit waits for the disk.
@@ -442,15 +418,56 @@ func (s *Store) UserHandle(ctx context.Context, issuer, userID string, candidate
 	var handle []byte
 	err = conn.QueryRow(ctx, s.q.getHandle, issuer, userID).Scan(&handle)
 	if errors.Is(err, pgx.ErrNoRows) {
-		err = conn.QueryRow(ctx, s.q.insertHandle, issuer, userID, candidate).Scan(&handle)
-	}
-	if errors.Is(err, pgx.ErrNoRows) { // another caller inserted first
-		err = conn.QueryRow(ctx, s.q.getHandle, issuer, userID).Scan(&handle)
+		handle, err = s.storeHandle(ctx, conn, issuer, userID, candidate)
 	}
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	return handle, nil
+}
+
+// MethodsAndUserHandle implements [myaccount.MethodsAndHandleReader]: the
+// SELECTs of ListMethods and UserHandle in one round trip; for a new user, the
+// handle is then stored as UserHandle stores it.
+func (s *Store) MethodsAndUserHandle(ctx context.Context, issuer, userID, typ string, candidate []byte) ([]*myaccount.Method, []byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	conn, err := s.acquire(ctx)
+	if err != nil {
+		return nil, nil, s.fail(ctx, err)
+	}
+	defer conn.Release()
+	b := &pgx.Batch{}
+	b.Queue(s.q.listMethods, issuer, userID, typ)
+	b.Queue(s.q.getHandle, issuer, userID)
+	br := conn.SendBatch(ctx, b)
+	var handle []byte
+	methods, err := readMethods(br.Query())
+	if err == nil {
+		err = br.QueryRow().Scan(&handle)
+	}
+	if closeErr := br.Close(); closeErr != nil && (err == nil || errors.Is(err, pgx.ErrNoRows)) {
+		err = closeErr
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		handle, err = s.storeHandle(ctx, conn, issuer, userID, candidate)
+	}
+	if err != nil {
+		return nil, nil, s.fail(ctx, err)
+	}
+	return methods, handle, nil
+}
+
+// storeHandle stores candidate as the handle of a user who has none, and
+// returns the handle stored: candidate, or the one another caller stored first.
+func (s *Store) storeHandle(ctx context.Context, conn *pgxpool.Conn, issuer, userID string, candidate []byte) ([]byte, error) {
+	var handle []byte
+	err := conn.QueryRow(ctx, s.q.insertHandle, issuer, userID, candidate).Scan(&handle)
+	if errors.Is(err, pgx.ErrNoRows) { // another caller inserted first
+		err = conn.QueryRow(ctx, s.q.getHandle, issuer, userID).Scan(&handle)
+	}
+	return handle, err
 }
 
 // SetSecret implements [myaccount.Store]. It is one transaction that waits
@@ -481,7 +498,7 @@ func (s *Store) SetSecret(ctx context.Context, issuer, userID, id string, secret
 		} else if err != nil {
 			return err
 		}
-		m, err = scanMethod(tx.QueryRow(ctx, s.q.setSecret, issuer, userID, id, secret, setAt, max(keepHistory, 0)))
+		m, err = readMethod(tx.Query(ctx, s.q.setSecret, issuer, userID, id, secret, setAt, max(keepHistory, 0)))
 		return err
 	})
 	switch {

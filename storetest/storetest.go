@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) myaccount.Store) {
 		{"ReturnsCopies", testCopies},
 		{"UserHandle", testUserHandle},
 		{"UserHandleConcurrent", testUserHandleConcurrent},
+		{"MethodsAndUserHandle", testMethodsAndUserHandle},
 		{"SessionUsedOnce", testSessionUsedOnce},
 		{"SessionUsedOnceConcurrent", testSessionUsedOnceConcurrent},
 		{"FailedCreateLeavesSession", testFailedCreateLeavesSession},
