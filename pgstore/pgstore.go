@@ -40,7 +40,8 @@
 // second method: a create marks its session used in its own, durable
 // transaction, and the method id the session was issued for can be created
 // only once. A verify commits one transaction; an enrollment's first step
-// commits nothing but a user's first user handle.
+// commits nothing but a user's first user handle, and reads the user's
+// methods and handle in one round trip ([Store.MethodsAndUserHandle]).
 //
 // Records of expired sessions are deleted in small batches as new ones are
 // written, with no goroutine.
