@@ -141,6 +141,10 @@ const (
 	sweepBatch = 100
 )
 
+// settleTimeout bounds how long a create, once sent, waits for its outcome
+// (and for its cancel request) after the caller's context has ended.
+const settleTimeout = 3 * time.Second
+
 // lockClass is the first key of the advisory locks this package takes, keeping
 // them apart from an application's own two-key advisory locks.
 const lockClass = 0x6d796163 // "myac"
@@ -260,12 +264,20 @@ func refused(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED)
 }
 
-// CreateMethod implements [myaccount.Store]. It is one transaction in two round
-// trips: BEGIN, an advisory lock on the user, and one statement that counts the
+// CreateMethod implements [myaccount.Store]. It is one transaction in one round
+// trip: BEGIN, an advisory lock on the user, one statement that counts the
 // user's methods of the type, marks the session used and inserts the method,
-// sent together; then COMMIT, whose answer waits for the disk. The COMMIT is
-// sent only once the statement has succeeded: a create whose context ends
-// before then leaves nothing behind.
+// and COMMIT, sent together; the COMMIT's answer waits for the disk. When the
+// statement writes nothing (no room, or the session used) the COMMIT commits
+// nothing; when it fails, PostgreSQL skips the COMMIT and the transaction is
+// rolled back.
+//
+// When ctx ends while the round trip is under way, the create asks PostgreSQL
+// to cancel it (which stops a wait for the user's lock, or a statement, and
+// so rolls the transaction back) and still waits for the answer, for up to
+// [settleTimeout]: the caller learns whether the method was created. A create
+// that returns an error has not happened, unless PostgreSQL did not answer
+// in time (the error then wraps [myaccount.ErrUnavailable]).
 func (s *Store) CreateMethod(ctx context.Context, m *myaccount.Method, limit int, session myaccount.SessionRef) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -275,6 +287,11 @@ func (s *Store) CreateMethod(ctx context.Context, m *myaccount.Method, limit int
 		return s.fail(ctx, err)
 	}
 	defer conn.Release()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
 	p := &m.WebAuthn
 	credentialID := p.CredentialID
 	if len(credentialID) == 0 {
@@ -287,7 +304,13 @@ func (s *Store) CreateMethod(ctx context.Context, m *myaccount.Method, limit int
 		credentialID, p.PublicKey, p.AAGUID, int64(p.SignCount), p.BackupEligible, p.BackedUp, p.Transports,
 		p.AttestationFormat, p.UserAgent, p.RelyingPartyID, p.UserHandle, m.Secret, m.Destination, m.PreferredChannel,
 		nonNilHistory(m.SecretHistory), nullTime(m.SecretSetAt), limit, session.ID, session.ExpiresAt)
-	br := conn.SendBatch(ctx, b)
+	b.Queue("COMMIT")
+	canceled := make(chan struct{})
+	stopCancel := context.AfterFunc(ctx, func() {
+		defer close(canceled)
+		_ = conn.Conn().PgConn().CancelRequest(settle)
+	})
+	br := conn.SendBatch(settle, b)
 	var room, usedBefore, created bool
 	_, err = br.Exec()
 	if err == nil {
@@ -296,15 +319,22 @@ func (s *Store) CreateMethod(ctx context.Context, m *myaccount.Method, limit int
 	if err == nil {
 		err = br.QueryRow().Scan(&room, &usedBefore, &created)
 	}
+	if err == nil {
+		_, err = br.Exec()
+	}
 	if closeErr := br.Close(); err == nil {
 		err = closeErr
 	}
-	end := "ROLLBACK"
-	if err == nil && created {
-		end = "COMMIT"
-	}
-	if _, endErr := conn.Exec(ctx, end); err == nil {
-		err = endErr
+	switch {
+	case !stopCancel():
+		// A cancel request went out; it could yet stop whatever this
+		// connection runs next. Closing it rolls back what is left open.
+		<-canceled
+		_ = conn.Conn().Close(settle)
+	case err != nil && conn.Conn().PgConn().TxStatus() != 'I':
+		// A failed statement left the transaction open, aborted. Should the
+		// rollback fail too, the pool drops the connection on release.
+		_, _ = conn.Exec(settle, "ROLLBACK")
 	}
 	var pgErr *pgconn.PgError
 	switch {
