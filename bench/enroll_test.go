@@ -70,6 +70,20 @@ func (s *recordingStore) CreateMethod(ctx context.Context, m *myaccount.Method, 
 	return s.Store.CreateMethod(ctx, m, limit, session)
 }
 
+// MethodsAndUserHandle passes the wrapped store's on, so that the API reads
+// in one call from a store that can.
+func (s *recordingStore) MethodsAndUserHandle(ctx context.Context, issuer, userID, typ string, candidate []byte) ([]*myaccount.Method, []byte, error) {
+	if reader, ok := s.Store.(myaccount.MethodsAndHandleReader); ok {
+		return reader.MethodsAndUserHandle(ctx, issuer, userID, typ, candidate)
+	}
+	methods, err := s.Store.ListMethods(ctx, issuer, userID, typ)
+	if err != nil {
+		return nil, nil, err
+	}
+	handle, err := s.Store.UserHandle(ctx, issuer, userID, candidate)
+	return methods, handle, err
+}
+
 // deleteLast deletes the method created last.
 func (s *recordingStore) deleteLast(tb testing.TB, issuer string) {
 	tb.Helper()
