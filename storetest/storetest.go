@@ -1101,10 +1101,11 @@ func testCanceled(t *testing.T, s myaccount.Store) {
 	cancel()
 	name := "canceled"
 	fresh := sc.passkey("alice", time.Now().Add(time.Second))
-	calls := []struct {
+	type namedCall struct {
 		name string
 		call func() error
-	}{
+	}
+	calls := []namedCall{
 		{"CreateMethod", func() error { return s.CreateMethod(ctx, cloneMethod(fresh), 20, sess) }},
 		{"ListMethods", func() error { _, err := s.ListMethods(ctx, sc.issuer, "alice", ""); return err }},
 		{"GetMethod", func() error { _, err := s.GetMethod(ctx, sc.issuer, "alice", m.ID); return err }},
@@ -1116,6 +1117,12 @@ func testCanceled(t *testing.T, s myaccount.Store) {
 		{"UserHandle", func() error { _, err := s.UserHandle(ctx, sc.issuer, "bob", randomBytes(32)); return err }},
 		{"SpendSession", func() error { return s.SpendSession(ctx, sess) }},
 		{"CountAttempt", func() error { return s.CountAttempt(ctx, sess, 2) }},
+	}
+	if reader, ok := s.(myaccount.MethodsAndHandleReader); ok {
+		calls = append(calls, namedCall{"MethodsAndUserHandle", func() error {
+			_, _, err := reader.MethodsAndUserHandle(ctx, sc.issuer, "bob", "", randomBytes(32))
+			return err
+		}})
 	}
 	for _, c := range calls {
 		start := time.Now()
