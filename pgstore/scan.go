@@ -15,8 +15,8 @@ import (
 // Methods are read from their rows' wire bytes when the rows come in the
 // layout below, which is what pgx asks PostgreSQL for with its default
 // statement cache: text columns as text, the others in binary. Reading them
-// directly costs a quarter less than pgx's general scanning (a list of 20
-// passkeys: 325 allocations instead of 392). Rows in any other layout (another
+// directly spares pgx's general scanning (ListMethods of 20 passkeys: 156
+// allocations instead of 464, 15 KB instead of 27). Rows in any other layout (another
 // QueryExecMode, a changed column type) go through pgx's scanning instead.
 
 // column is one of methodColumns as it comes over the wire.
