@@ -25,7 +25,8 @@ var testKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef")}
 
 // harness is an API behind a real HTTP server, with an issuer for its tokens and
 // a software authenticator for its passkeys. Every response it sees is checked
-// against Auth0's OpenAPI file.
+// against what Auth0's SDK decoders need and, when the contract file is there
+// (see oascheck.Locate), against Auth0's OpenAPI file.
 type harness struct {
 	t      *testing.T
 	api    *myaccount.API

@@ -18,31 +18,85 @@ const pathsDoc = `{
   "info": {"title": "paths", "version": "0"},
   "paths": {
     "/items/{id}": {"get": {"responses": {
-      "200": {"description": "one", "content": {"application/json": {"schema": {"type": "object", "required": ["id"]}}}}
-    }}}
+      "200": {"description": "one",
+        "headers": {"x-left": {"$ref": "#/components/headers/Left"}},
+        "content": {"application/json": {"schema": {"type": "object", "required": ["id"],
+          "properties": {"id": {"type": "string", "pattern": "^[a-z]*$"}}}}}},
+      "204": {"description": "none"},
+      "4XX": {"$ref": "#/components/responses/Err"}
+    }}},
+    "/items/new": {"get": {"responses": {"201": {"description": "literal wins"}}}}
   },
-  "components": {"schemas": {"Err": {"type": "object", "required": ["status"]}}}
+  "components": {
+    "headers": {"Left": {"required": true, "schema": {"type": "number"}}},
+    "responses": {"Err": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Err"}}}}},
+    "schemas": {"Err": {"type": "object", "required": ["status"]}}
+  }
 }`
 
-var jsonCT = http.Header{"Content-Type": {"application/json"}}
-
-// The validator answers every kind of request through the pipe.
-func TestValidatorOverThePipe(t *testing.T) {
+func loadDoc(t *testing.T, doc string) *Spec {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "contract.json")
-	if err := os.WriteFile(file, []byte(pathsDoc), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := start(file)
+	s, err := Load(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ValidateResponse("GET", "/me/v1/items/a", 200, jsonCT, []byte(`{"id":"a"}`)); err != nil {
-		t.Error(err)
+	return s
+}
+
+func header(kv ...string) http.Header {
+	h := http.Header{}
+	for i := 0; i < len(kv); i += 2 {
+		h.Set(kv[i], kv[i+1])
 	}
-	if err := s.ValidateResponse("GET", "/me/v1/items/a", 200, jsonCT, []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "missing property 'id'") {
-		t.Errorf("a response without its required member: %v", err)
+	return h
+}
+
+// Each way a response can break its operation's description is caught, with the
+// location that requires it; a response that follows it passes.
+func TestValidateResponse(t *testing.T) {
+	s := loadDoc(t, pathsDoc)
+	ok := header("Content-Type", "application/json", "X-Left", "7")
+	if err := s.ValidateResponse("GET", "/me/v1/items/a", 200, ok, []byte(`{"id":"a"}`)); err != nil {
+		t.Errorf("a valid response: %v", err)
 	}
-	if !s.Documents("GET", "/me/items/a", 200) || s.Documents("GET", "/me/items/a", 404) {
+	if err := s.ValidateResponse("GET", "/me/items/a%7Cb", 200, ok, []byte(`{"id":"a"}`)); err != nil {
+		t.Errorf("under /me, an escaped id: %v", err)
+	}
+	problem := header("Content-Type", "application/problem+json")
+	if err := s.ValidateResponse("GET", "/me/v1/items/a", 404, problem, []byte(`{"status":404}`)); err != nil {
+		t.Errorf("a problem+json error through a range and a $ref: %v", err)
+	}
+	for name, c := range map[string]struct {
+		path   string
+		status int
+		header http.Header
+		body   string
+		want   string
+	}{
+		"a required member missing":   {"/me/v1/items/a", 200, ok, `{}`, "missing property 'id'"},
+		"a pattern broken":            {"/me/v1/items/a", 200, ok, `{"id":"A"}`, "does not match pattern"},
+		"not one JSON value":          {"/me/v1/items/a", 200, ok, `{"id":"a"} {}`, "not one JSON value"},
+		"a required header missing":   {"/me/v1/items/a", 200, header("Content-Type", "application/json"), `{"id":"a"}`, "header x-left: missing"},
+		"a numeric header not number": {"/me/v1/items/a", 200, header("Content-Type", "application/json", "X-Left", "soon"), `{"id":"a"}`, "header x-left"},
+		"an undeclared media type":    {"/me/v1/items/a", 200, header("Content-Type", "text/plain", "X-Left", "1"), `{"id":"a"}`, "is not one"},
+		"a body where none declared":  {"/me/v1/items/a", 204, nil, `{}`, "declares no content"},
+		"an undocumented status":      {"/me/v1/items/a", 500, nil, ``, "status 500 is not documented"},
+		"an unknown path":             {"/me/v1/things", 200, nil, ``, "the contract has no GET /me/v1/things"},
+		"an error body in a $ref":     {"/me/v1/items/a", 400, header("Content-Type", "application/json"), `{}`, "#/components/responses/Err"},
+	} {
+		err := s.ValidateResponse("GET", c.path, c.status, c.header, []byte(c.body))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error containing %q", name, err, c.want)
+		}
+	}
+	if err := s.ValidateResponse("GET", "/me/v1/items/new", 201, nil, nil); err != nil {
+		t.Errorf("the literal path wins over the template: %v", err)
+	}
+	if !s.Documents("GET", "/me/items/a", 200) || !s.Documents("GET", "/me/items/a", 418) || s.Documents("GET", "/me/items/a", 500) {
 		t.Error("Documents is wrong")
 	}
 	if err := s.ValidateSchema("#/components/schemas/Err", []byte(`{"status":"400"}`)); err != nil {
@@ -51,11 +105,54 @@ func TestValidatorOverThePipe(t *testing.T) {
 	if err := s.ValidateSchema("#/components/schemas/Err", []byte(`{}`)); err == nil {
 		t.Error("ValidateSchema accepted a document without its required member")
 	}
-	if err := s.ValidateRequestBody("GET", "/me/v1/items/a", []byte(`{}`)); err == nil {
-		t.Error("ValidateRequestBody accepted a body where none is declared")
+}
+
+func TestLoadRefusesOtherDocuments(t *testing.T) {
+	if _, err := Load(filepath.Join(t.TempDir(), "absent.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("an absent file: %v", err)
 	}
-	if _, err := start(filepath.Join(t.TempDir(), "absent.json")); err == nil || !strings.Contains(err.Error(), "read contract") {
-		t.Errorf("start with an absent file: %v", err)
+	for _, doc := range []string{`not json`, `{"openapi":"3.0.3","paths":{}}`} {
+		file := filepath.Join(t.TempDir(), "contract.json")
+		if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(file); err == nil {
+			t.Errorf("Load accepted %s", doc)
+		}
+	}
+}
+
+// An enrollment's 202 is held to its own type's branch of the contract's union,
+// not only to the union, whose plain {id, auth_session} branch accepts almost
+// anything: a security key's options with authenticatorAttachment and
+// residentKey "discouraged" pass the union but not WebAuthnCreationResponse.
+func TestEnrollmentReplyHeldToItsBranch(t *testing.T) {
+	s := ForTest(t)
+	if s == nil {
+		_, err := Locate()
+		t.Skipf("skipping contract check: %v", err)
+	}
+	h := header("Content-Type", "application/json", "Location", "https://example.com/me/v1/authentication-methods/webauthn-roaming%7Cdev_a",
+		"X-RateLimit-Limit", "10", "X-RateLimit-Remaining", "9", "X-RateLimit-Reset", "1700000000")
+	options := func(selection string) []byte {
+		return []byte(`{"id":"webauthn-roaming|dev_a","auth_session":"s","authn_params_public_key":{"challenge":"c",` +
+			`"rp":{"id":"example.com","name":"Example"},"user":{"id":"dQ","name":"u","displayName":"U"},` +
+			`"pubKeyCredParams":[{"type":"public-key","alg":-7}],"authenticatorSelection":` + selection + `,"timeout":300000}}`)
+	}
+	if err := s.ValidateResponse("POST", "/me/v1/authentication-methods", 202, h, options(`{"userVerification":"preferred"}`)); err != nil {
+		t.Errorf("options as the contract has them: %v", err)
+	}
+	bad := options(`{"authenticatorAttachment":"cross-platform","residentKey":"discouraged","userVerification":"preferred"}`)
+	if err := s.ValidateSchema(enrollmentUnion, bad); err != nil {
+		t.Fatalf("the union itself should accept the body through its plainer branch: %v", err)
+	}
+	err := s.ValidateResponse("POST", "/me/v1/authentication-methods", 202, h, bad)
+	if err == nil || !strings.Contains(err.Error(), "WebAuthnCreationResponse") {
+		t.Errorf("authenticatorAttachment and residentKey discouraged: %v, want a failure against WebAuthnCreationResponse", err)
+	}
+	h.Set("Location", "https://example.com/me/v1/authentication-methods/fax%7Cdev_a")
+	if err := s.ValidateResponse("POST", "/me/v1/authentication-methods", 202, h, []byte(`{"id":"fax|dev_a","auth_session":"s"}`)); err == nil {
+		t.Error("a 202 of a type the union has no branch for passed")
 	}
 }
 
@@ -75,39 +172,24 @@ func TestLocateEnv(t *testing.T) {
 	}
 }
 
-func TestLocateWalksUp(t *testing.T) {
-	root := t.TempDir()
-	deep := filepath.Join(root, "repo", "internal", "pkg", "sub")
-	specDir := filepath.Join(root, "shared", "spec")
-	for _, d := range []string{deep, specDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+// Without $MYACCOUNT_OAS the file is looked for in shared/spec beside the
+// repository's root, wherever the test runs.
+func TestLocateBesideTheRepository(t *testing.T) {
 	t.Setenv(EnvSpecPath, "")
-	t.Chdir(deep)
-	if _, err := Locate(); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("Locate() before the file exists = %v, want fs.ErrNotExist", err)
-	}
-	file := filepath.Join(specDir, "auth0-myaccount-oas.json")
-	if err := os.WriteFile(file, []byte(pathsDoc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got, err := Locate()
+	want, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "spec", "auth0-myaccount-oas.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	same := func(a, b string) bool {
-		ia, err1 := os.Stat(a)
-		ib, err2 := os.Stat(b)
-		return err1 == nil && err2 == nil && os.SameFile(ia, ib)
+	t.Chdir(t.TempDir())
+	got, err := Locate()
+	if _, statErr := os.Stat(want); statErr != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Locate() without %s = %q, %v; want fs.ErrNotExist", want, got, err)
+		}
+		return
 	}
-	if !same(got, file) {
-		t.Errorf("Locate() = %q, want %q", got, file)
-	}
-	t.Chdir(filepath.Join(root, "repo"))
-	if got, err := Locate(); err != nil || !same(got, file) {
-		t.Errorf("from the repo root: Locate() = %q, %v", got, err)
+	if got, _ = filepath.Abs(got); err != nil || got != want {
+		t.Errorf("Locate() = %q, %v; want %q", got, err, want)
 	}
 }
 
@@ -143,15 +225,15 @@ func runForTest(f *fakeTB) *Spec {
 	return s
 }
 
-func TestForTestAbsentFile(t *testing.T) {
+// Without the file a test runs on without the OpenAPI check; under CI=true it
+// fails.
+func TestAbsentFile(t *testing.T) {
 	t.Setenv(EnvSpecPath, filepath.Join(t.TempDir(), "absent.json"))
-
 	t.Setenv("CI", "")
 	f := &fakeTB{}
-	if s := runForTest(f); s != nil || f.skipped == "" || f.failed != "" {
-		t.Errorf("outside CI: spec=%v skipped=%q failed=%q; want a skip", s, f.skipped, f.failed)
+	if s := runForTest(f); s != nil || f.skipped != "" || f.failed != "" {
+		t.Errorf("outside CI: spec=%v skipped=%q failed=%q; want nil, neither skip nor failure", s, f.skipped, f.failed)
 	}
-
 	t.Setenv("CI", "true")
 	f = &fakeTB{}
 	if s := runForTest(f); s != nil || f.failed == "" || f.skipped != "" {
@@ -186,7 +268,7 @@ func TestForTestCachesConcurrently(t *testing.T) {
 			f := &fakeTB{}
 			specs[i] = runForTest(f)
 			if specs[i] != nil {
-				_ = specs[i].ValidateResponse("GET", "/me/v1/items/a", 200, jsonCT, []byte(`{"id":"a"}`))
+				_ = specs[i].ValidateSchema("#/components/schemas/Err", []byte(`{}`))
 			}
 		})
 	}

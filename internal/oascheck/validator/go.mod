@@ -1,7 +1,0 @@
-module github.com/go-myaccount/myaccount/internal/oascheck/validator
-
-go 1.26.0
-
-require github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
-
-require golang.org/x/text v0.42.0
