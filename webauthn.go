@@ -34,6 +34,15 @@ type WebAuthnMFAConfig struct {
 	DisableRoaming bool
 	// DisablePlatform stops the API from offering webauthn-platform. Default: false.
 	DisablePlatform bool
+	// AttachmentHint adds authenticatorSelection.authenticatorAttachment to the
+	// creation options ("cross-platform" for webauthn-roaming, "platform" for
+	// webauthn-platform), so that a browser offers only that kind of
+	// authenticator. Auth0's OpenAPI description and its SDKs' types have no
+	// such member, so a client that checks the options against them refuses
+	// them: set it only for clients that accept it. Whatever it says, a verify
+	// whose authn_response reports the other attachment is refused (400).
+	// Default: false.
+	AttachmentHint bool
 }
 
 // webauthnFamily enrolls the three WebAuthn types: passkeys (discoverable,
@@ -41,8 +50,9 @@ type WebAuthnMFAConfig struct {
 // The ceremony goes through go-webauthn, with creation options written by hand.
 type webauthnFamily struct{}
 
-// attachments is the authenticatorAttachment each WebAuthn MFA type asks for;
-// a passkey asks for none.
+// attachments is the authenticatorAttachment of each WebAuthn MFA type: the
+// hint sent when the deployment opts in, and what a verify must not
+// contradict; a passkey may be of either.
 var attachments = map[string]protocol.AuthenticatorAttachment{
 	TypeWebAuthnRoaming:  protocol.CrossPlatform,
 	TypeWebAuthnPlatform: protocol.Platform,
@@ -109,7 +119,7 @@ func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
 	e.reply = append(e.reply, `,"authn_params_public_key":`...)
 	var ceremony *webauthn.SessionData
 	var err error
-	e.reply, ceremony, err = a.beginPasskey(e.reply, e.handle, name, displayName, attachments[e.state.Type], exclude)
+	e.reply, ceremony, err = a.beginPasskey(e.reply, e.handle, name, displayName, e.state.Type, exclude)
 	if err != nil {
 		return err
 	}
@@ -125,6 +135,11 @@ func (webauthnFamily) finish(ctx context.Context, v *verification) error {
 	ceremony, ok := decodeCeremony(v.state.Data)
 	if !ok {
 		return ErrSessionInvalid
+	}
+	want := attachments[v.state.Type]
+	if got := unquote(members(v.body["authn_response"])["authenticatorAttachment"]); want != "" && got != "" && got != string(want) {
+		// The session stays usable: the client may answer with the right kind.
+		return bodyError("/authn_response/authenticatorAttachment", `must be "`+string(want)+`" for `+v.state.Type)
 	}
 	cred, err := v.api.finishPasskey(&ceremony, v.body["authn_response"])
 	if err != nil {
@@ -174,14 +189,17 @@ func (u ceremonyUser) WebAuthnCredentials() []webauthn.Credential { return nil }
 
 var b64url = base64.RawURLEncoding
 
-// beginPasskey appends to b the creation options of a WebAuthn enrollment for
-// a user with the given handle, excluding the given credentials, and returns
-// the session state. A passkey (no attachment) must be discoverable; a
-// security key or platform authenticator (an attachment) need not be. The options are PublicKeyCredentialCreationOptions with exactly the
+// beginPasskey appends to b the creation options of a WebAuthn enrollment of
+// typ for a user with the given handle, excluding the given credentials, and
+// returns the session state. A passkey must be discoverable; a security key or
+// platform authenticator need not be, and its options say neither that (the
+// contract's AuthenticatorSelection allows residentKey "required" only, and
+// WebAuthn's default is "discouraged") nor, unless the deployment opts in, its
+// attachment. The options are PublicKeyCredentialCreationOptions with exactly the
 // members of the contract's schema, in its order, as encoding/json would write
 // them (the tests hold it to that); writing them by hand saves most of an
 // enrollment step's work.
-func (a *API) beginPasskey(b, handle []byte, name, displayName string, attachment protocol.AuthenticatorAttachment, exclude []*Method) ([]byte, *webauthn.SessionData, error) {
+func (a *API) beginPasskey(b, handle []byte, name, displayName, typ string, exclude []*Method) ([]byte, *webauthn.SessionData, error) {
 	challenge := make([]byte, 32)
 	if _, err := rand.Read(challenge); err != nil {
 		return b, nil, err
@@ -217,16 +235,17 @@ func (a *API) beginPasskey(b, handle []byte, name, displayName string, attachmen
 		b = append(b, '}')
 	}
 	b = append(b, `],"authenticatorSelection":{`...)
-	residentKey := protocol.ResidentKeyRequirementRequired
-	if attachment != "" {
+	if attachment := attachments[typ]; attachment != "" && a.cfg.WebAuthnMFA.AttachmentHint {
 		b = append(b, `"authenticatorAttachment":`...)
 		b = appendString(b, string(attachment))
 		b = append(b, ',')
-		residentKey = protocol.ResidentKeyRequirementDiscouraged
 	}
-	b = append(b, `"residentKey":`...)
-	b = appendString(b, string(residentKey))
-	b = append(b, `,"userVerification":`...)
+	if typ == TypePasskey {
+		b = append(b, `"residentKey":`...)
+		b = appendString(b, string(protocol.ResidentKeyRequirementRequired))
+		b = append(b, ',')
+	}
+	b = append(b, `"userVerification":`...)
 	b = appendString(b, a.cfg.UserVerification)
 	b = append(b, `},"timeout":`...)
 	b = strconv.AppendInt(b, a.cfg.SessionTTL.Milliseconds(), 10)

@@ -30,7 +30,7 @@ type creationOptionsJSON struct {
 	} `json:"pubKeyCredParams"`
 	AuthenticatorSelection struct {
 		AuthenticatorAttachment string `json:"authenticatorAttachment,omitempty"`
-		ResidentKey             string `json:"residentKey"`
+		ResidentKey             string `json:"residentKey,omitempty"`
 		UserVerification        string `json:"userVerification"`
 	} `json:"authenticatorSelection"`
 	Timeout            int64 `json:"timeout"`
@@ -50,17 +50,21 @@ func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
 		name, displayName string
 		handle            []byte
 		ttl               time.Duration
-		attachment        protocol.AuthenticatorAttachment
+		typ               string
+		hint              bool // the deployment's WebAuthnMFA.AttachmentHint
 		exclude           []*Method
 	}{
-		{"localhost", "localhost", "preferred", "alice@example.com", "Alice", []byte("0123456789abcdef0123456789abcdef"), 5 * time.Minute, "", nil},
-		{"example.com", "Example <&> \"Inc\"", "required", "bob", "Bøb \u2028 \x01", []byte{0, 1, 2, 0xff}, 1500 * time.Millisecond, protocol.CrossPlatform,
+		{"localhost", "localhost", "preferred", "alice@example.com", "Alice", []byte("0123456789abcdef0123456789abcdef"), 5 * time.Minute, TypePasskey, true, nil},
+		{"example.com", "Example <&> \"Inc\"", "required", "bob", "Bøb \u2028 \x01", []byte{0, 1, 2, 0xff}, 1500 * time.Millisecond, TypeWebAuthnRoaming, true,
 			[]*Method{passkey("\x00\x01"), passkey("abc", "usb", "nfc"), passkey("x", "hybrid")}},
-		{"", "", "", "", "\xff invalid", nil, 0, protocol.Platform, []*Method{passkey("", "")}},
+		{"", "", "", "", "\xff invalid", nil, 0, TypeWebAuthnPlatform, true, []*Method{passkey("", "")}},
+		{"localhost", "localhost", "preferred", "carol", "Carol", []byte{7}, time.Minute, TypeWebAuthnRoaming, false, nil},
+		{"localhost", "localhost", "discouraged", "dave", "Dave", []byte{8}, time.Minute, TypeWebAuthnPlatform, false, nil},
 	}
 	for i, c := range cases {
-		a := &API{cfg: Config{RPID: c.rpID, RPName: c.rpName, UserVerification: c.uv, SessionTTL: c.ttl}}
-		got, session, err := a.beginPasskey([]byte("prefix"), c.handle, c.name, c.displayName, c.attachment, c.exclude)
+		a := &API{cfg: Config{RPID: c.rpID, RPName: c.rpName, UserVerification: c.uv, SessionTTL: c.ttl,
+			WebAuthnMFA: WebAuthnMFAConfig{AttachmentHint: c.hint}}}
+		got, session, err := a.beginPasskey([]byte("prefix"), c.handle, c.name, c.displayName, c.typ, c.exclude)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,10 +87,15 @@ func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
 				Alg  int64  `json:"alg"`
 			}{string(p.Type), int64(p.Algorithm)})
 		}
-		want.AuthenticatorSelection.ResidentKey, want.AuthenticatorSelection.UserVerification = "required", c.uv
-		want.AuthenticatorSelection.AuthenticatorAttachment = string(c.attachment)
-		if c.attachment != "" {
-			want.AuthenticatorSelection.ResidentKey = "discouraged"
+		// A passkey must be discoverable; a second factor says nothing of it
+		// (WebAuthn's default, "discouraged"), nor of its attachment unless hinted.
+		want.AuthenticatorSelection.ResidentKey, want.AuthenticatorSelection.UserVerification = "", c.uv
+		if c.typ == TypePasskey {
+			want.AuthenticatorSelection.ResidentKey = "required"
+		}
+		want.AuthenticatorSelection.AuthenticatorAttachment = ""
+		if c.hint {
+			want.AuthenticatorSelection.AuthenticatorAttachment = string(attachments[c.typ])
 		}
 		want.Timeout = c.ttl.Milliseconds()
 		want.ExcludeCredentials = nil

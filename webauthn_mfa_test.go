@@ -24,11 +24,10 @@ type mfaOptions struct {
 
 func TestWebAuthnMFALifecycle(t *testing.T) {
 	for typ, c := range map[string]struct {
-		attachment string
-		newAuth    func() *myaccounttest.Authenticator
+		newAuth func() *myaccounttest.Authenticator
 	}{
-		"webauthn-roaming":  {"cross-platform", myaccounttest.NewSecurityKey},
-		"webauthn-platform": {"platform", myaccounttest.NewAuthenticator},
+		"webauthn-roaming":  {myaccounttest.NewSecurityKey},
+		"webauthn-platform": {myaccounttest.NewAuthenticator},
 	} {
 		t.Run(typ, func(t *testing.T) {
 			h := newHarness(t)
@@ -39,7 +38,8 @@ func TestWebAuthnMFALifecycle(t *testing.T) {
 			if err := json.Unmarshal(raw, &opts); err != nil {
 				t.Fatal(err)
 			}
-			if opts.AuthenticatorSelection.AuthenticatorAttachment != c.attachment || opts.AuthenticatorSelection.ResidentKey != "discouraged" {
+			// Neither member is in the contract's AuthenticatorSelection.
+			if opts.AuthenticatorSelection.AuthenticatorAttachment != "" || opts.AuthenticatorSelection.ResidentKey != "" {
 				t.Errorf("authenticatorSelection %+v", opts.AuthenticatorSelection)
 			}
 			auth := c.newAuth()
@@ -68,15 +68,63 @@ func TestWebAuthnMFALifecycle(t *testing.T) {
 	}
 }
 
-// An authenticator of the wrong kind is not offered by the browser, as
-// myaccounttest's refuses; a passkey authenticator is refused for a security key.
-func TestWebAuthnMFAAsksForItsAttachment(t *testing.T) {
-	h := newHarness(t)
+// A deployment that opts in to the attachment hint asks for its kind of
+// authenticator: a browser offers no other, as myaccounttest's refuses; the
+// rest of the options still follow the contract (the harness checks them).
+func TestWebAuthnMFAAttachmentHint(t *testing.T) {
+	h := newHarness(t, func(c *myaccount.Config) { c.WebAuthnMFA.AttachmentHint = true })
+	for typ, want := range map[string]string{"webauthn-roaming": "cross-platform", "webauthn-platform": "platform"} {
+		e := h.start(h.token("auth0|alice"), map[string]any{"type": typ})
+		raw, _ := json.Marshal(e["authn_params_public_key"])
+		var opts mfaOptions
+		if err := json.Unmarshal(raw, &opts); err != nil {
+			t.Fatal(err)
+		}
+		if got := opts.AuthenticatorSelection; got.AuthenticatorAttachment != want || got.ResidentKey != "" {
+			t.Errorf("%s: authenticatorSelection %+v, want the attachment %q alone", typ, got, want)
+		}
+	}
 	e := h.start(h.token("auth0|alice"), map[string]any{"type": "webauthn-roaming"})
 	raw, _ := json.Marshal(e["authn_params_public_key"])
 	if _, err := myaccounttest.NewAuthenticator().Create(raw, testOrigin); !errors.Is(err, myaccounttest.ErrWrongAttachment) {
 		t.Errorf("a platform authenticator answered a cross-platform request: %v", err)
 	}
+}
+
+// An attestation whose authenticatorAttachment contradicts the type is 400 at
+// verify, and leaves the session for an authenticator of the right kind; one
+// that reports no attachment is taken.
+func TestWebAuthnMFAContradictingAttachment(t *testing.T) {
+	h := newHarness(t)
+	alice := h.token("auth0|alice")
+	for typ, c := range map[string]struct{ wrong, right func() *myaccounttest.Authenticator }{
+		"webauthn-roaming":  {myaccounttest.NewAuthenticator, myaccounttest.NewSecurityKey},
+		"webauthn-platform": {myaccounttest.NewSecurityKey, myaccounttest.NewAuthenticator},
+	} {
+		e := h.start(alice, map[string]any{"type": typ})
+		raw, _ := json.Marshal(e["authn_params_public_key"])
+		answer := func(a *myaccounttest.Authenticator) *response {
+			resp, err := a.Create(raw, testOrigin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return h.finish(alice, e["id"].(string), map[string]any{"auth_session": e["auth_session"], "authn_response": json.RawMessage(resp)})
+		}
+		wantPointer(t, answer(c.wrong()), "/authn_response/authenticatorAttachment")
+		if n := len(h.list(alice, typ)); n != 0 {
+			t.Errorf("%s: %d methods stored after a contradicting attachment", typ, n)
+		}
+		wantStatus(t, answer(c.right()), http.StatusCreated)
+	}
+	e := h.start(alice, map[string]any{"type": "webauthn-roaming"})
+	raw, _ := json.Marshal(e["authn_params_public_key"])
+	silent := myaccounttest.NewSecurityKey()
+	silent.Attachment = ""
+	resp, err := silent.Create(raw, testOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, h.finish(alice, e["id"].(string), map[string]any{"auth_session": e["auth_session"], "authn_response": json.RawMessage(resp)}), http.StatusCreated)
 }
 
 // One authenticator is one credential, whatever type it was enrolled under:

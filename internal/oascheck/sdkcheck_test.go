@@ -63,11 +63,15 @@ const creationOptions = `{"challenge":"Y2hhbGxlbmdlLWJ5dGVzLWZvci10ZXN0","rp":{"
 	"pubKeyCredParams":[{"type":"public-key","alg":-8},{"type":"public-key","alg":-7},{"type":"public-key","alg":-257}],
 	"authenticatorSelection":{"residentKey":"required","userVerification":"preferred"},"timeout":300000}`
 
+// mfaCreationOptions are a security key's or platform authenticator's: no
+// residentKey, which the contract's AuthenticatorSelection allows only as "required".
+var mfaCreationOptions = strings.Replace(creationOptions, `"residentKey":"required",`, "", 1)
+
 // challengeBodies are the 202 bodies of each type, by the contract's table.
 var challengeBodies = map[string]string{
 	"passkey":           `{"auth_session":"c2Vzc2lvbg","authn_params_public_key":` + creationOptions + `}`,
-	"webauthn-platform": `{"id":"webauthn-platform|dev_Q3kR8sLm2PzX7vNc","auth_session":"c2Vzc2lvbg","authn_params_public_key":` + creationOptions + `}`,
-	"webauthn-roaming":  `{"id":"webauthn-roaming|dev_Q3kR8sLm2PzX7vNc","auth_session":"c2Vzc2lvbg","authn_params_public_key":` + creationOptions + `}`,
+	"webauthn-platform": `{"id":"webauthn-platform|dev_Q3kR8sLm2PzX7vNc","auth_session":"c2Vzc2lvbg","authn_params_public_key":` + mfaCreationOptions + `}`,
+	"webauthn-roaming":  `{"id":"webauthn-roaming|dev_Q3kR8sLm2PzX7vNc","auth_session":"c2Vzc2lvbg","authn_params_public_key":` + mfaCreationOptions + `}`,
 	"totp": `{"id":"totp|dev_Q3kR8sLm2PzX7vNc","auth_session":"c2Vzc2lvbg",
 		"barcode_uri":"otpauth://totp/Example:someone?secret=JBSWY3DPEHPK3PXP&issuer=Example&algorithm=SHA1&digits=6&period=30",
 		"manual_input_code":"JBSWY3DPEHPK3PXP"}`,
@@ -140,23 +144,25 @@ func TestDecodersAcceptWhatEverySDKDecodes(t *testing.T) {
 // whereObjects says, for each object the table names, a good sample and the JSON
 // pointer of one such object in its body.
 var whereObjects = map[string]struct{ sample, pointer string }{
-	"list":                    {"list", ""},
-	"method":                  {"method totp", ""},
-	"factors":                 {"factors", ""},
-	"factor":                  {"factors", "/factors/0"},
-	"challenge":               {"challenge totp", ""},
-	"creation options":        {"challenge passkey", "/authn_params_public_key"},
-	"rp":                      {"challenge passkey", "/authn_params_public_key/rp"},
-	"user":                    {"challenge passkey", "/authn_params_public_key/user"},
-	"authenticator selection": {"challenge passkey", "/authn_params_public_key/authenticatorSelection"},
-	"credential parameter":    {"challenge passkey", "/authn_params_public_key/pubKeyCredParams/1"},
-	"password policy":         {"challenge password", "/policy"},
-	"password complexity":     {"challenge password", "/policy/complexity"},
-	"password profile data":   {"challenge password", "/policy/profile_data"},
-	"password history":        {"challenge password", "/policy/history"},
-	"password dictionary":     {"challenge password", "/policy/dictionary"},
-	"error":                   {"error", ""},
-	"validation error":        {"error", "/validation_errors/0"},
+	"list":                            {"list", ""},
+	"method":                          {"method totp", ""},
+	"factors":                         {"factors", ""},
+	"factor":                          {"factors", "/factors/0"},
+	"challenge":                       {"challenge totp", ""},
+	"creation options":                {"challenge passkey", "/authn_params_public_key"},
+	"rp":                              {"challenge passkey", "/authn_params_public_key/rp"},
+	"user":                            {"challenge passkey", "/authn_params_public_key/user"},
+	"authenticator selection":         {"challenge passkey", "/authn_params_public_key/authenticatorSelection"},
+	"passkey creation options":        {"challenge passkey", "/authn_params_public_key"},
+	"passkey authenticator selection": {"challenge passkey", "/authn_params_public_key/authenticatorSelection"},
+	"credential parameter":            {"challenge passkey", "/authn_params_public_key/pubKeyCredParams/1"},
+	"password policy":                 {"challenge password", "/policy"},
+	"password complexity":             {"challenge password", "/policy/complexity"},
+	"password profile data":           {"challenge password", "/policy/profile_data"},
+	"password history":                {"challenge password", "/policy/history"},
+	"password dictionary":             {"challenge password", "/policy/dictionary"},
+	"error":                           {"error", ""},
+	"validation error":                {"error", "/validation_errors/0"},
 }
 
 func locate(t *testing.T, object string) (sample, string) {

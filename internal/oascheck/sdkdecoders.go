@@ -120,6 +120,12 @@ var decoderRules = []rule{
 	{object: "challenge passkey", key: "authn_params_public_key", kind: object("creation options"), required: true, sdk: swiftPasskeyChallenge},
 	{object: "challenge passkey", key: "auth_session", kind: str, required: true, sdk: androidPasskeyChallenge},
 	{object: "challenge passkey", key: "authn_params_public_key", kind: object("creation options"), required: true, sdk: androidPasskeyChallenge},
+	// A passkey's residentKey, non-null in Android's class, is always sent; a
+	// security key's or platform authenticator's is not (the contract's
+	// AuthenticatorSelection allows only "required"), and Gson leaves it null.
+	{object: "challenge passkey", key: "authn_params_public_key", kind: object("passkey creation options"), required: true, sdk: androidPasskeyChallenge},
+	{object: "passkey creation options", key: "authenticatorSelection", kind: object("passkey authenticator selection"), required: true, sdk: androidPasskeyChallenge},
+	{object: "passkey authenticator selection", key: "residentKey", kind: str, required: true, sdk: androidPasskeyChallenge},
 	{object: "creation options", key: "challenge", kind: str, required: true, format: base64URL, sdk: swiftCreationOptions},
 	{object: "creation options", key: "rp", kind: object("rp"), required: true, sdk: swiftCreationOptions},
 	{object: "creation options", key: "user", kind: object("user"), required: true, sdk: swiftCreationOptions},
@@ -132,7 +138,7 @@ var decoderRules = []rule{
 	{object: "creation options", key: "rp", kind: object("rp"), required: true, sdk: androidPasskeyChallenge},
 	{object: "creation options", key: "timeout", kind: integer, required: true, sdk: androidPasskeyChallenge},
 	{object: "creation options", key: "user", kind: object("user"), required: true, sdk: androidPasskeyChallenge},
-	{object: "authenticator selection", key: "residentKey", kind: str, required: true, sdk: androidPasskeyChallenge},
+	{object: "authenticator selection", key: "residentKey", kind: str, sdk: androidPasskeyChallenge},
 	{object: "authenticator selection", key: "userVerification", kind: str, required: true, sdk: androidPasskeyChallenge},
 	{object: "credential parameter", key: "alg", kind: integer, required: true, sdk: androidPasskeyChallenge},
 	{object: "credential parameter", key: "type", kind: str, required: true, sdk: androidPasskeyChallenge},
