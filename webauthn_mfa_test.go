@@ -97,7 +97,9 @@ func TestWebAuthnMFAAttachmentHint(t *testing.T) {
 func TestWebAuthnMFAContradictingAttachment(t *testing.T) {
 	h := newHarness(t)
 	alice := h.token("auth0|alice")
-	for typ, c := range map[string]struct{ wrong, right func() *myaccounttest.Authenticator }{
+	for typ, c := range map[string]struct {
+		wrong, right func() *myaccounttest.Authenticator
+	}{
 		"webauthn-roaming":  {myaccounttest.NewAuthenticator, myaccounttest.NewSecurityKey},
 		"webauthn-platform": {myaccounttest.NewSecurityKey, myaccounttest.NewAuthenticator},
 	} {
