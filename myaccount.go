@@ -37,10 +37,12 @@ type Config struct {
 	// Domain is the tenant's host, such as "tenant.auth0.com". Issuer, Audience,
 	// JWKSURL and RPID derive from it. Default: none; set Domain or Issuer.
 	Domain string
-	// Issuer is the exact "iss" of accepted tokens. Default: "https://{Domain}/".
+	// Issuer is the exact "iss" of accepted tokens. Auth0's ends in "/", and New
+	// refuses an Auth0 issuer (on *.auth0.com) without it. Default:
+	// "https://{Domain}/".
 	Issuer string
 	// Audience must be among a token's "aud". Default: "https://{Domain}/me/", or
-	// Issuer + "me/" when only Issuer is set.
+	// "me/" under Issuer when only Issuer is set.
 	Audience string
 	// Token holds the token settings: keys, algorithms, leeway, the
 	// verified-token cache, DPoP and step-up; see [TokenConfig]. Token.Issuer
@@ -270,7 +272,11 @@ func (c *Config) resolve() error {
 	if err != nil || issuerURL.Host == "" {
 		return fmt.Errorf("%w: Issuer %q is not an absolute URL", ErrConfig, c.Issuer)
 	}
-	c.Audience = orDefault(c.Audience, strings.TrimSuffix(c.Issuer, "/")+"/me/")
+	if c.Audience == "" {
+		if c.Audience, err = underIssuer(c.Issuer, "me/"); err != nil {
+			return fmt.Errorf("%w: Issuer %q: %v", ErrConfig, c.Issuer, err)
+		}
+	}
 	if err := c.resolveToken(); err != nil {
 		return err
 	}
