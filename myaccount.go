@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -98,7 +99,9 @@ type Config struct {
 	// Origins are the web origins allowed to create passkeys. Default:
 	// "https://{RPID}", or "http://localhost" when RPID is "localhost" (browsers
 	// treat http://localhost as secure; it is also the origin
-	// myaccounttest.Authenticator reports by default).
+	// myaccounttest.Authenticator reports by default). New logs a warning for
+	// an origin whose host is neither RPID nor under it, which browsers allow
+	// only through WebAuthn Related Origin Requests.
 	Origins []string
 	// UserVerification is the WebAuthn user verification requirement: "required",
 	// "preferred" or "discouraged". Default: "preferred".
@@ -117,7 +120,9 @@ type Config struct {
 	// Location headers point there. Mount it at BasePath + "/me/" without
 	// http.StripPrefix (or register [API.Routes], whose patterns include it).
 	// It starts with "/" and holds only unreserved characters (letters, digits,
-	// "-", ".", "_", "~") between slashes. Default: "" (the API at /me/).
+	// "-", ".", "_", "~") between slashes. With BasePath empty, a request that
+	// reaches the API under a prefix gets 404, and the log says once which
+	// BasePath would serve it. Default: "" (the API at /me/).
 	BasePath string
 	// PublicURL is the scheme and host clients reach the API at, used for absolute
 	// Location headers, such as "https://tenant.example.com". Default: taken from
@@ -135,9 +140,11 @@ type Config struct {
 	// Deprecated: set CORS.Origins. Default: none.
 	CORSOrigins []string
 
-	// Store keeps methods and sessions. Default: [NewMemoryStore].
+	// Store keeps methods and sessions. A nil pointer in it (a typed nil) is an
+	// error. Default: [NewMemoryStore], which New mentions once in the log.
 	Store Store
-	// Limiter backs the rate limits. Default: [NewMemoryLimiter].
+	// Limiter backs the rate limits. A nil pointer in it (a typed nil) is an
+	// error. Default: [NewMemoryLimiter].
 	Limiter Limiter
 	// TenantRateLimit is the bucket shared by every user of an issuer.
 	// Default: 25 requests/second, burst 25.
@@ -212,6 +219,9 @@ type API struct {
 	errs         errorWriter
 	routes       map[string]*route
 	handler      http.Handler
+	// basePathHinted is set once a request under a prefix, with BasePath
+	// empty, has been logged (basepathhint.go).
+	basePathHinted atomic.Bool
 }
 
 // route is one path of the API with a handler per allowed method.
@@ -222,6 +232,7 @@ type route struct {
 
 // New checks cfg, fills in defaults and returns the API. Errors wrap [ErrConfig].
 func New(cfg Config) (*API, error) {
+	defaultStore := cfg.Store == nil
 	if err := cfg.resolve(); err != nil {
 		return nil, err
 	}
@@ -255,6 +266,7 @@ func New(cfg Config) (*API, error) {
 	a.routes = a.buildRoutes()
 	a.handler = http.HandlerFunc(a.route)
 	a.handler = cfg.CORS.wrap(a.handler)
+	cfg.warnMisconfigurations(defaultStore)
 	return a, nil
 }
 
@@ -341,6 +353,9 @@ func (c *Config) resolve() error {
 	}
 	if c.UserNames == nil {
 		c.UserNames = defaultUserNames
+	}
+	if err := c.checkNotTypedNil(); err != nil {
+		return err
 	}
 	if c.Store == nil {
 		c.Store = NewMemoryStore()
@@ -474,6 +489,7 @@ func (a *API) route(w http.ResponseWriter, r *http.Request) {
 	}
 	rt := a.routes[name]
 	if !ok || rt == nil {
+		a.hintBasePath(r)
 		a.errs.write(w, r, newError(http.StatusNotFound, "A0E-404-0000", "No such endpoint.", ErrNotFound))
 		return
 	}
