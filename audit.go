@@ -75,7 +75,9 @@ type AuditConfig struct {
 	// Handler receives every event, synchronously on the request's goroutine,
 	// so it should be quick (hand slow work to a queue). Default: each event is
 	// logged to [Config.Logger] as an slog record with message "audit": level
-	// Info, or Warn for refusals (failed verification, refused token, rate limit).
+	// Info, or Warn for refusals (failed verification, refused token, rate
+	// limit); in a test binary (testing.Testing) with no Config.Logger set,
+	// events are dropped, so tests stay quiet unless they ask.
 	Handler func(ctx context.Context, ev AuditEvent)
 }
 

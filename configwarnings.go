@@ -36,9 +36,9 @@ func isNilValue(v any) bool {
 // warnMisconfigurations logs, once per New, settings that are legal but
 // probably wrong: an origin outside the relying party id (legitimate only with
 // WebAuthn Related Origin Requests), an Auth0 audience without its trailing
-// slash (no Auth0 token would carry it), and the in-memory store chosen by
-// default.
-func (c *Config) warnMisconfigurations(defaultStore bool) {
+// slash (no Auth0 token would carry it), and, when noteMemoryStore, the
+// in-memory store chosen by default.
+func (c *Config) warnMisconfigurations(noteMemoryStore bool) {
 	for _, o := range c.Origins {
 		u, _ := url.Parse(o) // checked by resolve
 		if host := u.Hostname(); host != c.RPID && !strings.HasSuffix(host, "."+c.RPID) {
@@ -52,7 +52,7 @@ func (c *Config) warnMisconfigurations(defaultStore bool) {
 		c.Logger.Warn("myaccount: the Audience of an Auth0 tenant lacks its trailing slash: Auth0's My Account API tokens carry "+
 			"\"https://{domain}/me/\", so every token would be refused", slog.String("audience", c.Audience))
 	}
-	if defaultStore {
+	if noteMemoryStore {
 		c.Logger.Info("myaccount: no Store set: methods and sessions are kept in memory, lost on restart and not shared " +
 			"between instances (set Config.Store, such as pgstore's, for more)")
 	}

@@ -129,3 +129,33 @@ func TestRequestUnderAPrefixHintsBasePath(t *testing.T) {
 		t.Errorf("with BasePath /api: %d", rec.Code)
 	}
 }
+
+// With the default logger, a test binary's API logs no audit event and no
+// note of the in-memory store; a Logger set asks for them.
+func TestQuietInTestsUnlessAsked(t *testing.T) {
+	var buf testenv.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	api, err := myaccount.New(myaccount.Config{Domain: "tenant.example.com", Keyfunc: noKeys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/me/v1/factors", nil)
+	req.Header.Set("Authorization", "Bearer not.a.token") // a refused token: an audit event
+	api.ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if got := buf.String(); got != "" {
+		t.Errorf("the default logger got:\n%s", got)
+	}
+	// Asked for: a Logger of the test's own.
+	api2, log := newLogged(t, myaccount.Config{Domain: "tenant.example.com"})
+	api2.ServeHTTP(httptest.NewRecorder(), req)
+	if got := log.String(); !strings.Contains(got, "myaccount_token_refused") || !strings.Contains(got, "no Store set") {
+		t.Errorf("the test's logger got:\n%s", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -196,11 +197,15 @@ type Config struct {
 	// body Auth0.Android reads. The body is the same; [WriteError], called by the
 	// default or a custom ErrorHandler, picks the type. Default: false.
 	ProblemJSON bool
-	// Logger receives server-side failures. Default: slog.Default().
+	// Logger receives server-side failures. Default: slog.Default(); in a
+	// test binary (testing.Testing) the audit events and the note that the
+	// in-memory store is used then stay out of it, so tests are quiet unless
+	// they set Logger or Audit.Handler.
 	Logger *slog.Logger
 	// Audit receives an event per security-relevant act (enrollment started,
 	// method enrolled, renamed or deleted, verification failed, token refused,
-	// rate limited). Default: the events are logged to Logger.
+	// rate limited). Default: the events are logged to Logger (not in a test
+	// binary unless Logger is set).
 	Audit AuditConfig
 }
 
@@ -232,7 +237,8 @@ type route struct {
 
 // New checks cfg, fills in defaults and returns the API. Errors wrap [ErrConfig].
 func New(cfg Config) (*API, error) {
-	defaultStore := cfg.Store == nil
+	// In a test binary with the default logger, say nothing a test did not ask for.
+	noteMemoryStore := cfg.Store == nil && (cfg.Logger != nil || !testing.Testing())
 	if err := cfg.resolve(); err != nil {
 		return nil, err
 	}
@@ -266,7 +272,7 @@ func New(cfg Config) (*API, error) {
 	a.routes = a.buildRoutes()
 	a.handler = http.HandlerFunc(a.route)
 	a.handler = cfg.CORS.wrap(a.handler)
-	cfg.warnMisconfigurations(defaultStore)
+	cfg.warnMisconfigurations(noteMemoryStore)
 	return a, nil
 }
 
@@ -384,11 +390,15 @@ func (c *Config) resolve() error {
 	if c.ErrorHandler == nil {
 		c.ErrorHandler = WriteError
 	}
+	quiet := c.Logger == nil && testing.Testing()
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	if c.Audit.Handler == nil {
 		c.Audit.Handler = logAudit(c.Logger)
+		if quiet {
+			c.Audit.Handler = func(context.Context, AuditEvent) {}
+		}
 	}
 	return nil
 }
