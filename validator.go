@@ -30,7 +30,8 @@ var asymmetricAlgorithms = []string{
 // own and for an [API] ([Config.Token]). Zero values are the defaults.
 type TokenConfig struct {
 	// Issuer is the exact "iss" a token must carry, such as "https://tenant.auth0.com/".
-	// It must be https, except on loopback hosts. Default: none, required for
+	// It must be https, except on loopback hosts, and an Auth0 one
+	// (*.auth0.com) must end in "/", as Auth0's "iss" does. Default: none, required for
 	// NewTokenValidator; an API's is [Config.Issuer].
 	Issuer string
 	// JWKSURL is where the issuer's signing keys are. Default:
