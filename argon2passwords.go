@@ -27,7 +27,8 @@ type Argon2Params struct {
 
 // Argon2Options configures [NewArgon2Passwords].
 type Argon2Options struct {
-	// Policy is what new passwords must meet. Default: [DefaultPasswordPolicy].
+	// Policy is what new passwords must meet; an active dictionary must be
+	// en_10k, the list this package has. Default: [DefaultPasswordPolicy].
 	Policy *PasswordPolicy
 	// Params are the argon2id parameters of new hashes. Default: OWASP's
 	// m=19456 KiB, t=2, p=1.
@@ -67,6 +68,9 @@ func NewArgon2Passwords(opts Argon2Options) (*Argon2Passwords, error) {
 	}
 	if err := p.policy.check(); err != nil {
 		return nil, fmt.Errorf("%w: password policy: %v", ErrConfig, err)
+	}
+	if p.policy.Dictionary.Active && p.policy.Dictionary.Default != "en_10k" {
+		return nil, fmt.Errorf("%w: password policy: dictionary %q: the built-in backend has the en_10k list only", ErrConfig, p.policy.Dictionary.Default)
 	}
 	if p.params.Memory == 0 {
 		p.params.Memory = 19456

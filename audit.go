@@ -23,10 +23,19 @@ const (
 	// gd_enrollment_complete, which carries the authenticator type, passkey
 	// included).
 	AuditMethodEnrolled = "gd_enrollment_complete"
-	// AuditVerificationFailed: a verify was refused, for a bad, expired or used
-	// auth_session or a failed attestation or code (Auth0's
-	// gd_webauthn_enrollment_failed, which it logs for passkey enrollments).
+	// AuditVerificationFailed: a verify of a WebAuthn type (passkey,
+	// webauthn-roaming, webauthn-platform) was refused, for a bad, expired or
+	// used auth_session or a failed attestation (Auth0's
+	// gd_webauthn_enrollment_failed, which it logs for these enrollments).
 	AuditVerificationFailed = "gd_webauthn_enrollment_failed"
+	// AuditPasswordChangeFailed: a password verify was refused, for a
+	// password the policy refuses or a bad auth_session (Auth0's fcp, "Failed
+	// Change Password").
+	AuditPasswordChangeFailed = "fcp"
+	// AuditEnrollmentFailed: a verify of any other type (TOTP, recovery code,
+	// email, phone, push) was refused, for a wrong code, an unconfirmed
+	// pairing or a bad auth_session. Auth0 has no code for it.
+	AuditEnrollmentFailed = "myaccount_enrollment_failed"
 	// AuditMethodDeleted: a method was deleted (Auth0's gd_unenroll).
 	AuditMethodDeleted = "gd_unenroll"
 	// AuditRateLimited: a request got 429 (Auth0's api_limit, "the maximum
@@ -66,7 +75,9 @@ type AuditConfig struct {
 	// Handler receives every event, synchronously on the request's goroutine,
 	// so it should be quick (hand slow work to a queue). Default: each event is
 	// logged to [Config.Logger] as an slog record with message "audit": level
-	// Info, or Warn for refusals (failed verification, refused token, rate limit).
+	// Info, or Warn for refusals (failed verification, refused token, rate
+	// limit); in a test binary (testing.Testing) with no Config.Logger set,
+	// events are dropped, so tests stay quiet unless they ask.
 	Handler func(ctx context.Context, ev AuditEvent)
 }
 
@@ -121,7 +132,7 @@ func logAudit(logger *slog.Logger) func(context.Context, AuditEvent) {
 	return func(ctx context.Context, ev AuditEvent) {
 		level := slog.LevelInfo
 		switch ev.Type {
-		case AuditVerificationFailed, AuditTokenRefused, AuditRateLimited:
+		case AuditVerificationFailed, AuditPasswordChangeFailed, AuditEnrollmentFailed, AuditTokenRefused, AuditRateLimited:
 			level = slog.LevelWarn
 		}
 		if !logger.Enabled(ctx, level) {
@@ -138,4 +149,15 @@ func logAudit(logger *slog.Logger) func(context.Context, AuditEvent) {
 		}
 		logger.LogAttrs(ctx, level, "audit", attrs...)
 	}
+}
+
+// verifyFailedEvent is the audit event type of a refused verify of typ.
+func verifyFailedEvent(typ string) string {
+	switch typ {
+	case "passkey", "webauthn-roaming", "webauthn-platform":
+		return AuditVerificationFailed
+	case "password":
+		return AuditPasswordChangeFailed
+	}
+	return AuditEnrollmentFailed
 }

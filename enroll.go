@@ -226,7 +226,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	refuse := func(err error) {
-		a.audit(r, AuditEvent{Type: AuditVerificationFailed, MethodType: typ, Reason: auditReason(err)})
+		a.audit(r, AuditEvent{Type: verifyFailedEvent(typ), MethodType: typ, Reason: auditReason(err)})
 		a.errs.write(w, r, err)
 	}
 	state, session, err := a.openSession(claims, unquote(body["auth_session"]))

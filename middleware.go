@@ -100,6 +100,11 @@ type AuthOptions struct {
 // a bearer token, or a DPoP-bound token with its proof in the DPoP header,
 // per [DPoPConfig.Mode]. Tokens in the query string or body are ignored, as if
 // absent.
+//
+// Authenticate checks no audience: a valid token of the issuer for any API,
+// the My Account API's included, passes. On an app's own routes use
+// [TokenValidator.AuthenticateWith] with [AuthOptions.Audience], or add
+// [RequireAudience], so that only tokens minted for the app get through.
 func (v *TokenValidator) Authenticate(next http.Handler) http.Handler {
 	return v.AuthenticateWith(AuthOptions{})(next)
 }

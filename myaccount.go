@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -37,10 +39,12 @@ type Config struct {
 	// Domain is the tenant's host, such as "tenant.auth0.com". Issuer, Audience,
 	// JWKSURL and RPID derive from it. Default: none; set Domain or Issuer.
 	Domain string
-	// Issuer is the exact "iss" of accepted tokens. Default: "https://{Domain}/".
+	// Issuer is the exact "iss" of accepted tokens. Auth0's ends in "/", and New
+	// refuses an Auth0 issuer (on *.auth0.com) without it. Default:
+	// "https://{Domain}/".
 	Issuer string
 	// Audience must be among a token's "aud". Default: "https://{Domain}/me/", or
-	// Issuer + "me/" when only Issuer is set.
+	// "me/" under Issuer when only Issuer is set.
 	Audience string
 	// Token holds the token settings: keys, algorithms, leeway, the
 	// verified-token cache, DPoP and step-up; see [TokenConfig]. Token.Issuer
@@ -96,7 +100,9 @@ type Config struct {
 	// Origins are the web origins allowed to create passkeys. Default:
 	// "https://{RPID}", or "http://localhost" when RPID is "localhost" (browsers
 	// treat http://localhost as secure; it is also the origin
-	// myaccounttest.Authenticator reports by default).
+	// myaccounttest.Authenticator reports by default). New logs a warning for
+	// an origin whose host is neither RPID nor under it, which browsers allow
+	// only through WebAuthn Related Origin Requests.
 	Origins []string
 	// UserVerification is the WebAuthn user verification requirement: "required",
 	// "preferred" or "discouraged". Default: "preferred".
@@ -115,7 +121,9 @@ type Config struct {
 	// Location headers point there. Mount it at BasePath + "/me/" without
 	// http.StripPrefix (or register [API.Routes], whose patterns include it).
 	// It starts with "/" and holds only unreserved characters (letters, digits,
-	// "-", ".", "_", "~") between slashes. Default: "" (the API at /me/).
+	// "-", ".", "_", "~") between slashes. With BasePath empty, a request that
+	// reaches the API under a prefix gets 404, and the log says once which
+	// BasePath would serve it. Default: "" (the API at /me/).
 	BasePath string
 	// PublicURL is the scheme and host clients reach the API at, used for absolute
 	// Location headers, such as "https://tenant.example.com". Default: taken from
@@ -133,9 +141,11 @@ type Config struct {
 	// Deprecated: set CORS.Origins. Default: none.
 	CORSOrigins []string
 
-	// Store keeps methods and sessions. Default: [NewMemoryStore].
+	// Store keeps methods and sessions. A nil pointer in it (a typed nil) is an
+	// error. Default: [NewMemoryStore], which New mentions once in the log.
 	Store Store
-	// Limiter backs the rate limits. Default: [NewMemoryLimiter].
+	// Limiter backs the rate limits. A nil pointer in it (a typed nil) is an
+	// error. Default: [NewMemoryLimiter].
 	Limiter Limiter
 	// TenantRateLimit is the bucket shared by every user of an issuer.
 	// Default: 25 requests/second, burst 25.
@@ -187,11 +197,15 @@ type Config struct {
 	// body Auth0.Android reads. The body is the same; [WriteError], called by the
 	// default or a custom ErrorHandler, picks the type. Default: false.
 	ProblemJSON bool
-	// Logger receives server-side failures. Default: slog.Default().
+	// Logger receives server-side failures. Default: slog.Default(); in a
+	// test binary (testing.Testing) the audit events and the note that the
+	// in-memory store is used then stay out of it, so tests are quiet unless
+	// they set Logger or Audit.Handler.
 	Logger *slog.Logger
 	// Audit receives an event per security-relevant act (enrollment started,
 	// method enrolled, renamed or deleted, verification failed, token refused,
-	// rate limited). Default: the events are logged to Logger.
+	// rate limited). Default: the events are logged to Logger (not in a test
+	// binary unless Logger is set).
 	Audit AuditConfig
 }
 
@@ -210,6 +224,9 @@ type API struct {
 	errs         errorWriter
 	routes       map[string]*route
 	handler      http.Handler
+	// basePathHinted is set once a request under a prefix, with BasePath
+	// empty, has been logged (basepathhint.go).
+	basePathHinted atomic.Bool
 }
 
 // route is one path of the API with a handler per allowed method.
@@ -220,6 +237,8 @@ type route struct {
 
 // New checks cfg, fills in defaults and returns the API. Errors wrap [ErrConfig].
 func New(cfg Config) (*API, error) {
+	// In a test binary with the default logger, say nothing a test did not ask for.
+	noteMemoryStore := cfg.Store == nil && (cfg.Logger != nil || !testing.Testing())
 	if err := cfg.resolve(); err != nil {
 		return nil, err
 	}
@@ -253,6 +272,7 @@ func New(cfg Config) (*API, error) {
 	a.routes = a.buildRoutes()
 	a.handler = http.HandlerFunc(a.route)
 	a.handler = cfg.CORS.wrap(a.handler)
+	cfg.warnMisconfigurations(noteMemoryStore)
 	return a, nil
 }
 
@@ -270,7 +290,11 @@ func (c *Config) resolve() error {
 	if err != nil || issuerURL.Host == "" {
 		return fmt.Errorf("%w: Issuer %q is not an absolute URL", ErrConfig, c.Issuer)
 	}
-	c.Audience = orDefault(c.Audience, strings.TrimSuffix(c.Issuer, "/")+"/me/")
+	if c.Audience == "" {
+		if c.Audience, err = underIssuer(c.Issuer, "me/"); err != nil {
+			return fmt.Errorf("%w: Issuer %q: %v", ErrConfig, c.Issuer, err)
+		}
+	}
 	if err := c.resolveToken(); err != nil {
 		return err
 	}
@@ -336,6 +360,9 @@ func (c *Config) resolve() error {
 	if c.UserNames == nil {
 		c.UserNames = defaultUserNames
 	}
+	if err := c.checkNotTypedNil(); err != nil {
+		return err
+	}
 	if c.Store == nil {
 		c.Store = NewMemoryStore()
 	}
@@ -363,11 +390,15 @@ func (c *Config) resolve() error {
 	if c.ErrorHandler == nil {
 		c.ErrorHandler = WriteError
 	}
+	quiet := c.Logger == nil && testing.Testing()
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	if c.Audit.Handler == nil {
 		c.Audit.Handler = logAudit(c.Logger)
+		if quiet {
+			c.Audit.Handler = func(context.Context, AuditEvent) {}
+		}
 	}
 	return nil
 }
@@ -468,6 +499,7 @@ func (a *API) route(w http.ResponseWriter, r *http.Request) {
 	}
 	rt := a.routes[name]
 	if !ok || rt == nil {
+		a.hintBasePath(r)
 		a.errs.write(w, r, newError(http.StatusNotFound, "A0E-404-0000", "No such endpoint.", ErrNotFound))
 		return
 	}

@@ -123,9 +123,11 @@ type PasswordHistory struct {
 
 // PasswordDictionary is the dictionary part of a [PasswordPolicy]: when
 // Active, a password must not be a common one. Default is "en_10k" or
-// "en_100k", the names the contract has; this package has one embedded list
-// (passwordlist/common.txt, about 660 entries that also catch every entry
-// followed by digits and symbols) and uses it for both.
+// "en_100k", the names the contract allows. This package embeds the en_10k
+// list (passwordlist/en_10k.txt: the 10,000 most common passwords, each also
+// caught when followed by digits and symbols), which the API checks for both:
+// a backend whose policy says en_100k checks the other 90,000 itself, in
+// SetPassword; [NewArgon2Passwords], which has no such list, refuses it.
 type PasswordDictionary struct {
 	Active  bool   `json:"active"`
 	Default string `json:"default"`

@@ -212,7 +212,7 @@ func TestPasswordRules(t *testing.T) {
 		{"Vq7#Alice.W2!", "your email"},
 		{"Vq7#Wonder2!x", "your nickname"},
 		{"Sunshine2024!", "too common"},
-		{"P@ssword1940!", "too common"},
+		{"P@ssw0rd1940!", "too common"},
 	} {
 		r, _ := h.setPassword(token, tc.password)
 		wantReasons(t, r, 1, tc.detail)

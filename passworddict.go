@@ -7,15 +7,16 @@ import (
 	"unicode"
 )
 
-// commonPasswordList is the dictionary of the password policy: about 660 of
-// the passwords people pick most, lowercase, one a line (see the file's header).
+// commonPasswordList is the dictionary of the password policy, en_10k: the
+// 10,000 passwords people pick most, lowercase, one a line (see the file's
+// header for where they come from).
 //
-//go:embed passwordlist/common.txt
+//go:embed passwordlist/en_10k.txt
 var commonPasswordList string
 
 // commonPasswords is the list as a set, built on first use.
 var commonPasswords = sync.OnceValue(func() map[string]bool {
-	set := make(map[string]bool, 700)
+	set := make(map[string]bool, 10_000)
 	for line := range strings.Lines(commonPasswordList) {
 		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
 			set[line] = true

@@ -30,10 +30,12 @@ var asymmetricAlgorithms = []string{
 // own and for an [API] ([Config.Token]). Zero values are the defaults.
 type TokenConfig struct {
 	// Issuer is the exact "iss" a token must carry, such as "https://tenant.auth0.com/".
-	// It must be https, except on loopback hosts. Default: none, required for
+	// It must be https, except on loopback hosts, and an Auth0 one
+	// (*.auth0.com) must end in "/", as Auth0's "iss" does. Default: none, required for
 	// NewTokenValidator; an API's is [Config.Issuer].
 	Issuer string
-	// JWKSURL is where the issuer's signing keys are. Default: Issuer + ".well-known/jwks.json".
+	// JWKSURL is where the issuer's signing keys are. Default:
+	// ".well-known/jwks.json" under Issuer, with or without its trailing slash.
 	JWKSURL string
 	// Keyfunc supplies verification keys instead of fetching JWKSURL. Default: nil.
 	Keyfunc jwt.Keyfunc
@@ -111,6 +113,9 @@ func newTokenValidator(cfg TokenConfig, publicBase func(*http.Request) string) (
 	if err := checkSecureURL("Issuer", cfg.Issuer); err != nil {
 		return nil, err
 	}
+	if err := checkAuth0Issuer(cfg.Issuer); err != nil {
+		return nil, err
+	}
 	algs := cfg.Algorithms
 	if len(algs) == 0 {
 		algs = DefaultAlgorithms
@@ -169,8 +174,14 @@ func newTokenValidator(cfg TokenConfig, publicBase func(*http.Request) string) (
 		v.keyfunc = cfg.Keyfunc
 		return v, nil
 	}
-	jwksURL := orDefault(cfg.JWKSURL, cfg.Issuer+".well-known/jwks.json")
-	if err := checkSecureURL("JWKSURL", jwksURL); err != nil {
+	jwksURL := cfg.JWKSURL
+	if jwksURL == "" {
+		// Derived from an Issuer checked above, so it needs no check of its own,
+		// and an error here would name a field the caller never set.
+		if jwksURL, err = underIssuer(cfg.Issuer, jwksPath); err != nil {
+			return nil, fmt.Errorf("%w: Issuer %q: %v", ErrConfig, cfg.Issuer, err)
+		}
+	} else if err := checkSecureURL("JWKSURL", jwksURL); err != nil {
 		return nil, err
 	}
 	client := cfg.HTTPClient

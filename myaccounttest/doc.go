@@ -22,6 +22,12 @@
 // set it as the API's push provider, and a [PushDevice] from
 // [PushProvider.Scan] confirms the pairing as a phone would.
 //
+// A [Client] calls the API as a user's app would, with one token: it begins
+// and verifies enrollments and lists methods, doing the JSON and the Location
+// handling, and [Client.EnrollTOTP] and [Client.EnrollPasskey] run a whole
+// enrollment in one call. [TOTPCode] gives the code an authenticator app
+// shows for a barcode_uri at a given time.
+//
 // All exist for tests and local development only. Their keys live in memory
 // and nothing they produce should be trusted outside a test.
 package myaccounttest

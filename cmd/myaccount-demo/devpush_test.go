@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-myaccount/myaccount"
+	"github.com/go-myaccount/myaccount/myaccounttest"
 )
 
 // TestDevPushPairsAPhone enrolls a push authenticator through the API with
@@ -135,4 +138,24 @@ func confirmed(t *testing.T, p *devPush, handle string) bool {
 		t.Fatal(err)
 	}
 	return ok
+}
+
+// TestPushIsOfferedWithAnyIssuer: pointed at another issuer with -issuer, the
+// demo still offers push-notification, the ninth type, and its development
+// provider pairs a phone.
+func TestPushIsOfferedWithAnyIssuer(t *testing.T) {
+	iss := myaccounttest.NewIssuer(t)
+	base, _ := startDemo(t, "-issuer", iss.Issuer, "-tenant-rate", "0", "-user-rate", "0")
+	token := iss.Token(t, "auth0|carol", myaccount.AllScopes()...)
+	status, _, body := call(t, "GET", base+"/me/v1/factors", token, "")
+	if status != 200 || !strings.Contains(string(body), `"type":"push-notification"`) {
+		t.Fatalf("factors with -issuer %s: %d %s", iss.Issuer, status, body)
+	}
+	e := begin(t, base, token, `{"type":"push-notification"}`)
+	if status, _, body := call(t, "POST", e.BarcodeURI, "", ""); status != 204 {
+		t.Fatalf("the phone confirming %s: %d %s", e.BarcodeURI, status, body)
+	}
+	if status := verifyStatus(t, base, token, e, ""); status != 201 {
+		t.Fatalf("verify: %d", status)
+	}
 }

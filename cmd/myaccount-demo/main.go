@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -68,8 +69,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&o.issuer, "issuer", "", "validate tokens of this issuer (e.g. https://tenant.auth0.com/) instead of the dev issuer")
-	fs.StringVar(&o.jwksURL, "jwks-url", "", "the issuer's JWKS (default: {issuer}.well-known/jwks.json)")
-	fs.StringVar(&o.audience, "audience", "", "required token audience (default: {issuer}me/)")
+	fs.StringVar(&o.jwksURL, "jwks-url", "", "the issuer's JWKS (default: .well-known/jwks.json under -issuer)")
+	fs.StringVar(&o.audience, "audience", "", "required token audience (default: me/ under -issuer)")
 	fs.StringVar(&o.rpID, "rp-id", "", "WebAuthn relying party id (default: localhost with the dev issuer, else the issuer's host)")
 	fs.Var(&o.origins, "origin", "an origin allowed to create passkeys (repeatable; default: http://localhost:{port} with the dev issuer)")
 	fs.Var(&o.corsOrigins, "cors-origin", "a browser origin allowed to call the API cross-origin (repeatable)")
@@ -160,7 +161,11 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		if cfg.Issuer == "" {
 			cfg.Issuer = base + "/"
 		}
-		cfg.Audience = orDefault(cfg.Audience, cfg.Issuer+"me/")
+		if cfg.Audience == "" {
+			if cfg.Audience, err = url.JoinPath(cfg.Issuer, "me/"); err != nil {
+				return fmt.Errorf("-issuer %q: %v", cfg.Issuer, err)
+			}
+		}
 		if dev, err = myaccounttest.NewDevIssuer(cfg.Issuer, cfg.Audience); err != nil {
 			return err
 		}
@@ -175,10 +180,13 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		mux.Handle("GET /.well-known/jwks.json", dev.Handler())
 		mux.Handle("POST /dev/token", devTokenHandler(dev))
 		mux.Handle("GET /dev/outbox", box.handler())
-		push := newDevPush(base) // devpush.go: the page's "simulate the phone" posts to its URLs
-		cfg.Push.Provider = push
-		mux.Handle("POST /dev/push/{handle}", push.handler())
 	}
+	// Push is offered whatever the issuer, as Auth0 offers it: the development
+	// provider (devpush.go) answers on loopback only, so it is safe beside a
+	// real tenant's tokens, and the page's "simulate the phone" posts to it.
+	push := newDevPush(base)
+	cfg.Push.Provider = push
+	mux.Handle("POST /dev/push/{handle}", push.handler())
 	shared, err := openBackends(ctx, o.postgres, o.postgresMaxConns, o.redis)
 	if err != nil {
 		return err

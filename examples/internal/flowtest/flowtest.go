@@ -1,13 +1,15 @@
 // Package flowtest drives an example app the way a client of it would: a
 // passkey enrollment through the My Account API, its method ids sent with a
-// raw "|" and as "%7C", and the app's own route protected by the API's token
-// checks. Every example runs it, so each router is held to the same behaviour.
+// raw "|" and as "%7C", a CORS preflight from a browser app, and the app's own
+// route protected by the API's token checks for the app's own audience. Every
+// example runs it, so each router is held to the same behaviour.
 package flowtest
 
 import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,17 +22,26 @@ import (
 // ProfileScope is the scope an example's GET /me/profile requires.
 const ProfileScope = "read:profile"
 
+// AppAudience is the audience of the app's own API, which its GET /me/profile
+// requires: a token for the My Account API is not one for the app.
+const AppAudience = "https://app.example.com/api/"
+
+// AppOrigin is the browser app allowed to call the API cross-origin.
+const AppOrigin = "https://spa.example.com"
+
 // Run builds the app with newApp around an API on a test issuer and checks
 // it. The app must serve the API's routes and GET /me/profile, answering
-// "profile of {sub}" to a token with [ProfileScope].
-func Run(t *testing.T, newApp func(api *myaccount.API) http.Handler) {
+// "profile of {sub}" to a token for the audience it is given with
+// [ProfileScope].
+func Run(t *testing.T, newApp func(api *myaccount.API, audience string) http.Handler) {
 	iss := myaccounttest.NewIssuer(t)
-	api, err := myaccount.New(myaccount.Config{Issuer: iss.Issuer})
+	api, err := myaccount.New(myaccount.Config{Issuer: iss.Issuer, CORS: myaccount.CORSConfig{Origins: []string{AppOrigin}},
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(api.Close)
-	srv := httptest.NewServer(newApp(api))
+	srv := httptest.NewServer(newApp(api, AppAudience))
 	t.Cleanup(srv.Close)
 	c := client{t: t, base: srv.URL, token: iss.Token(t, "auth0|alice", myaccount.AllScopes()...)}
 
@@ -82,21 +93,55 @@ func Run(t *testing.T, newApp func(api *myaccount.API) http.Handler) {
 		t.Errorf("GET /me/factors: %d %s", status, body)
 	}
 
-	// The app's own route, behind the same token checks.
+	// A browser app's preflight, as the router passes OPTIONS to the API.
+	preflight(t, srv.URL)
+
+	// The app's own route, behind the same token checks, for its own audience:
+	// a token for the My Account API (iss.Audience) is valid but not the app's.
+	forApp := myaccounttest.WithAudience(AppAudience)
 	for _, tc := range []struct {
 		token  string
 		status int
 		body   string
 	}{
 		{"", http.StatusUnauthorized, ""},
-		{iss.Token(t, "auth0|alice", "read:orders"), http.StatusForbidden, ""},
-		{iss.Token(t, "auth0|alice", ProfileScope), http.StatusOK, "profile of auth0|alice"},
+		{iss.TokenWith(t, "auth0|alice", []string{ProfileScope}), http.StatusUnauthorized, ""},
+		{iss.TokenWith(t, "auth0|alice", []string{"read:orders"}, forApp), http.StatusForbidden, ""},
+		{iss.TokenWith(t, "auth0|alice", []string{ProfileScope}, forApp), http.StatusOK, "profile of auth0|alice"},
 	} {
 		c.token = tc.token
 		status, _, body := c.do("GET", "/me/profile", "")
 		reached := bytes.Contains(body, []byte("profile of"))
 		if status != tc.status || (tc.body != "" && string(body) != tc.body) || (tc.body == "" && reached) {
 			t.Errorf("GET /me/profile: %d %s, want %d %s", status, body, tc.status, tc.body)
+		}
+	}
+}
+
+// preflight sends the CORS preflight of an enrollment from AppOrigin, and from
+// an origin not allowed, to the app.
+func preflight(t *testing.T, base string) {
+	t.Helper()
+	for _, tc := range []struct {
+		origin, allowed string
+	}{{AppOrigin, AppOrigin}, {"https://evil.example", ""}} {
+		req, _ := http.NewRequest(http.MethodOptions, base+"/me/v1/authentication-methods", nil)
+		req.Header.Set("Origin", tc.origin)
+		req.Header.Set("Access-Control-Request-Method", http.MethodPost)
+		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		h := resp.Header
+		if resp.StatusCode >= 300 || h.Get("Access-Control-Allow-Origin") != tc.allowed {
+			t.Errorf("preflight from %s: %d, Access-Control-Allow-Origin %q, want %q", tc.origin, resp.StatusCode,
+				h.Get("Access-Control-Allow-Origin"), tc.allowed)
+		}
+		if tc.allowed != "" && (!strings.Contains(h.Get("Access-Control-Allow-Methods"), http.MethodPost) ||
+			!strings.Contains(strings.ToLower(h.Get("Access-Control-Allow-Headers")), "authorization")) {
+			t.Errorf("preflight from %s: headers %v", tc.origin, h)
 		}
 	}
 }
