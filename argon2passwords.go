@@ -98,7 +98,10 @@ func (p *Argon2Passwords) Policy(context.Context, PasswordUser) (PasswordPolicy,
 
 // SetPassword implements [PasswordBackend]: it refuses a password that matches
 // one of the last ones the history rule covers, then returns the new hash.
+// Both see the password's NFKC form, as [Argon2Passwords.CheckPassword] does,
+// so a password typed in another Unicode form is the same password.
 func (p *Argon2Passwords) SetPassword(ctx context.Context, _ PasswordUser, password string, current *Method) ([]byte, error) {
+	password = normalizePassword(password)
 	if p.policy.History.Active && current != nil {
 		last := append([][]byte{current.Secret}, current.SecretHistory...)
 		last = last[:min(len(last), p.policy.History.Size)]
@@ -120,12 +123,13 @@ func (p *Argon2Passwords) SetPassword(ctx context.Context, _ PasswordUser, passw
 // password method from the Store that this backend set); an app calls it
 // when the user signs in. It waits for a hashing turn as SetPassword does, and
 // gives [ErrUnavailable] when ctx ends first. A Secret it cannot read is an
-// error, never a match.
+// error, never a match. The password is compared in its NFKC form, the form
+// SetPassword hashed.
 func (p *Argon2Passwords) CheckPassword(ctx context.Context, m *Method, password string) (bool, error) {
 	if m.Type != TypePassword {
 		return false, fmt.Errorf("myaccount: CheckPassword of a %s method", m.Type)
 	}
-	return p.matches(ctx, m.Secret, password)
+	return p.matches(ctx, m.Secret, normalizePassword(password))
 }
 
 // hash returns the encoded argon2id hash of password with a fresh salt.

@@ -81,7 +81,7 @@ func (a *API) audit(r *http.Request, ev AuditEvent) {
 		ev.MethodType, _, _ = strings.Cut(ev.MethodID, "|")
 	}
 	ev.ClientIP = a.clientIP(r)
-	ev.UserAgent = truncate(strings.ToValidUTF8(r.UserAgent(), "\uFFFD"), 256)
+	ev.UserAgent = truncate(cleanText(r.UserAgent()), 256)
 	a.cfg.Audit.Handler(r.Context(), ev)
 }
 

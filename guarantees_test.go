@@ -1,15 +1,20 @@
 package myaccount_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-myaccount/myaccount"
+	"github.com/go-myaccount/myaccount/myaccounttest"
+	"golang.org/x/text/unicode/norm"
 )
 
 // respell returns other spellings of an auth_session that a lenient base64url
@@ -145,5 +150,83 @@ func TestMethodIDOffGrammarIs404BeforeStore(t *testing.T) {
 		wantError(t, h.do("PATCH", path, alice, map[string]any{"name": "x"}), 404, "A0E-404-0001")
 		wantError(t, h.do("DELETE", path, alice, nil), 404, "A0E-404-0001")
 		wantError(t, h.do("POST", path+"/verify", alice, map[string]any{"auth_session": "AAAA", "otp_code": "123456"}), 404, "A0E-404-0001")
+	}
+}
+
+// TestTextHoldsNoControlOrFormatCharacters proves L2: an email address or a
+// name with a control, format (bidi, zero-width), line or paragraph separator
+// character is 400 at its pointer, and nothing is sent or stored; a user
+// agent is stored with them removed.
+func TestTextHoldsNoControlOrFormatCharacters(t *testing.T) {
+	box := &outbox{}
+	h := newHarness(t, withOutbox(box))
+	alice := h.token("auth0|alice")
+	for _, email := range []string{"support\u202e@moc.elgoog.com", "alice\u200b@example.com", "alice@exa\u200dmple.com",
+		"alice@example.com\u2028", "\ufeffalice@example.com", "alice@example.com\u2029", "al\u0085ice@example.com"} {
+		wantPointer(t, h.do("POST", "/me/v1/authentication-methods", alice, map[string]any{"type": "email", "email": email}), "/email")
+	}
+	if len(box.sent) != 0 {
+		t.Errorf("%d codes sent to refused addresses", len(box.sent))
+	}
+
+	auth := myaccounttest.NewAuthenticator()
+	e := h.begin(alice)
+	body, _ := json.Marshal(map[string]any{"auth_session": e.AuthSession, "authn_response": attest(t, auth, e)})
+	req, _ := http.NewRequest("POST", h.server.URL+"/me/v1/authentication-methods/passkey%7Cnew/verify", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+alice)
+	req.Header.Set("User-Agent", "Mozilla/5.0 \u202e(evil)\u200b \u2028Safari\u2029\ufeff")
+	r := h.send(req)
+	wantStatus(t, r, http.StatusCreated)
+	m := r.json(t)
+	if ua := m["user_agent"]; ua != "Mozilla/5.0 (evil) Safari" {
+		t.Errorf("user_agent stored as %q", ua)
+	}
+	path := "/me/v1/authentication-methods/" + url.PathEscape(m["id"].(string))
+	for _, name := range []string{"Laptop \u202egpj.exe", "Work\u200blaptop", "a\u2028b", "a\u0007b", "\u2066key"} {
+		wantPointer(t, h.do("PATCH", path, alice, map[string]any{"name": name}), "/name")
+	}
+	if got := h.do("GET", path, alice, nil).json(t)["name"]; got != nil {
+		t.Errorf("a refused name was stored: %q", got)
+	}
+}
+
+// TestPasswordIsNFKCBeforeEveryRuleAndHash proves L4: the full-width form of
+// a common password is that common password, the NFD form of the current
+// password is the current password, a password's length is counted in its
+// NFKC form, and the password set in one form signs in typed in another.
+func TestPasswordIsNFKCBeforeEveryRuleAndHash(t *testing.T) {
+	passwords := newPasswords(t, nil, 0)
+	store := myaccount.NewMemoryStore()
+	h := passwordHarness(t, passwords, store, nil)
+	alice := h.token("auth0|alice")
+
+	r, _ := h.setPassword(alice, "Ｐａｓｓｗｏｒｄ１２３!")
+	wantReasons(t, r, 1, "too common")
+	// Six characters written as ten code points: E, n, u and A each with a
+	// combining mark, then "1!".
+	r, _ = h.setPassword(alice, "E\u0301n\u0303u\u0308A\u030a1!")
+	wantReasons(t, r, 1, "at least 8 characters")
+
+	const composed = "Crème brûlée 42!"
+	decomposed := norm.NFD.String(composed)
+	if decomposed == composed {
+		t.Fatal("the test needs a password whose NFD form differs")
+	}
+	r, id := h.setPassword(alice, composed)
+	wantStatus(t, r, http.StatusCreated)
+	r, _ = h.setPassword(alice, decomposed)
+	wantReasons(t, r, 1, "last 5 passwords")
+	r, _ = h.setPassword(alice, "Ｃｒèｍｅ ｂｒûｌéｅ ４２！")
+	wantReasons(t, r, 1, "last 5 passwords")
+
+	m, err := store.GetMethod(context.Background(), h.issuer.Issuer, "auth0|alice", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typed := range []string{composed, decomposed} {
+		if ok, err := passwords.CheckPassword(context.Background(), m, typed); !ok || err != nil {
+			t.Errorf("CheckPassword(%q) = %v, %v; want a match", typed, ok, err)
+		}
 	}
 }

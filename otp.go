@@ -143,9 +143,13 @@ func (messageFamily) appendFields(b []byte, m *Method) []byte {
 }
 
 // checkEmail accepts one bare address (no display name, no comments), at most
-// maxEmailLength bytes, and returns it as net/mail reads it.
+// maxEmailLength bytes, that passes the text rule (isText), and returns it as
+// net/mail reads it.
 func checkEmail(s string) (string, error) {
 	bad := bodyError("/email", "must be one email address, such as name@example.com")
+	if !isText(s) {
+		return "", bodyError("/email", "must not contain control or format characters (such as U+202E or a zero-width space)")
+	}
 	if s == "" || len(s) > maxEmailLength || !utf8.ValidString(s) || strings.ContainsAny(s, "<>\"(), \t\r\n") {
 		return "", bad
 	}

@@ -36,7 +36,9 @@ type PasswordBackend interface {
 	// against its complexity, profile_data and dictionary rules before
 	// SetPassword sees it. An error answers 503.
 	Policy(ctx context.Context, user PasswordUser) (PasswordPolicy, error)
-	// SetPassword sets password for the user's identity; current is the
+	// SetPassword sets password, in its NFKC form (the API normalises it
+	// before every rule; a backend checking a password later normalises the
+	// same way), for the user's identity; current is the
 	// identity's password method as stored (with its Secret and SecretHistory)
 	// when it has one, nil for a first password. It returns the secret the
 	// Store keeps as the method's Secret: a hash, or nil when the password
@@ -83,7 +85,8 @@ type PasswordPolicy struct {
 
 // PasswordComplexity is the complexity part of a [PasswordPolicy].
 type PasswordComplexity struct {
-	// MinLength is the fewest characters (Unicode code points) a password has.
+	// MinLength is the fewest characters (Unicode code points of its NFKC
+	// form) a password has.
 	MinLength int `json:"min_length"`
 	// CharacterTypes are the kinds of character required: "uppercase",
 	// "lowercase", "number", "special" (anything else, a space included).
@@ -295,7 +298,8 @@ func (passwordFamily) finish(ctx context.Context, v *verification) error {
 	if err != nil {
 		return err
 	}
-	password := unquote(v.body["new_password"])
+	// Every rule, and the backend, see the NFKC form: one password has one spelling.
+	password := normalizePassword(unquote(v.body["new_password"]))
 	if reasons := a.breakPasswordRules(&policy, password, v.claims); len(reasons) > 0 {
 		return passwordRejected(reasons)
 	}
