@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,5 +230,116 @@ func TestPasswordIsNFKCBeforeEveryRuleAndHash(t *testing.T) {
 		if ok, err := passwords.CheckPassword(context.Background(), m, typed); !ok || err != nil {
 			t.Errorf("CheckPassword(%q) = %v, %v; want a match", typed, ok, err)
 		}
+	}
+}
+
+// TestRefusedPasswordVerifiesSpendTheSession proves the first half of L5: a
+// verify whose password the policy or the history refuses is one of the
+// session's 5 attempts; the sixth is refused before any hash runs.
+func TestRefusedPasswordVerifiesSpendTheSession(t *testing.T) {
+	passwords := newPasswords(t, nil, 0)
+	var hashes atomic.Int64
+	myaccount.SetHashHook(passwords, func(start bool) {
+		if start {
+			hashes.Add(1)
+		}
+	})
+	h := passwordHarness(t, passwords, nil, nil)
+	alice := h.token("auth0|alice")
+	const current = "Correct-Horse-7"
+	r, _ := h.setPassword(alice, current)
+	wantStatus(t, r, http.StatusCreated)
+
+	e := h.start(alice, map[string]any{"type": "password"})
+	verify := func(password string) *response {
+		return h.finish(alice, e["id"].(string), map[string]any{"auth_session": e["auth_session"], "new_password": password})
+	}
+	for i := range 5 {
+		if i%2 == 0 {
+			wantReasons(t, verify(current), 1, "last 5 passwords") // the history
+		} else {
+			wantReasons(t, verify("password"), 2, "three of") // the policy
+		}
+	}
+	before := hashes.Load()
+	wantPointer(t, verify("Another-Horse-8"), "/auth_session")
+	if n := hashes.Load() - before; n != 0 {
+		t.Errorf("%d hashes for a verify past the session's attempts", n)
+	}
+	if r, _ := h.setPassword(alice, "Another-Horse-8"); r.status != http.StatusCreated {
+		t.Errorf("a new session: %d %s", r.status, r.body)
+	}
+}
+
+// TestOneUsersPasswordHashesRunOneAtATime proves the second half of L5: one
+// user's password sets hash one at a time however many slots are free, a set
+// that waits past MaxUserWait is 503, another user's set meanwhile goes
+// through at once, and no turn is left behind.
+func TestOneUsersPasswordHashesRunOneAtATime(t *testing.T) {
+	passwords, err := myaccount.NewArgon2Passwords(myaccount.Argon2Options{
+		Params: fastArgon2, MaxConcurrentHashes: 8, MaxUserWait: 2 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var running, most atomic.Int64
+	block := make(chan struct{})
+	var blocking atomic.Bool
+	myaccount.SetHashHook(passwords, func(start bool) {
+		if !start {
+			running.Add(-1)
+			return
+		}
+		n := running.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		if blocking.Load() {
+			<-block
+		}
+		time.Sleep(2 * time.Millisecond) // so that hashes run at once would overlap
+	})
+	h := passwordHarness(t, passwords, nil, nil)
+	alice := h.token("auth0|alice")
+	sessions := make([]map[string]any, 8)
+	for i := range sessions {
+		sessions[i] = h.start(alice, map[string]any{"type": "password"})
+	}
+	var wg sync.WaitGroup
+	for i, e := range sessions {
+		wg.Go(func() {
+			r := h.finish(alice, e["id"].(string), map[string]any{"auth_session": e["auth_session"], "new_password": fmt.Sprintf("Correct-Horse-%d", i)})
+			if r.status != http.StatusCreated && r.status != http.StatusConflict && r.status != http.StatusBadRequest {
+				t.Errorf("set %d: %d %s", i, r.status, r.body)
+			}
+		})
+	}
+	wg.Wait()
+	if most.Load() != 1 {
+		t.Errorf("one user's hashes: %d at once, want 1", most.Load())
+	}
+
+	// Alice's turn held by a hash that does not end: her next set waits
+	// MaxUserWait and gets 503, while Bob's is served.
+	blocking.Store(true)
+	held := make(chan *response, 1)
+	go func() { r, _ := h.setPassword(alice, "Held-Horse-9"); held <- r }()
+	for running.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	blocking.Store(false)
+	start := time.Now()
+	r, _ := h.setPassword(alice, "Waiting-Horse-9")
+	wantError(t, r, http.StatusServiceUnavailable, "A0E-503-0001")
+	if waited := time.Since(start); waited < 2*time.Second {
+		t.Errorf("503 after %v, before MaxUserWait", waited)
+	}
+	r, _ = h.setPassword(h.token("auth0|bob"), "Bobs-Horse-9")
+	wantStatus(t, r, http.StatusCreated)
+	close(block)
+	if r := <-held; r.status != http.StatusCreated {
+		t.Errorf("the held set: %d %s", r.status, r.body)
+	}
+	if n := myaccount.HashTurns(passwords); n != 0 {
+		t.Errorf("%d users still hold hashing turns", n)
 	}
 }

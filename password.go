@@ -293,6 +293,13 @@ type passwordData struct {
 
 func (passwordFamily) finish(ctx context.Context, v *verification) error {
 	a := v.api
+	// Every verify is one of the session's attempts, counted before any rule
+	// or hash runs: a password refused by the policy or by the history costs
+	// the client a try, as a wrong code does, and a session buys at most
+	// maxCodeAttempts rounds of hashing.
+	if err := v.countAttempt(ctx); err != nil {
+		return err
+	}
 	user := PasswordUser{Claims: v.claims, IdentityUserID: v.state.Identity, Connection: string(v.state.Data)}
 	policy, err := a.passwordPolicy(ctx, user)
 	if err != nil {
