@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -341,5 +342,41 @@ func TestOneUsersPasswordHashesRunOneAtATime(t *testing.T) {
 	}
 	if n := myaccount.HashTurns(passwords); n != 0 {
 		t.Errorf("%d users still hold hashing turns", n)
+	}
+}
+
+// TestRoutesAnswerPreflightForEveryCORSOrigin proves L8: Routes registers the
+// OPTIONS routes from the same merged origins the handler answers, so that a
+// preflight through a router is answered with CORS.Origins as with the
+// deprecated CORSOrigins.
+func TestRoutesAnswerPreflightForEveryCORSOrigin(t *testing.T) {
+	for name, cfg := range map[string]myaccount.Config{
+		"CORS.Origins": {CORS: myaccount.CORSConfig{Origins: []string{"https://app.example"}}},
+		"CORSOrigins":  {CORSOrigins: []string{"https://app.example"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			iss := myaccounttest.NewIssuer(t)
+			cfg.Issuer = iss.Issuer
+			api, err := myaccount.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer api.Close()
+			mux := http.NewServeMux()
+			for _, r := range api.Routes() {
+				mux.Handle(r.Method+" "+r.Pattern, r.Handler)
+			}
+			for _, path := range []string{"/me/v1/authentication-methods", "/me/authentication-methods/passkey%7Cdev_AAAAAAAAAAAAAAAA"} {
+				req := httptest.NewRequest("OPTIONS", path, nil)
+				req.Header.Set("Origin", "https://app.example")
+				req.Header.Set("Access-Control-Request-Method", "PATCH")
+				req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+				rec := httptest.NewRecorder()
+				mux.ServeHTTP(rec, req)
+				if rec.Code >= 300 || rec.Header().Get("Access-Control-Allow-Origin") != "https://app.example" {
+					t.Errorf("preflight of %s: %d %v", path, rec.Code, rec.Header())
+				}
+			}
+		})
 	}
 }
