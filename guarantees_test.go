@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -379,4 +380,73 @@ func TestRoutesAnswerPreflightForEveryCORSOrigin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSendQuotasAreCheckedBeforeAnythingIsSent proves L6: by default at most
+// 5 codes go to one destination per 15 minutes, whichever users ask, and 20
+// per user per hour; past either the POST is 429 with Retry-After and nothing
+// is sent. Two instances sharing a Limiter share the quotas.
+func TestSendQuotasAreCheckedBeforeAnythingIsSent(t *testing.T) {
+	box := &outbox{}
+	limiter := myaccount.NewMemoryLimiter(0)
+	h := newHarness(t, withOutbox(box), func(c *myaccount.Config) { c.Limiter = limiter })
+	// A second instance of the same deployment, on the same Limiter.
+	other, err := myaccount.New(myaccount.Config{
+		Issuer: h.issuer.Issuer, Audience: h.issuer.Audience, JWKSURL: h.issuer.JWKSURL(), RPID: "localhost",
+		Origins: []string{testOrigin}, Limiter: limiter, Messages: myaccount.MessageConfig{Sender: box},
+		TenantRateLimit: myaccount.RateLimit{Rate: 1e6, Burst: 1e6}, UserRateLimit: myaccount.RateLimit{Rate: 1e6, Burst: 1e6},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(other.Close)
+	h2 := *h
+	h2.server = httptest.NewServer(other)
+	t.Cleanup(h2.server.Close)
+
+	sent := func() int { box.mu.Lock(); defer box.mu.Unlock(); return len(box.sent) }
+	refused := func(r *response) {
+		t.Helper()
+		wantError(t, r, http.StatusTooManyRequests, "A0E-429-0001")
+		if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 {
+			t.Errorf("429 with Retry-After %q", r.header.Get("Retry-After"))
+		}
+	}
+	victim := map[string]any{"type": "phone", "phone_number": "+14155550123", "preferred_authentication_method": "voice"}
+	alice, bob := h.token("auth0|alice"), h.token("auth0|bob")
+	for i := range 5 {
+		hh := h
+		if i%2 == 1 {
+			hh = &h2
+		}
+		hh.start(alice, victim)
+	}
+	before := sent()
+	refused(h.do("POST", "/me/v1/authentication-methods", alice, victim))
+	refused(h2.do("POST", "/me/v1/authentication-methods", bob, victim))
+	if n := sent() - before; n != 0 {
+		t.Errorf("%d codes sent past the destination quota", n)
+	}
+
+	// An address in other cases is the same destination.
+	carol := h.token("auth0|carol")
+	for _, email := range []string{"dora@example.com", "Dora@example.com", "DORA@example.com", "dora@EXAMPLE.com", "Dora@Example.Com"} {
+		h.start(carol, map[string]any{"type": "email", "email": email})
+	}
+	refused(h2.do("POST", "/me/v1/authentication-methods", carol, map[string]any{"type": "email", "email": "dOrA@example.com"}))
+
+	// One user's sends to 20 destinations spend the user's quota.
+	erin := h.token("auth0|erin")
+	for i := range 20 {
+		h.start(erin, map[string]any{"type": "phone", "phone_number": fmt.Sprintf("+1415555%04d", 1000+i)})
+	}
+	before = sent()
+	refused(h2.do("POST", "/me/v1/authentication-methods", erin, map[string]any{"type": "phone", "phone_number": "+14155559999"}))
+	refused(h.do("POST", "/me/v1/authentication-methods", erin, map[string]any{"type": "email", "email": "erin@example.com"}))
+	if n := sent() - before; n != 0 {
+		t.Errorf("%d codes sent past the user quota", n)
+	}
+	// Another user still reaches a fresh destination.
+	h.start(bob, map[string]any{"type": "phone", "phone_number": "+14155559999"})
 }

@@ -353,6 +353,12 @@ func (c *Config) resolve() error {
 	if c.Messages.MaxPerUser == 0 {
 		c.Messages.MaxPerUser = 5
 	}
+	if err := c.Messages.PerDestination.resolve("Messages.PerDestination", defaultDestinationMax, defaultDestinationWindow); err != nil {
+		return err
+	}
+	if err := c.Messages.PerUser.resolve("Messages.PerUser", defaultUserSendMax, defaultUserSendWindow); err != nil {
+		return err
+	}
 	c.Passwords.resolve()
 	if err := c.Push.resolve(); err != nil {
 		return err

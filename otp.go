@@ -3,6 +3,7 @@ package myaccount
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -45,6 +46,14 @@ type MessageConfig struct {
 	// MaxPerUser is how many email methods, and how many phone methods, a user
 	// may hold. Default: 5.
 	MaxPerUser int
+	// PerDestination bounds the codes sent to one email address or phone
+	// number, whichever users ask for them, checked before anything is sent:
+	// past it the enrollment is 429 with Retry-After. Default: 5 per 15
+	// minutes.
+	PerDestination SendQuota
+	// PerUser bounds the codes sent for one user, to any destination, in the
+	// same way. Default: 20 per hour.
+	PerUser SendQuota
 }
 
 // maxEmailLength is the longest address a mail system delivers to (RFC 5321's
@@ -93,6 +102,12 @@ func (messageFamily) begin(ctx context.Context, e *enrollment) error {
 			return err
 		}
 		msg.To, msg.Channel = number, channel
+	}
+	if err := e.api.checkSendQuotas(ctx, e.claims, msg.To); err != nil {
+		if errors.Is(err, ErrRateLimited) {
+			e.api.audit(e.r, AuditEvent{Type: AuditRateLimited, MethodType: e.state.Type, Reason: "send quota: " + auditReason(err)})
+		}
+		return err
 	}
 	msg.Code = randomString("0123456789", 6)
 	salt := make([]byte, 16)
