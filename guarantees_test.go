@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/go-myaccount/myaccount"
+	"github.com/go-myaccount/myaccount/internal/testenv"
 	"github.com/go-myaccount/myaccount/myaccounttest"
 	"golang.org/x/text/unicode/norm"
 )
@@ -449,4 +450,55 @@ func TestSendQuotasAreCheckedBeforeAnythingIsSent(t *testing.T) {
 	}
 	// Another user still reaches a fresh destination.
 	h.start(bob, map[string]any{"type": "phone", "phone_number": "+14155559999"})
+}
+
+// TestRefusedTokensAreAuditedAtABoundedRatePerAddress proves L7: 200 requests
+// with a bad token from one address are one audit line, not 200; the next
+// event of that address, an interval later, carries the count of the
+// refusals in between; other addresses are counted apart.
+func TestRefusedTokensAreAuditedAtABoundedRatePerAddress(t *testing.T) {
+	var buf testenv.Buffer
+	h := newHarness(t, func(c *myaccount.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+		c.TrustForwardedHeaders = true
+		c.Audit.RefusedTokenInterval = 500 * time.Millisecond
+	})
+	refuse := func(addr string) {
+		req, _ := http.NewRequest("GET", h.server.URL+"/me/v1/authentication-methods", nil)
+		req.Header.Set("Authorization", "Bearer not.a.token")
+		req.Header.Set("X-Forwarded-For", addr)
+		wantStatus(t, h.send(req), http.StatusUnauthorized)
+	}
+	records := func() (counts map[string][]float64) {
+		counts = map[string][]float64{}
+		dec := json.NewDecoder(strings.NewReader(buf.String()))
+		for {
+			var rec map[string]any
+			if dec.Decode(&rec) != nil {
+				return counts
+			}
+			if rec["event"] == myaccount.AuditTokenRefused {
+				addr, _ := rec["client_ip"].(string)
+				n, _ := rec["count"].(float64)
+				counts[addr] = append(counts[addr], n)
+			}
+		}
+	}
+	start := time.Now()
+	for range 200 {
+		refuse("198.51.100.7")
+	}
+	refuse("203.0.113.5")
+	if time.Since(start) >= 500*time.Millisecond {
+		t.Skip("the requests took longer than the interval; the counts would differ")
+	}
+	got := records()
+	if len(got["198.51.100.7"]) != 1 || got["198.51.100.7"][0] != 1 || len(got["203.0.113.5"]) != 1 {
+		t.Fatalf("events per address %v, want one each", got)
+	}
+	time.Sleep(500 * time.Millisecond)
+	refuse("198.51.100.7")
+	if got := records()["198.51.100.7"]; len(got) != 2 || got[1] != 200 {
+		t.Errorf("counts %v, want [1 200]: the event an interval later counts the 199 refusals between and itself", got)
+	}
 }
