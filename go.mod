@@ -2,6 +2,8 @@ module github.com/go-myaccount/myaccount
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	github.com/MicahParks/keyfunc/v3 v3.9.1
 	github.com/fxamacker/cbor/v2 v2.9.4
@@ -12,6 +14,7 @@ require (
 	github.com/rs/cors v1.11.1
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	golang.org/x/crypto v0.57.0
+	golang.org/x/text v0.44.0
 	golang.org/x/time v0.16.0
 )
 

@@ -221,6 +221,7 @@ type API struct {
 	offered      map[string]bool
 	offeredTypes []string
 	limits       rateLimiter
+	refused      *refusedTokens // counts refused tokens per client address
 	errs         errorWriter
 	routes       map[string]*route
 	handler      http.Handler
@@ -258,6 +259,7 @@ func New(cfg Config) (*API, error) {
 	for _, t := range a.offeredTypes {
 		a.offered[t] = true
 	}
+	a.refused = &refusedTokens{interval: cfg.Audit.RefusedTokenInterval, byAddr: make(map[string]*refusalCount)}
 	a.errs = errorWriter{handler: cfg.ErrorHandler, logger: cfg.Logger}
 	if cfg.ProblemJSON {
 		a.errs.handler = withProblemJSON(cfg.ErrorHandler)
@@ -380,6 +382,12 @@ func (c *Config) resolve() error {
 	if c.Messages.MaxPerUser == 0 {
 		c.Messages.MaxPerUser = 5
 	}
+	if err := c.Messages.PerDestination.resolve("Messages.PerDestination", defaultDestinationMax, defaultDestinationWindow); err != nil {
+		return err
+	}
+	if err := c.Messages.PerUser.resolve("Messages.PerUser", defaultUserSendMax, defaultUserSendWindow); err != nil {
+		return err
+	}
 	c.Passwords.resolve()
 	if err := c.Push.resolve(); err != nil {
 		return err
@@ -393,6 +401,12 @@ func (c *Config) resolve() error {
 	quiet := c.Logger == nil && testing.Testing()
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Audit.RefusedTokenInterval < 0 {
+		return fmt.Errorf("%w: Audit.RefusedTokenInterval must not be negative", ErrConfig)
+	}
+	if c.Audit.RefusedTokenInterval == 0 {
+		c.Audit.RefusedTokenInterval = time.Minute
 	}
 	if c.Audit.Handler == nil {
 		c.Audit.Handler = logAudit(c.Logger)
@@ -461,7 +475,8 @@ func (a *API) EnrollHandler() http.Handler {
 
 func (a *API) buildRoutes() map[string]*route {
 	protect := func(scope string, h http.HandlerFunc) http.Handler {
-		return a.validator.Authenticate(RequireAudience(a.cfg.Audience)(a.rateLimit(RequireScope(scope)(h))))
+		// The DPoP proof is recorded by rateLimit, once the request passed the limits.
+		return a.validator.authenticateWith(AuthOptions{}, true)(RequireAudience(a.cfg.Audience)(a.rateLimit(RequireScope(scope)(h))))
 	}
 	return map[string]*route{
 		"factors": {
@@ -549,13 +564,22 @@ func matchPath(escaped string) (name, id string, ok bool) {
 }
 
 // rateLimit is middleware that applies the tenant and user buckets of the
-// verified token, setting the rate-limit headers.
+// verified token, setting the rate-limit headers, and then records the
+// request's DPoP proof as used: a request refused for its rate records
+// nothing, so a flood of them cannot fill the replay cache.
 func (a *API) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := ClaimsFromContext(r.Context())
 		if err := a.limits.check(r.Context(), w.Header(), claims.Issuer, claims.Subject); err != nil {
 			if errors.Is(err, ErrRateLimited) {
 				a.audit(r, AuditEvent{Type: AuditRateLimited, Reason: auditReason(err)})
+			}
+			a.errs.write(w, r, err)
+			return
+		}
+		if err := recordProof(r); err != nil {
+			if errors.Is(err, ErrInvalidToken) {
+				a.auditRefusedToken(r, err)
 			}
 			a.errs.write(w, r, err)
 			return
