@@ -154,7 +154,7 @@ func TestContextWithClaims(t *testing.T) {
 // newValidator is a validator of iss's tokens, closed at cleanup.
 func newValidator(t *testing.T, iss *myaccounttest.Issuer) *myaccount.TokenValidator {
 	t.Helper()
-	v, err := myaccount.NewTokenValidator(myaccount.TokenConfig{Issuer: iss.Issuer, Keyfunc: iss.Keyfunc})
+	v, err := myaccount.NewTokenValidator(myaccount.Config{Issuer: iss.Issuer, Token: myaccount.TokenConfig{Keyfunc: iss.Keyfunc}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,11 +76,6 @@ type DPoPConfig struct {
 	// NonceLifetime is how often the nonce changes; a nonce is accepted for
 	// one to two lifetimes. Default: 5 minutes.
 	NonceLifetime time.Duration
-	// PublicURL is the scheme and host clients use, such as
-	// "https://api.example.com", against which a proof's "htu" is checked.
-	// An [API] uses its own [Config.PublicURL] instead, and refuses this one.
-	// Default: from each request (its Host, and TLS for the scheme).
-	PublicURL string
 }
 
 // dpopChecker checks DPoP proofs for a validator.

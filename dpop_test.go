@@ -278,7 +278,7 @@ func TestDPoPServerNonces(t *testing.T) {
 	}
 	// Another instance with the same key accepts the nonce: no shared state.
 	h2 := newHarness(t, func(c *myaccount.Config) {
-		c.Issuer, c.Audience, c.JWKSURL = h.issuer.Issuer, h.issuer.Audience, h.issuer.JWKSURL()
+		c.Issuer, c.Audience, c.Token.JWKSURL = h.issuer.Issuer, h.issuer.Audience, h.issuer.JWKSURL()
 		c.Token.DPoP.NonceKey = bytes.Repeat([]byte{7}, 32)
 	})
 	h2.issuer = h.issuer
@@ -329,7 +329,7 @@ func TestDPoPReplayAcrossInstancesSharingACache(t *testing.T) {
 		c.PublicURL = "https://api.example.com"
 	})
 	h2 := newHarness(t, func(c *myaccount.Config) {
-		c.Issuer, c.Audience, c.JWKSURL = h.issuer.Issuer, h.issuer.Audience, h.issuer.JWKSURL()
+		c.Issuer, c.Audience, c.Token.JWKSURL = h.issuer.Issuer, h.issuer.Audience, h.issuer.JWKSURL()
 		c.Token.DPoP.ReplayCache = shared
 		c.PublicURL = "https://api.example.com"
 	})

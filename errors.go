@@ -174,7 +174,7 @@ const (
 )
 
 // problemJSONKey marks, in a request's context, a deployment that opted in to
-// application/problem+json ([Config.ProblemJSON], [TokenConfig.ProblemJSON]).
+// application/problem+json ([Config.ProblemJSON]).
 type problemJSONKey struct{}
 
 // withProblemJSON has handler write its errors as application/problem+json: it
@@ -187,7 +187,7 @@ func withProblemJSON(handler func(http.ResponseWriter, *http.Request, error)) fu
 
 // WriteError writes err as the contract's JSON error body with its status and
 // headers. The Content-Type is application/json, or application/problem+json when
-// the deployment opted in with [Config.ProblemJSON] or [TokenConfig.ProblemJSON]
+// the deployment opted in with [Config.ProblemJSON]
 // (the request handed to the error handler carries that choice). It is the default
 // [Config.ErrorHandler]; a custom handler can call it after logging or rewriting.
 // The body never includes err's own text.

@@ -173,7 +173,7 @@ func (a *API) enrollIdentity(r *http.Request, claims *Claims, body map[string]js
 	if identity == "" || identity == claims.Subject || identity == own {
 		return own, nil
 	}
-	if a.cfg.AllowIdentity == nil || !a.cfg.AllowIdentity(r.Context(), claims, identity, connection) {
+	if a.cfg.Users.AllowIdentity == nil || !a.cfg.Users.AllowIdentity(r.Context(), claims, identity, connection) {
 		return "", bodyError(pointer, "is not an identity of the signed-in user")
 	}
 	return identity, nil

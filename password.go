@@ -53,7 +53,7 @@ type PasswordUser struct {
 	// Claims are the signed-in user's token claims.
 	Claims *Claims
 	// IdentityUserID is the identity the password is for (see
-	// [Config.AllowIdentity]).
+	// [UserConfig.AllowIdentity]).
 	IdentityUserID string
 	// Connection is the connection the request named, or "".
 	Connection string

@@ -419,7 +419,7 @@ func TestPasswordOwnBackend(t *testing.T) {
 func TestPasswordPerIdentity(t *testing.T) {
 	h := newHarness(t, func(c *myaccount.Config) {
 		c.Passwords.Backend = newPasswords(t, nil, 0)
-		c.AllowIdentity = func(_ context.Context, _ *myaccount.Claims, identity, connection string) bool {
+		c.Users.AllowIdentity = func(_ context.Context, _ *myaccount.Claims, identity, connection string) bool {
 			return identity == "linked-42" && connection == "corporate"
 		}
 	})

@@ -9,6 +9,20 @@ import (
 	"time"
 )
 
+// RateLimitConfig sets the API's two request buckets, both of which a request
+// must pass, and the [Limiter] that keeps them.
+type RateLimitConfig struct {
+	// Limiter keeps the buckets; set a shared one (such as redislimit's) when
+	// several instances serve one tenant. Default: [NewMemoryLimiter].
+	Limiter Limiter
+	// Tenant is the bucket shared by every user of an issuer.
+	// Default: 25 requests/second, burst 25.
+	Tenant RateLimit
+	// User is each user's bucket, on top of the tenant's.
+	// Default: 1 request/second, burst 10.
+	User RateLimit
+}
+
 // RateLimit configures one token bucket. The zero value means the default for that
 // bucket; Disabled turns the bucket off.
 type RateLimit struct {

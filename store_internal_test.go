@@ -71,8 +71,8 @@ func TestThousandsOfEnrollmentsKeepNothing(t *testing.T) {
 	const issuer = "https://tenant.example.com/"
 	store := NewMemoryStore()
 	a, err := New(Config{
-		Issuer: issuer, Keyfunc: func(*jwt.Token) (any, error) { return &key.PublicKey, nil },
-		Store: store, TenantRateLimit: RateLimit{Disabled: true}, UserRateLimit: RateLimit{Disabled: true},
+		Issuer: issuer, Token: TokenConfig{Keyfunc: func(*jwt.Token) (any, error) { return &key.PublicKey, nil }},
+		Store: store, RateLimits: RateLimitConfig{Tenant: RateLimit{Disabled: true}, User: RateLimit{Disabled: true}},
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

@@ -25,11 +25,33 @@ var passkeyAlgorithms = []protocol.CredentialParameter{
 	{Type: protocol.PublicKeyCredentialType, Algorithm: webauthncose.AlgRS256},
 }
 
-// WebAuthnMFAConfig configures WebAuthn as a second factor: security keys
-// (webauthn-roaming, cross-platform authenticators) and built-in
-// authenticators such as a laptop's fingerprint reader (webauthn-platform).
-// Both are offered by default.
-type WebAuthnMFAConfig struct {
+// WebAuthnConfig configures the three WebAuthn methods: passkeys,
+// security keys (webauthn-roaming, cross-platform authenticators) and
+// built-in authenticators such as a laptop's fingerprint reader
+// (webauthn-platform), the last two as second factors.
+type WebAuthnConfig struct {
+	// RPID is the relying party id. Default: Config.Domain; without Domain,
+	// Config.Issuer's host, except that a loopback Issuer (localhost,
+	// 127.0.0.1, [::1], as in tests and local development) gives "localhost",
+	// since WebAuthn does not accept an IP address as a relying party id.
+	RPID string
+	// RPName is the relying party name shown by authenticators. Default: RPID.
+	RPName string
+	// Origins are the web origins allowed to create credentials. Default:
+	// "https://{RPID}", or "http://localhost" when RPID is "localhost"
+	// (browsers treat http://localhost as secure; it is also the origin
+	// myaccounttest.Authenticator reports by default).
+	Origins []string
+	// UserVerification is the user verification requirement: "required",
+	// "preferred" or "discouraged". Default: "preferred".
+	UserVerification string
+	// MaxCredentials is how many credentials of each WebAuthn type a user may
+	// hold: passkeys, security keys and platform authenticators each. Default: 20.
+	MaxCredentials int
+	// AlwaysExcludeCredentials sends the user's credentials as
+	// excludeCredentials in every enrollment, not only when the request sets
+	// use_exclude_credentials, as Auth0 does. Default: false.
+	AlwaysExcludeCredentials bool
 	// DisableRoaming stops the API from offering webauthn-roaming. Default: false.
 	DisableRoaming bool
 	// DisablePlatform stops the API from offering webauthn-platform. Default: false.
@@ -65,16 +87,16 @@ func (webauthnFamily) verifyMembers(string) []member {
 	return []member{{name: "authn_response", kind: kindObject, required: true}}
 }
 
-// limit is MaxPasskeys for each of the three types.
-func (webauthnFamily) limit(cfg *Config, _ string) int { return cfg.MaxPasskeys }
+// limit is MaxCredentials for each of the three types.
+func (webauthnFamily) limit(cfg *Config, _ string) int { return cfg.WebAuthn.MaxCredentials }
 
 // offered: passkeys always; the MFA types unless disabled.
 func (webauthnFamily) offered(cfg *Config, typ string) bool {
 	switch typ {
 	case TypeWebAuthnRoaming:
-		return !cfg.WebAuthnMFA.DisableRoaming
+		return !cfg.WebAuthn.DisableRoaming
 	case TypeWebAuthnPlatform:
-		return !cfg.WebAuthnMFA.DisablePlatform
+		return !cfg.WebAuthn.DisablePlatform
 	}
 	return true
 }
@@ -92,7 +114,7 @@ func (webauthnFamily) usage(typ string) string {
 func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
 	a, claims := e.api, e.claims
 	var exclude []*Method
-	if a.cfg.AlwaysExcludeCredentials || string(e.body["use_exclude_credentials"]) == "true" {
+	if a.cfg.WebAuthn.AlwaysExcludeCredentials || string(e.body["use_exclude_credentials"]) == "true" {
 		// The user's credentials of every WebAuthn type, so one authenticator
 		// is not enrolled twice under two types.
 		all, err := a.cfg.Store.ListMethods(ctx, claims.Issuer, claims.Subject, "")
@@ -105,7 +127,7 @@ func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
 			}
 		}
 	}
-	name, displayName := a.cfg.UserNames(claims)
+	name, displayName := a.cfg.Users.Names(claims)
 	e.reply = append(e.reply, `,"authn_params_public_key":`...)
 	var ceremony *webauthn.SessionData
 	var err error
@@ -188,17 +210,17 @@ func (a *API) beginPasskey(b, handle []byte, name, displayName string, attachmen
 	}
 	session := &webauthn.SessionData{
 		Challenge:        b64url.EncodeToString(challenge),
-		RelyingPartyID:   a.cfg.RPID,
+		RelyingPartyID:   a.cfg.WebAuthn.RPID,
 		UserID:           handle,
-		UserVerification: protocol.UserVerificationRequirement(a.cfg.UserVerification),
+		UserVerification: protocol.UserVerificationRequirement(a.cfg.WebAuthn.UserVerification),
 		CredParams:       passkeyAlgorithms,
 	}
 	b = append(b, `{"challenge":"`...)
 	b = append(b, session.Challenge...)
 	b = append(b, `","rp":{"id":`...)
-	b = appendString(b, a.cfg.RPID)
+	b = appendString(b, a.cfg.WebAuthn.RPID)
 	b = append(b, `,"name":`...)
-	b = appendString(b, a.cfg.RPName)
+	b = appendString(b, a.cfg.WebAuthn.RPName)
 	b = append(b, `},"user":{"id":"`...)
 	b = b64url.AppendEncode(b, handle)
 	b = append(b, `","name":`...)
@@ -227,7 +249,7 @@ func (a *API) beginPasskey(b, handle []byte, name, displayName string, attachmen
 	b = append(b, `"residentKey":`...)
 	b = appendString(b, string(residentKey))
 	b = append(b, `,"userVerification":`...)
-	b = appendString(b, a.cfg.UserVerification)
+	b = appendString(b, a.cfg.WebAuthn.UserVerification)
 	b = append(b, `},"timeout":`...)
 	b = strconv.AppendInt(b, a.cfg.SessionTTL.Milliseconds(), 10)
 	if len(exclude) > 0 {

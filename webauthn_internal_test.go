@@ -59,7 +59,7 @@ func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
 		{"", "", "", "", "\xff invalid", nil, 0, protocol.Platform, []*Method{passkey("", "")}},
 	}
 	for i, c := range cases {
-		a := &API{cfg: Config{RPID: c.rpID, RPName: c.rpName, UserVerification: c.uv, SessionTTL: c.ttl}}
+		a := &API{cfg: Config{WebAuthn: WebAuthnConfig{RPID: c.rpID, RPName: c.rpName, UserVerification: c.uv}, SessionTTL: c.ttl}}
 		got, session, err := a.beginPasskey([]byte("prefix"), c.handle, c.name, c.displayName, c.attachment, c.exclude)
 		if err != nil {
 			t.Fatal(err)

@@ -124,7 +124,7 @@ func reuseCredential(t *testing.T, a *myaccounttest.Authenticator, options []byt
 }
 
 func TestWebAuthnMFACap(t *testing.T) {
-	h := newHarness(t, func(c *myaccount.Config) { c.MaxPasskeys = 2 })
+	h := newHarness(t, func(c *myaccount.Config) { c.WebAuthn.MaxCredentials = 2 })
 	alice := h.token("auth0|alice")
 	for range 2 {
 		e := h.start(alice, map[string]any{"type": "webauthn-platform"})

@@ -137,11 +137,10 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	base := fmt.Sprintf("http://localhost:%d", port)
 
 	cfg := myaccount.Config{
-		Issuer: o.issuer, Audience: o.audience, RPID: o.rpID, Origins: o.origins,
+		Issuer: o.issuer, Audience: o.audience, WebAuthn: myaccount.WebAuthnConfig{RPID: o.rpID, Origins: o.origins},
 		CORS: myaccount.CORSConfig{Origins: o.corsOrigins}, TrustForwardedHeaders: o.trustForwarded,
-		TenantRateLimit: rateLimit(o.tenantRate, 0),
-		UserRateLimit:   rateLimit(o.userRate, max(1, int(3*o.userRate))),
-		Token:           tokenConfig(o),
+		RateLimits: myaccount.RateLimitConfig{Tenant: rateLimit(o.tenantRate, 0), User: rateLimit(o.userRate, max(1, int(3*o.userRate)))},
+		Token:      tokenConfig(o),
 	}
 	box, closeOutbox, err := openOutbox(o.outbox, stdout)
 	if err != nil {
@@ -168,9 +167,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		// published too, for other services to try.
 		cfg.Token.Keyfunc = dev.Keyfunc
 		cfg.Token.JWKSURL = ""
-		cfg.RPID = orDefault(cfg.RPID, "localhost")
-		if len(cfg.Origins) == 0 {
-			cfg.Origins = []string{base}
+		cfg.WebAuthn.RPID = orDefault(cfg.WebAuthn.RPID, "localhost")
+		if len(cfg.WebAuthn.Origins) == 0 {
+			cfg.WebAuthn.Origins = []string{base}
 		}
 		mux.Handle("GET /.well-known/jwks.json", dev.Handler())
 		mux.Handle("POST /dev/token", devTokenHandler(dev))
@@ -184,7 +183,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		return err
 	}
 	defer shared.close()
-	cfg.Store, cfg.Limiter = shared.store, shared.limiter
+	cfg.Store, cfg.RateLimits.Limiter = shared.store, shared.limiter
 	if shared.replay != nil {
 		cfg.Token.DPoP.ReplayCache = shared.replay
 	}
