@@ -140,7 +140,7 @@ func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
 }
 
 func (webauthnFamily) checkVerifyBody(body map[string]json.RawMessage) error {
-	return checkAttestationBody(members(body["authn_response"]))
+	return checkAttestationBody(object(body["authn_response"]))
 }
 
 func (webauthnFamily) finish(ctx context.Context, v *verification) error {
@@ -356,7 +356,7 @@ func checkAttestationBody(resp map[string]json.RawMessage) error {
 	if unquote(resp["type"]) != "public-key" {
 		return bodyError("/authn_response/type", `must be "public-key"`)
 	}
-	attestation := members(resp["response"])
+	attestation := object(resp["response"])
 	// authenticatorData, publicKey and publicKeyAlgorithm are what a browser's
 	// toJSON() adds; they repeat what the attestation object holds, so they are ignored.
 	return checkMembers(attestation, "/authn_response/response", []member{
