@@ -130,16 +130,13 @@ func (messageFamily) finish(ctx context.Context, v *verification) error {
 	return nil
 }
 
-func (messageFamily) appendFields(b []byte, m *Method) []byte {
-	b = append(b, `,"confirmed":true`...)
+func (messageFamily) wireFields(m *Method, j *methodJSON) {
+	j.Confirmed = true
 	if m.Type == TypeEmail {
-		b = append(b, `,"email":`...)
-		return appendString(b, m.Destination)
+		j.Email = &m.Destination
+		return
 	}
-	b = append(b, `,"phone_number":`...)
-	b = appendString(b, m.Destination)
-	b = append(b, `,"preferred_authentication_method":`...)
-	return appendString(b, m.PreferredChannel)
+	j.PhoneNumber, j.PreferredChannel = &m.Destination, &m.PreferredChannel
 }
 
 // checkEmail accepts one bare address (no display name, no comments), at most

@@ -99,9 +99,7 @@ func (pushFamily) finish(ctx context.Context, v *verification) error {
 	return nil
 }
 
-func (pushFamily) appendFields(b []byte, _ *Method) []byte {
-	return append(b, `,"confirmed":true`...)
-}
+func (pushFamily) wireFields(_ *Method, j *methodJSON) { j.Confirmed = true }
 
 // removePushDevice has the provider forget the device of a push-notification
 // method before the method is deleted. Other methods, and push methods when no

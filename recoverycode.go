@@ -49,9 +49,7 @@ func (recoveryCodeFamily) finish(_ context.Context, v *verification) error {
 	return nil
 }
 
-func (recoveryCodeFamily) appendFields(b []byte, _ *Method) []byte {
-	return append(b, `,"confirmed":true`...)
-}
+func (recoveryCodeFamily) wireFields(_ *Method, j *methodJSON) { j.Confirmed = true }
 
 // CheckRecoveryCode reports whether code is the recovery code of method m (a
 // recovery-code method from the Store), in constant time. Case and spaces or

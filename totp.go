@@ -74,9 +74,7 @@ func (totpFamily) finish(ctx context.Context, v *verification) error {
 	return nil
 }
 
-func (totpFamily) appendFields(b []byte, _ *Method) []byte {
-	return append(b, `,"confirmed":true`...)
-}
+func (totpFamily) wireFields(_ *Method, j *methodJSON) { j.Confirmed = true }
 
 // totpSecretContext binds a sealed TOTP secret to its method, so a sealed
 // secret copied into another user's row does not open.
