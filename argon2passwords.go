@@ -25,7 +25,8 @@ type Argon2Params struct {
 	Threads uint8
 }
 
-// Argon2Options configures [NewArgon2Passwords].
+// Argon2Options configures [NewArgon2Passwords]; the zero value is ready to
+// use.
 type Argon2Options struct {
 	// Policy is what new passwords must meet. Default: [DefaultPasswordPolicy].
 	Policy *PasswordPolicy

@@ -109,7 +109,7 @@ func (a *API) clientIP(r *http.Request) string {
 // token becomes an event before the error is written.
 func (a *API) auditErrors(next func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		if errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrInsufficientScope) {
+		if errors.Is(err, ErrInvalidToken) || errors.Is(err, errInsufficientScope) {
 			a.audit(r, AuditEvent{Type: AuditTokenRefused, Reason: auditReason(err)})
 		}
 		next(w, r, err)

@@ -130,7 +130,7 @@ func TestCORS(t *testing.T) {
 func TestEnrollHandlerAndValidatorMountAlone(t *testing.T) {
 	h := newHarness(t)
 	mux := http.NewServeMux()
-	mux.Handle("POST /account/passkeys", h.api.EnrollHandler())
+	mux.Handle("POST /account/passkeys", myaccount.EnrollHandler(h.api))
 	mux.Handle("GET /account/whoami", h.api.Validator().Authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := myaccount.ClaimsFromContext(r.Context())
 		w.Write([]byte(claims.Subject))

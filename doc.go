@@ -60,10 +60,10 @@
 // # Storage and limits
 //
 // A [Store] keeps methods (one [Method] record for every type), user handles and
-// used sessions; [MemoryStore] is the
+// used sessions; [NewMemoryStore] is the
 // default and the pgstore module keeps them in PostgreSQL. Rate limits are token
 // buckets per tenant and per user behind the [Limiter] interface;
-// [MemoryLimiter] is the default and the redislimit module shares buckets
+// [NewMemoryLimiter] is the default and the redislimit module shares buckets
 // across instances through Redis.
 //
 // # Browsers and proxies
@@ -89,7 +89,7 @@
 // [Config.ProblemJSON] opts in to application/problem+json, for the API and for
 // [NewTokenValidator]'s middleware alike.
 // Callers match causes with errors.Is against the sentinel errors, such as
-// [ErrNotFound] and [ErrSessionInvalid]. No response carries an internal error's text.
+// [ErrNotFound] and [ErrSessionUsed]. No response carries an internal error's text.
 //
 // # Testing
 //

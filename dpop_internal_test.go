@@ -70,7 +70,7 @@ func TestValidateRequest(t *testing.T) {
 	if err != nil || claims.Subject != "auth0|alice" || claims.Confirmation.JKT != key.Thumbprint() {
 		t.Fatalf("ValidateRequest: %v %+v", err, claims)
 	}
-	if _, err := v.ValidateRequest(req); !errors.Is(err, ErrInvalidDPoPProof) || !errors.Is(err, ErrInvalidToken) {
+	if _, err := v.ValidateRequest(req); !errors.Is(err, errInvalidDPoPProof) || !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("replayed: %v", err)
 	}
 	if _, err := v.ValidateRequest(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, ErrMissingToken) {

@@ -288,7 +288,7 @@ func TestDPoPServerNonces(t *testing.T) {
 }
 
 func TestDPoPRequiredRefusesBearer(t *testing.T) {
-	h := newHarness(t, func(c *myaccount.Config) { c.Token.DPoP.Mode = myaccount.DPoPRequired })
+	h := newHarness(t, func(c *myaccount.Config) { c.Token.DPoP.Mode = "required" })
 	dpop := `DPoP realm="` + h.issuer.Audience + `", ` + dpopAlgs
 	r := h.do("GET", "/me/v1/factors", h.token("auth0|alice"), nil)
 	wantError(t, r, 401, "A0E-401-0001")
@@ -304,7 +304,7 @@ func TestDPoPRequiredRefusesBearer(t *testing.T) {
 }
 
 func TestDPoPDisabledTakesBearerOnly(t *testing.T) {
-	h := newHarness(t, func(c *myaccount.Config) { c.Token.DPoP.Mode = myaccount.DPoPDisabled })
+	h := newHarness(t, func(c *myaccount.Config) { c.Token.DPoP.Mode = "disabled" })
 	bearer := `Bearer realm="` + h.issuer.Audience + `"`
 	key := myaccounttest.NewTestDPoPKey(t)
 	tok := h.boundToken("auth0|alice", key)

@@ -18,7 +18,7 @@ func ExampleTokenValidator_AuthenticateWith() {
 		Issuer: "https://tenant.example.com/",
 		Token: myaccount.TokenConfig{
 			Keyfunc: issuer.Keyfunc,
-			DPoP:    myaccount.DPoPConfig{Mode: myaccount.DPoPRequired},
+			DPoP:    myaccount.DPoPConfig{Mode: "required"},
 		},
 	})
 	if err != nil {

@@ -263,7 +263,7 @@ func putBuffer(b *[]byte) {
 func (a *API) readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, error) {
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/json" {
-		return nil, newError(http.StatusUnsupportedMediaType, "A0E-415-0001", "The request body must be application/json.", ErrUnsupportedMediaType)
+		return nil, newError(http.StatusUnsupportedMediaType, "A0E-415-0001", "The request body must be application/json.", errUnsupportedMediaType)
 	}
 	var buf bytes.Buffer
 	if n := r.ContentLength; n > 0 && n <= a.cfg.MaxBodyBytes {
@@ -275,7 +275,7 @@ func (a *API) readObject(w http.ResponseWriter, r *http.Request) (map[string]jso
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return nil, newError(http.StatusRequestEntityTooLarge, "A0E-413-0001",
-				"The request body is larger than "+strconv.FormatInt(a.cfg.MaxBodyBytes, 10)+" bytes.", ErrBodyTooLarge)
+				"The request body is larger than "+strconv.FormatInt(a.cfg.MaxBodyBytes, 10)+" bytes.", errBodyTooLarge)
 		}
 		return nil, bodyError("", "The request body could not be read.")
 	}

@@ -13,12 +13,12 @@ import (
 // Errors of DPoP proofs, beside the sentinels of errors.go. Both wrap
 // [ErrInvalidToken], so a handler matching that sees every 401 of a token.
 var (
-	// ErrInvalidDPoPProof means a DPoP proof is missing or failed a check of
+	// errInvalidDPoPProof means a DPoP proof is missing or failed a check of
 	// RFC 9449 section 4.3 (401 invalid_dpop_proof).
-	ErrInvalidDPoPProof = fmt.Errorf("%w: invalid DPoP proof", ErrInvalidToken)
-	// ErrUseDPoPNonce means a DPoP proof lacks the server's current nonce; the
+	errInvalidDPoPProof = fmt.Errorf("%w: invalid DPoP proof", ErrInvalidToken)
+	// errUseDPoPNonce means a DPoP proof lacks the server's current nonce; the
 	// response carries it in a DPoP-Nonce header (401 use_dpop_nonce).
-	ErrUseDPoPNonce = fmt.Errorf("%w: DPoP proof needs the server's nonce", ErrInvalidDPoPProof)
+	errUseDPoPNonce = fmt.Errorf("%w: DPoP proof needs the server's nonce", errInvalidDPoPProof)
 )
 
 // The authentication schemes of an Authorization header.
@@ -165,7 +165,7 @@ func (v *TokenValidator) authenticate(r *http.Request, extract TokenExtractor, r
 		}
 	}
 	if scheme == schemeBearer {
-		if v.dpop.mode == DPoPRequired {
+		if v.dpop.mode == dpopRequired {
 			return authenticated{}, v.challengeError(realm, schemeDPoP, "invalid_token",
 				"This resource needs a DPoP-bound access token, sent with the DPoP scheme and a DPoP proof.")
 		}
@@ -212,7 +212,7 @@ func (v *TokenValidator) authorization(r *http.Request, realm string) (scheme, t
 	switch {
 	case strings.EqualFold(scheme, schemeBearer):
 		scheme = schemeBearer
-	case strings.EqualFold(scheme, schemeDPoP) && v.dpop.mode != DPoPDisabled:
+	case strings.EqualFold(scheme, schemeDPoP) && v.dpop.mode != dpopDisabled:
 		scheme = schemeDPoP
 	default:
 		return "", "", v.missingError(realm)
@@ -246,9 +246,9 @@ func (v *TokenValidator) challengeError(realm, scheme, errorCode, detail string)
 	sentinel := ErrInvalidToken
 	switch errorCode {
 	case "invalid_dpop_proof":
-		sentinel = ErrInvalidDPoPProof
+		sentinel = errInvalidDPoPProof
 	case "use_dpop_nonce":
-		sentinel = ErrUseDPoPNonce
+		sentinel = errUseDPoPNonce
 	}
 	e := newError(http.StatusUnauthorized, "A0E-401-0001", detail, sentinel)
 	e.Header = http.Header{"Www-Authenticate": v.challenges(realm, scheme,
@@ -261,15 +261,15 @@ func (v *TokenValidator) challengeError(realm, scheme, errorCode, detail string)
 // scheme ends with params; when the validator does not accept scheme, the
 // challenge it does accept gets them.
 func (v *TokenValidator) challenges(realm, scheme, params string) []string {
-	mode := DPoPDisabled
+	mode := dpopDisabled
 	algs := ""
 	if v != nil {
 		mode, algs = v.dpop.mode, v.dpop.challenge
 	}
-	if mode == DPoPRequired {
+	if mode == dpopRequired {
 		scheme = schemeDPoP
 	}
-	if mode == DPoPDisabled {
+	if mode == dpopDisabled {
 		scheme = schemeBearer
 	}
 	bearer := `Bearer realm="` + quote(realm) + `"`
@@ -282,9 +282,9 @@ func (v *TokenValidator) challenges(realm, scheme, params string) []string {
 		}
 	}
 	switch mode {
-	case DPoPRequired:
+	case dpopRequired:
 		return []string{dpop}
-	case DPoPDisabled:
+	case dpopDisabled:
 		return []string{bearer}
 	}
 	return []string{bearer, dpop}
@@ -344,7 +344,7 @@ func checkScopes(st *authState, scopes []string) error {
 
 func insufficientScopeError(st *authState, scopes []string) *Error {
 	list := strings.Join(scopes, " ")
-	e := newError(http.StatusForbidden, "A0E-403-0002", "The access token lacks the scope "+list+".", ErrInsufficientScope)
+	e := newError(http.StatusForbidden, "A0E-403-0002", "The access token lacks the scope "+list+".", errInsufficientScope)
 	e.Header = http.Header{"Www-Authenticate": st.v.challenges(st.realm, st.scheme,
 		`error="insufficient_scope", error_description="`+quote(e.Detail)+`", scope="`+quote(list)+`"`)}
 	return e

@@ -102,9 +102,13 @@ type Config struct {
 	// (whose sealed secrets die with the process, as the store's do); with any
 	// other Store, required.
 	SecretKeys [][]byte
-	// DeletePolicy may refuse a DELETE: a non-nil error answers 409. Default:
-	// nil, allowing every delete; see [KeepLastPrimary].
-	DeletePolicy DeletePolicy
+	// DeletePolicy decides whether a user may delete method m, given the
+	// user's other methods: a non-nil error refuses the delete with 409 (an
+	// [*Error] is answered as it is, any other error with a generic 409). It
+	// sees what the store held a moment before the delete, so two concurrent
+	// deletes can each pass it. Default: nil, allowing every delete; see
+	// [KeepLastPrimary].
+	DeletePolicy func(ctx context.Context, claims *Claims, m *Method, others []*Method) error
 	// SessionTTL is how long an auth_session can be verified. Default: 5 minutes.
 	SessionTTL time.Duration
 	// MaxBodyBytes bounds request bodies. Default: 64 KiB.
@@ -239,7 +243,7 @@ func (c *Config) resolve() error {
 		c.Store = NewMemoryStore()
 	}
 	if len(c.SecretKeys) == 0 {
-		if _, inMemory := c.Store.(*MemoryStore); !inMemory {
+		if _, inMemory := c.Store.(*memoryStore); !inMemory {
 			return fmt.Errorf("%w: SecretKeys is required with a Store other than the in-memory one: "+
 				"auth_sessions and TOTP secrets are sealed under it, and every instance must share it", ErrConfig)
 		}
@@ -387,12 +391,6 @@ func setHeaders(h http.Header, pairs ...string) {
 	}
 }
 
-// EnrollHandler returns the handler of POST /authentication-methods alone, with
-// its token, rate-limit and scope checks, for apps that route it themselves.
-func (a *API) EnrollHandler() http.Handler {
-	return a.routes["authentication-methods"].handlers[http.MethodPost]
-}
-
 func (a *API) buildRoutes() map[string]*route {
 	protect := func(scope string, h http.HandlerFunc) http.Handler {
 		return a.validator.Authenticate(RequireAudience(a.cfg.Audience)(a.rateLimit(RequireScope(scope)(h))))
@@ -442,7 +440,7 @@ func (a *API) route(w http.ResponseWriter, r *http.Request) {
 	}
 	h := rt.handlers[method]
 	if h == nil {
-		e := newError(http.StatusMethodNotAllowed, "A0E-405-0001", "The method "+r.Method+" is not allowed here.", ErrMethodNotAllowed)
+		e := newError(http.StatusMethodNotAllowed, "A0E-405-0001", "The method "+r.Method+" is not allowed here.", errMethodNotAllowed)
 		e.Header = http.Header{"Allow": {rt.allow}}
 		a.errs.write(w, r, e)
 		return

@@ -19,13 +19,13 @@ type ReplayCache interface {
 	Seen(ctx context.Context, id string, expires time.Time) (bool, error)
 }
 
-// MemoryReplayCache is the default [ReplayCache]: one process's memory,
+// memoryReplayCache is the default [ReplayCache]: one process's memory,
 // bounded. Entries live in two generations: when every entry of the older one
 // has expired, it is dropped whole and the newer takes its place, so an entry
 // is kept until it expires at a map operation per proof. Past its capacity it
 // drops the oldest entries first, which a deployment should size it to avoid
 // (proofs per second times twice the proof window).
-type MemoryReplayCache struct {
+type memoryReplayCache struct {
 	mu       sync.Mutex
 	max      int
 	cur, old map[replayKey]int64 // id → expiry, UnixNano
@@ -34,15 +34,19 @@ type MemoryReplayCache struct {
 	now      func() time.Time
 }
 
-var _ ReplayCache = (*MemoryReplayCache)(nil)
+var _ ReplayCache = (*memoryReplayCache)(nil)
 
-// NewMemoryReplayCache returns a cache of at most max ids; max <= 0 means
-// 100,000 (about 4 MB).
-func NewMemoryReplayCache(max int) *MemoryReplayCache {
+// NewMemoryReplayCache returns the in-process [ReplayCache], the default, of
+// at most max ids; max <= 0 means 100,000 (about 4 MB). Set it to size the
+// cache; a deployment of several instances shares one instead
+// (redislimit.NewReplayCache).
+func NewMemoryReplayCache(max int) ReplayCache { return newMemoryReplayCache(max) }
+
+func newMemoryReplayCache(max int) *memoryReplayCache {
 	if max <= 0 {
 		max = 100_000
 	}
-	return &MemoryReplayCache{max: max, cur: make(map[replayKey]int64), old: make(map[replayKey]int64), now: time.Now}
+	return &memoryReplayCache{max: max, cur: make(map[replayKey]int64), old: make(map[replayKey]int64), now: time.Now}
 }
 
 // replayKey is what the memory cache keeps of an id: 16 bytes of its SHA-256.
@@ -51,7 +55,7 @@ func NewMemoryReplayCache(max int) *MemoryReplayCache {
 type replayKey [16]byte
 
 // Seen implements [ReplayCache]. It never fails.
-func (c *MemoryReplayCache) Seen(_ context.Context, id string, expires time.Time) (bool, error) {
+func (c *memoryReplayCache) Seen(_ context.Context, id string, expires time.Time) (bool, error) {
 	sum := sha256.Sum256([]byte(id))
 	key := replayKey(sum[:16])
 	now, exp := c.now().UnixNano(), expires.UnixNano()
@@ -87,7 +91,7 @@ func (c *MemoryReplayCache) Seen(_ context.Context, id string, expires time.Time
 
 // Len returns how many ids the cache holds, expired ones included until their
 // generation is dropped.
-func (c *MemoryReplayCache) Len() int {
+func (c *memoryReplayCache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.cur) + len(c.old)

@@ -14,19 +14,19 @@ import (
 func TestConfigTokenSettings(t *testing.T) {
 	keys := func(*jwt.Token) (any, error) { return nil, errors.New("no keys") }
 	api, err := New(Config{Issuer: "https://tenant.example.com/", Token: TokenConfig{Keyfunc: keys, Leeway: time.Minute,
-		CacheSize: 7, DPoP: DPoPConfig{Mode: DPoPRequired}}})
+		CacheSize: 7, DPoP: DPoPConfig{Mode: "required"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer api.Close()
-	if api.validator.leeway != time.Minute || api.validator.cache.max != 7 || api.validator.dpop.mode != DPoPRequired ||
+	if api.validator.leeway != time.Minute || api.validator.cache.max != 7 || api.validator.dpop.mode != dpopRequired ||
 		api.validator.realm != "https://tenant.example.com/me/" || api.cfg.WebAuthn.RPID != "tenant.example.com" {
 		t.Errorf("token settings not applied: %+v", api.cfg)
 	}
 	bad := map[string]Config{
 		"short nonce key":      {Token: TokenConfig{DPoP: DPoPConfig{NonceKey: []byte("short")}}},
 		"HMAC proof algorithm": {Token: TokenConfig{DPoP: DPoPConfig{Algorithms: []string{"HS256"}}}},
-		"unknown DPoP mode":    {Token: TokenConfig{DPoP: DPoPConfig{Mode: 7}}},
+		"unknown DPoP mode":    {Token: TokenConfig{DPoP: DPoPConfig{Mode: "sometimes"}}},
 		"negative step-up":     {Token: TokenConfig{StepUp: map[string]StepUp{"x": {MaxAge: -1}}}},
 		"acr with a quote":     {Token: TokenConfig{StepUp: map[string]StepUp{"x": {ACRValues: []string{`a"b`}}}}},
 		"cache size -2":        {Token: TokenConfig{CacheSize: -2}},
@@ -52,23 +52,9 @@ func TestConfigTokenSettings(t *testing.T) {
 	}
 }
 
-func TestDPoPModeText(t *testing.T) {
-	for _, m := range []DPoPMode{DPoPAllowed, DPoPRequired, DPoPDisabled} {
-		text, _ := m.MarshalText()
-		var back DPoPMode
-		if err := back.UnmarshalText(text); err != nil || back != m {
-			t.Errorf("%v: %s → %v %v", m, text, back, err)
-		}
-	}
-	var m DPoPMode
-	if err := m.UnmarshalText([]byte("sometimes")); err == nil {
-		t.Error("an unknown mode parsed")
-	}
-}
-
 func TestMemoryReplayCache(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
-	c := NewMemoryReplayCache(4)
+	c := newMemoryReplayCache(4)
 	c.now = func() time.Time { return now }
 	seen := func(id string, ttl time.Duration) bool {
 		s, err := c.Seen(context.Background(), id, now.Add(ttl))

@@ -16,9 +16,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// DefaultAlgorithms are the signing algorithms accepted unless configured otherwise:
+// defaultAlgorithms are the signing algorithms accepted unless configured otherwise:
 // asymmetric only, so a public key can never double as an HMAC secret.
-var DefaultAlgorithms = []string{"RS256", "PS256", "ES256", "EdDSA"}
+var defaultAlgorithms = []string{"RS256", "PS256", "ES256", "EdDSA"}
 
 var asymmetricAlgorithms = []string{
 	"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
@@ -33,7 +33,7 @@ type TokenConfig struct {
 	// Keyfunc supplies verification keys instead of fetching JWKSURL, for keys
 	// of your own or a test issuer. Default: nil.
 	Keyfunc jwt.Keyfunc
-	// Algorithms are the accepted "alg" values, asymmetric only. Default: [DefaultAlgorithms].
+	// Algorithms are the accepted "alg" values, asymmetric only. Default: RS256, PS256, ES256 and EdDSA.
 	Algorithms []string
 	// Leeway is the clock skew allowed on exp, nbf, iat and auth_time. Default: 5 seconds.
 	Leeway time.Duration
@@ -107,7 +107,7 @@ func newTokenValidator(c *Config, realm string, onError func(http.ResponseWriter
 	}
 	algs := cfg.Algorithms
 	if len(algs) == 0 {
-		algs = DefaultAlgorithms
+		algs = defaultAlgorithms
 	}
 	for _, alg := range algs {
 		if !slices.Contains(asymmetricAlgorithms, alg) {
@@ -215,7 +215,7 @@ func (v *TokenValidator) Validate(ctx context.Context, raw string) (*Claims, err
 // with the proof of r's DPoP header, per [DPoPConfig.Mode]. It returns the
 // claims, a copy of the caller's own. Errors are *Error values with their
 // challenges, wrapping [ErrMissingToken], [ErrInvalidToken],
-// [ErrInvalidDPoPProof], [ErrUseDPoPNonce] or [ErrUnavailable].
+// or [ErrUnavailable].
 func (v *TokenValidator) ValidateRequest(r *http.Request) (*Claims, error) {
 	a, err := v.authenticate(r, nil, v.realm)
 	if err != nil {

@@ -146,7 +146,7 @@ func (webauthnFamily) checkVerifyBody(body map[string]json.RawMessage) error {
 func (webauthnFamily) finish(ctx context.Context, v *verification) error {
 	ceremony, ok := decodeCeremony(v.state.Data)
 	if !ok {
-		return ErrSessionInvalid
+		return errSessionInvalid
 	}
 	cred, err := v.api.finishPasskey(&ceremony, v.body["authn_response"])
 	if err != nil {

@@ -8,7 +8,7 @@
 //	})
 //
 // Buckets are GCRA token buckets run by a Lua script (github.com/go-redis/redis_rate),
-// with the same decisions as [myaccount.MemoryLimiter]. Every call is bounded by
+// with the same decisions as [myaccount.NewMemoryLimiter]'s. Every call is bounded by
 // [Options.Timeout]. When Redis fails or is too slow, the limiter fails open by
 // default: the request is allowed and a warning is logged, at most once per 10
 // seconds. With [Options.FailClosed] it returns an error wrapping

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -51,7 +52,7 @@ type options struct {
 	tenantRate, userRate                  float64
 	timeouts                              timeouts
 	devIssuer, force, trustForwarded      bool
-	dpop                                  myaccount.DPoPMode
+	dpop                                  string
 	dpopNonce                             bool
 	stepUpMaxAge                          time.Duration
 	methodOptions                         // -outbox, -secret-key (flags_keys.go)
@@ -84,7 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.postgres, "postgres", "", "keep passkeys and sessions in PostgreSQL (a DSN such as postgres://user@127.0.0.1:5432/db) instead of memory")
 	fs.IntVar(&o.postgresMaxConns, "postgres-max-conns", 0, "connections to PostgreSQL this process may open (default: the DSN's pool_max_conns, else 4 or the number of CPUs)")
 	fs.StringVar(&o.redis, "redis", "", "share the rate limits through Redis (a URL such as redis://127.0.0.1:6379/0)")
-	fs.TextVar(&o.dpop, "dpop", myaccount.DPoPAllowed, "DPoP-bound tokens: allowed (beside bearer tokens), required or disabled")
+	fs.StringVar(&o.dpop, "dpop", "allowed", "DPoP-bound tokens: allowed (beside bearer tokens), required or disabled")
 	fs.BoolVar(&o.dpopNonce, "dpop-nonce", false, "require DPoP server nonces (a random key per process; give each process of a group the same -redis to share proofs, not nonces)")
 	fs.DurationVar(&o.stepUpMaxAge, "step-up-max-age", 0, "demand a login at most this old (the token's auth_time) to enroll or delete a method (0: no step-up)")
 	o.methodOptions.register(fs)
@@ -104,6 +105,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.timeouts.read <= 0 || o.timeouts.write <= 0 || o.timeouts.idle <= 0 {
 		return nil, errors.New("-read-timeout, -write-timeout and -idle-timeout must be positive")
+	}
+	if !slices.Contains([]string{"allowed", "required", "disabled"}, o.dpop) {
+		return nil, fmt.Errorf("-dpop %q is not allowed, required or disabled", o.dpop)
 	}
 	if o.stepUpMaxAge < 0 {
 		return nil, errors.New("-step-up-max-age must not be negative")
