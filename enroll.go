@@ -47,8 +47,9 @@ type methodFamily interface {
 	// A family that tries a code calls v.countAttempt first; one whose check
 	// fails for good calls v.spend.
 	finish(ctx context.Context, v *verification) error
-	// wireFields sets the method's type-specific members of its wire form.
-	wireFields(m *Method, j *methodJSON)
+	// appendFields appends the method's type-specific JSON members, each
+	// preceded by a comma.
+	appendFields(b []byte, m *Method) []byte
 	// limit is how many methods of typ a user may hold.
 	limit(cfg *Config, typ string) int
 	// usage is "primary" or "secondary".

@@ -124,13 +124,16 @@ func (messageFamily) finish(ctx context.Context, v *verification) error {
 	return nil
 }
 
-func (messageFamily) wireFields(m *Method, j *methodJSON) {
-	j.Confirmed = true
+func (messageFamily) appendFields(b []byte, m *Method) []byte {
+	b = append(b, `,"confirmed":true`...)
 	if m.Type == TypeEmail {
-		j.Email = &m.Destination
-		return
+		b = append(b, `,"email":`...)
+		return appendString(b, m.Destination)
 	}
-	j.PhoneNumber, j.PreferredChannel = &m.Destination, &m.PreferredChannel
+	b = append(b, `,"phone_number":`...)
+	b = appendString(b, m.Destination)
+	b = append(b, `,"preferred_authentication_method":`...)
+	return appendString(b, m.PreferredChannel)
 }
 
 // checkEmail accepts one bare address (no display name, no comments), at most

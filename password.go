@@ -342,11 +342,15 @@ func passwordRejected(reasons []string) error {
 	return validationError("The new password does not meet the password policy.", errs...)
 }
 
-func (passwordFamily) wireFields(m *Method, j *methodJSON) {
-	j.IdentityUserID = &m.IdentityUserID
+func (passwordFamily) appendFields(b []byte, m *Method) []byte {
+	b = append(b, `,"identity_user_id":`...)
+	b = appendString(b, m.IdentityUserID)
 	if !m.SecretSetAt.IsZero() {
-		j.LastPasswordReset = m.SecretSetAt.UTC().Format(timeFormat)
+		b = append(b, `,"last_password_reset":"`...)
+		b = m.SecretSetAt.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
+		b = append(b, '"')
 	}
+	return b
 }
 
 // breakPasswordRules returns one reason per rule of the policy that password

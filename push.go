@@ -99,7 +99,9 @@ func (pushFamily) finish(ctx context.Context, v *verification) error {
 	return nil
 }
 
-func (pushFamily) wireFields(_ *Method, j *methodJSON) { j.Confirmed = true }
+func (pushFamily) appendFields(b []byte, _ *Method) []byte {
+	return append(b, `,"confirmed":true`...)
+}
 
 // removePushDevice has the provider forget the device of a push-notification
 // method before the method is deleted. Other methods, and push methods when no

@@ -49,7 +49,9 @@ func (recoveryCodeFamily) finish(_ context.Context, v *verification) error {
 	return nil
 }
 
-func (recoveryCodeFamily) wireFields(_ *Method, j *methodJSON) { j.Confirmed = true }
+func (recoveryCodeFamily) appendFields(b []byte, _ *Method) []byte {
+	return append(b, `,"confirmed":true`...)
+}
 
 // CheckRecoveryCode reports whether code is the recovery code of method m (a
 // recovery-code method from the Store), in constant time. Case and spaces or

@@ -74,7 +74,9 @@ func (totpFamily) finish(ctx context.Context, v *verification) error {
 	return nil
 }
 
-func (totpFamily) wireFields(_ *Method, j *methodJSON) { j.Confirmed = true }
+func (totpFamily) appendFields(b []byte, _ *Method) []byte {
+	return append(b, `,"confirmed":true`...)
+}
 
 // totpSecretContext binds a sealed TOTP secret to its method, so a sealed
 // secret copied into another user's row does not open.

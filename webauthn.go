@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -14,7 +15,6 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
-	"github.com/google/uuid"
 )
 
 // passkeyAlgorithms are the pubKeyCredParams offered, in order of preference:
@@ -369,28 +369,53 @@ func checkAttestationBody(resp map[string]json.RawMessage) error {
 	})
 }
 
-// wireFields sets a passkey's members, from credential_device_type to
-// user_agent; a security key's or platform authenticator's are those of the
-// contract's AuthenticationMethodWebAuthn.
-func (webauthnFamily) wireFields(m *Method, j *methodJSON) {
+// appendFields appends a passkey's members, from credential_device_type to
+// user_agent, in the contract's order; a security key's or platform
+// authenticator's are those of the contract's AuthenticationMethodWebAuthn.
+func (webauthnFamily) appendFields(b []byte, m *Method) []byte {
 	p := &m.WebAuthn
-	keyID := b64url.EncodeToString(p.CredentialID)
-	publicKey := base64.StdEncoding.EncodeToString(p.PublicKey)
-	j.KeyID, j.PublicKey = &keyID, &publicKey
 	if m.Type != TypePasskey {
-		j.Confirmed = true
-		return
+		b = append(b, `,"confirmed":true,"key_id":"`...)
+		b = b64url.AppendEncode(b, p.CredentialID)
+		b = append(b, `","public_key":"`...)
+		b = base64.StdEncoding.AppendEncode(b, p.PublicKey)
+		return append(b, '"')
 	}
-	j.CredentialDeviceType = "single_device"
 	if p.BackupEligible {
-		j.CredentialDeviceType = "multi_device"
+		b = append(b, `,"credential_device_type":"multi_device"`...)
+	} else {
+		b = append(b, `,"credential_device_type":"single_device"`...)
 	}
-	userHandle := b64url.EncodeToString(p.UserHandle)
-	aaguid, _ := uuid.FromBytes(p.AAGUID) // all zero unless it is a proper 16-byte AAGUID
-	aaguidText := aaguid.String()
-	j.CredentialBackedUp, j.IdentityUserID, j.UserHandle, j.AAGUID = &p.BackedUp, &m.IdentityUserID, &userHandle, &aaguidText
-	j.RelyingPartyID, j.Transports, j.UserAgent = &p.RelyingPartyID, p.Transports, &p.UserAgent
-	if j.Transports == nil {
-		j.Transports = []string{}
+	b = append(b, `,"credential_backed_up":`...)
+	b = strconv.AppendBool(b, p.BackedUp)
+	b = append(b, `,"identity_user_id":`...)
+	b = appendString(b, m.IdentityUserID)
+	b = append(b, `,"key_id":"`...)
+	b = b64url.AppendEncode(b, p.CredentialID)
+	b = append(b, `","public_key":"`...)
+	b = base64.StdEncoding.AppendEncode(b, p.PublicKey)
+	b = append(b, `","user_handle":"`...)
+	b = b64url.AppendEncode(b, p.UserHandle)
+	b = append(b, `","aaguid":"`...)
+	var aaguid [16]byte // all zero unless it is a proper 16-byte AAGUID
+	if len(p.AAGUID) == len(aaguid) {
+		copy(aaguid[:], p.AAGUID)
 	}
+	for i, part := range [][]byte{aaguid[:4], aaguid[4:6], aaguid[6:8], aaguid[8:10], aaguid[10:]} {
+		if i > 0 {
+			b = append(b, '-')
+		}
+		b = hex.AppendEncode(b, part)
+	}
+	b = append(b, `","relying_party_id":`...)
+	b = appendString(b, p.RelyingPartyID)
+	b = append(b, `,"transports":[`...)
+	for i, t := range p.Transports {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, t)
+	}
+	b = append(b, `],"user_agent":`...)
+	return appendString(b, p.UserAgent)
 }
