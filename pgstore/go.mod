@@ -3,7 +3,7 @@ module github.com/go-myaccount/myaccount/pgstore
 go 1.26.0
 
 require (
-	github.com/go-myaccount/myaccount v0.0.0-00010101000000-000000000000
+	github.com/go-myaccount/myaccount v0.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	go.uber.org/goleak v1.3.0
 )

@@ -3,8 +3,8 @@
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 //	api, err := myaccount.New(myaccount.Config{
-//		Domain:  "tenant.auth0.com",
-//		Limiter: redislimit.New(rdb, redislimit.Options{}),
+//		Domain:     "tenant.auth0.com",
+//		RateLimits: myaccount.RateLimitConfig{Limiter: redislimit.New(rdb, redislimit.Options{})},
 //	})
 //
 // Buckets are GCRA token buckets run by a Lua script (github.com/go-redis/redis_rate),
