@@ -107,7 +107,7 @@ func TestAppRoutesWithTheAPIsValidator(t *testing.T) {
 
 // headerOrCookie is an app's extractor: a bearer token in the Authorization
 // header, else the named cookie.
-func headerOrCookie(name string) myaccount.TokenExtractor {
+func headerOrCookie(name string) func(*http.Request) (string, error) {
 	return func(r *http.Request) (string, error) {
 		if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
 			return token, nil

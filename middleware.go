@@ -84,10 +84,12 @@ type AuthOptions struct {
 	// Realm is the realm of the route's challenges. Default: Audience, else the
 	// validator's [TokenConfig.Realm].
 	Realm string
-	// Extractor finds the token elsewhere than the Authorization header; what
-	// it finds is a bearer token. Default: the Authorization header, with the
-	// Bearer or the DPoP scheme.
-	Extractor TokenExtractor
+	// Extractor finds the token elsewhere than the Authorization header, for
+	// a route whose clients send it, say, in a cookie. It returns "" and no
+	// error when the request has none; an error is answered 401
+	// invalid_token. What it finds is taken as a bearer token. Default: the
+	// Authorization header, with the Bearer or the DPoP scheme.
+	Extractor func(r *http.Request) (string, error)
 	// CredentialsOptional lets a request without a token through with no
 	// claims in its context; a bad token is still refused. Default: false.
 	CredentialsOptional bool
@@ -147,7 +149,7 @@ type authenticated struct {
 
 // authenticate finds and verifies r's token. Errors are *Error values with
 // the challenges of realm.
-func (v *TokenValidator) authenticate(r *http.Request, extract TokenExtractor, realm string) (authenticated, error) {
+func (v *TokenValidator) authenticate(r *http.Request, extract func(*http.Request) (string, error), realm string) (authenticated, error) {
 	var scheme, token string
 	if extract != nil {
 		t, err := extract(r)
