@@ -48,11 +48,10 @@ func newHarness(t *testing.T, configure ...func(*myaccount.Config)) *harness {
 	t.Helper()
 	iss := myaccounttest.NewIssuer(t)
 	cfg := myaccount.Config{
-		Issuer: iss.Issuer, Audience: iss.Audience, JWKSURL: iss.JWKSURL(),
-		RPID: "localhost", Origins: []string{testOrigin},
-		Logger:          slog.New(slog.DiscardHandler),
-		TenantRateLimit: myaccount.RateLimit{Rate: 1e6, Burst: 1e6},
-		UserRateLimit:   myaccount.RateLimit{Rate: 1e6, Burst: 1e6},
+		Issuer: iss.Issuer, Audience: iss.Audience, Token: myaccount.TokenConfig{JWKSURL: iss.JWKSURL()},
+		WebAuthn:   myaccount.WebAuthnConfig{RPID: "localhost", Origins: []string{testOrigin}},
+		Logger:     slog.New(slog.DiscardHandler),
+		RateLimits: myaccount.RateLimitConfig{Tenant: myaccount.RateLimit{Rate: 1e6, Burst: 1e6}, User: myaccount.RateLimit{Rate: 1e6, Burst: 1e6}},
 	}
 	for _, f := range configure {
 		f(&cfg)
@@ -69,7 +68,7 @@ func newHarness(t *testing.T, configure ...func(*myaccount.Config)) *harness {
 		errorType = "application/problem+json"
 	}
 	return &harness{t: t, api: api, server: srv, issuer: iss, spec: oascheck.ForTest(t), errorType: errorType,
-		decoders: oascheck.Decoders{ProblemJSON: cfg.ProblemJSON}, attachmentHint: cfg.WebAuthnMFA.AttachmentHint}
+		decoders: oascheck.Decoders{ProblemJSON: cfg.ProblemJSON}, attachmentHint: cfg.WebAuthn.AttachmentHint}
 }
 
 // token mints a token for subject with every scope.

@@ -3,6 +3,7 @@ package myaccount_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -44,7 +45,7 @@ func TestAppRoutesWithTheAPIsValidator(t *testing.T) {
 	mux.Handle("/orders", v.AuthenticateWith(myaccount.AuthOptions{Audience: shop})(myaccount.RequireScope("read:orders")(whoami)))
 	mux.Handle("/catalog", v.AuthenticateWith(myaccount.AuthOptions{Audience: shop, CredentialsOptional: true})(whoami))
 	mux.Handle("/cookie", v.AuthenticateWith(myaccount.AuthOptions{Audience: shop,
-		Extractor: myaccount.FirstTokenExtractor(myaccount.AuthorizationTokenExtractor, myaccount.CookieTokenExtractor("at"))})(whoami))
+		Extractor: headerOrCookie("at")})(whoami))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
@@ -104,10 +105,35 @@ func TestAppRoutesWithTheAPIsValidator(t *testing.T) {
 	}
 }
 
-func TestQueryTokenExtractorWhenAskedFor(t *testing.T) {
+// headerOrCookie is an app's extractor: a bearer token in the Authorization
+// header, else the named cookie.
+func headerOrCookie(name string) func(*http.Request) (string, error) {
+	return func(r *http.Request) (string, error) {
+		if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+			return token, nil
+		}
+		if c, err := r.Cookie(name); err == nil {
+			return c.Value, nil
+		}
+		return "", nil
+	}
+}
+
+// An extractor's error answers 401, as a bad token does.
+func TestExtractorErrorsAre401(t *testing.T) {
 	iss := myaccounttest.NewIssuer(t)
 	v := newValidator(t, iss)
-	h := v.AuthenticateWith(myaccount.AuthOptions{Extractor: myaccount.QueryTokenExtractor("access_token")})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	fromQuery := func(r *http.Request) (string, error) {
+		values := r.URL.Query()["access_token"]
+		if len(values) > 1 {
+			return "", errors.New("more than one token in the query")
+		}
+		if len(values) == 0 {
+			return "", nil
+		}
+		return values[0], nil
+	}
+	h := v.AuthenticateWith(myaccount.AuthOptions{Extractor: fromQuery})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	for target, want := range map[string]int{
 		"/events?access_token=" + iss.Token(t, "auth0|alice"): 200,
 		"/events":                               401,
@@ -154,7 +180,7 @@ func TestContextWithClaims(t *testing.T) {
 // newValidator is a validator of iss's tokens, closed at cleanup.
 func newValidator(t *testing.T, iss *myaccounttest.Issuer) *myaccount.TokenValidator {
 	t.Helper()
-	v, err := myaccount.NewTokenValidator(myaccount.TokenConfig{Issuer: iss.Issuer, Keyfunc: iss.Keyfunc})
+	v, err := myaccount.NewTokenValidator(myaccount.Config{Issuer: iss.Issuer, Token: myaccount.TokenConfig{Keyfunc: iss.Keyfunc}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,8 @@ type Argon2Params struct {
 	Threads uint8
 }
 
-// Argon2Options configures [NewArgon2Passwords].
+// Argon2Options configures [NewArgon2Passwords]; the zero value is ready to
+// use.
 type Argon2Options struct {
 	// Policy is what new passwords must meet; an active dictionary must be
 	// en_10k, the list this package has. Default: [DefaultPasswordPolicy].

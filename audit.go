@@ -134,7 +134,7 @@ func (a *API) clientIP(r *http.Request) string {
 // the error is written.
 func (a *API) auditErrors(next func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		if errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrInsufficientScope) {
+		if errors.Is(err, ErrInvalidToken) || errors.Is(err, errInsufficientScope) {
 			a.auditRefusedToken(r, err)
 		}
 		next(w, r, err)

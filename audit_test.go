@@ -188,7 +188,7 @@ func TestAuditRateLimitedAndTrustedClientIP(t *testing.T) {
 	h := newHarness(t, func(c *myaccount.Config) {
 		c.Audit.Handler = log.handle
 		c.TrustForwardedHeaders = true
-		c.UserRateLimit = myaccount.RateLimit{Rate: 0.001, Burst: 1}
+		c.RateLimits.User = myaccount.RateLimit{Rate: 0.001, Burst: 1}
 	})
 	alice := h.token("auth0|alice")
 	wantStatus(t, h.call("GET", "/me/v1/authentication-methods", alice, nil), http.StatusOK)

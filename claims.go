@@ -30,17 +30,15 @@ type Claims struct {
 	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
 	// ACR is the authentication context class reference ("acr") of that login.
 	ACR string `json:"acr,omitempty"`
-	// Confirmation is the "cnf" claim: a DPoP-bound token names its key here.
-	Confirmation Confirmation `json:"cnf,omitzero"`
+	// Confirmation is the "cnf" claim of a proof-of-possession token (RFC
+	// 7800): a DPoP-bound token names its key here.
+	Confirmation struct {
+		// JKT is the RFC 7638 SHA-256 thumbprint of the key a DPoP-bound
+		// token is bound to (RFC 9449 section 6.1), base64url without padding.
+		JKT string `json:"jkt,omitempty"`
+	} `json:"cnf,omitzero"`
 
 	payload []byte // the token's JSON payload, read by Decode; never written
-}
-
-// Confirmation is the "cnf" claim of a proof-of-possession token (RFC 7800).
-type Confirmation struct {
-	// JKT is the RFC 7638 SHA-256 thumbprint of the key a DPoP-bound token
-	// is bound to (RFC 9449 section 6.1), base64url without padding.
-	JKT string `json:"jkt,omitempty"`
 }
 
 // ClaimsFromJSON decodes a token's JSON payload into Claims as the validator

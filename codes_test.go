@@ -108,7 +108,7 @@ func TestTOTPLifecycle(t *testing.T) {
 	var logs bytes.Buffer
 	h := newHarness(t, func(c *myaccount.Config) {
 		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		c.RPName = "Example"
+		c.WebAuthn.RPName = "Example"
 	})
 	alice := h.token("auth0|alice")
 	e := h.start(alice, map[string]any{"type": "totp"})
@@ -437,7 +437,7 @@ func TestFailingSenderIs503AndStoresNothing(t *testing.T) {
 func TestTypesNotOfferedAreRefused(t *testing.T) {
 	h := newHarness(t, func(c *myaccount.Config) {
 		c.TOTP.Disabled, c.RecoveryCodes.Disabled = true, true
-		c.WebAuthnMFA = myaccount.WebAuthnMFAConfig{DisableRoaming: true, DisablePlatform: true}
+		c.WebAuthn.DisableRoaming, c.WebAuthn.DisablePlatform = true, true
 	})
 	alice := h.token("auth0|alice")
 	if r := h.do("GET", "/me/v1/factors", alice, nil); string(r.body) != `{"factors":[{"type":"passkey","usage":["primary"]}]}` {
@@ -463,8 +463,8 @@ func TestSecretKeyRotation(t *testing.T) {
 	iss := myaccounttest.NewIssuer(t)
 	newAPI := func(keys ...[]byte) *myaccount.API {
 		api, err := myaccount.New(myaccount.Config{
-			Issuer: iss.Issuer, RPID: "localhost", Origins: []string{testOrigin}, Store: store, SecretKeys: keys,
-			Logger: slog.New(slog.DiscardHandler), UserRateLimit: myaccount.RateLimit{Disabled: true},
+			Issuer: iss.Issuer, WebAuthn: myaccount.WebAuthnConfig{RPID: "localhost", Origins: []string{testOrigin}}, Store: store, SecretKeys: keys,
+			Logger: slog.New(slog.DiscardHandler), RateLimits: myaccount.RateLimitConfig{User: myaccount.RateLimit{Disabled: true}},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -511,9 +511,9 @@ func TestSecretKeyRotation(t *testing.T) {
 func TestSecretKeysAreChecked(t *testing.T) {
 	iss := myaccounttest.NewIssuer(t)
 	for name, cfg := range map[string]myaccount.Config{
-		"short key":           {Issuer: iss.Issuer, RPID: "localhost", SecretKeys: [][]byte{[]byte("short")}},
-		"repeated key":        {Issuer: iss.Issuer, RPID: "localhost", SecretKeys: [][]byte{testKeys[0], testKeys[0]}},
-		"shared store no key": {Issuer: iss.Issuer, RPID: "localhost", Store: struct{ myaccount.Store }{myaccount.NewMemoryStore()}},
+		"short key":           {Issuer: iss.Issuer, WebAuthn: myaccount.WebAuthnConfig{RPID: "localhost"}, SecretKeys: [][]byte{[]byte("short")}},
+		"repeated key":        {Issuer: iss.Issuer, WebAuthn: myaccount.WebAuthnConfig{RPID: "localhost"}, SecretKeys: [][]byte{testKeys[0], testKeys[0]}},
+		"shared store no key": {Issuer: iss.Issuer, WebAuthn: myaccount.WebAuthnConfig{RPID: "localhost"}, Store: struct{ myaccount.Store }{myaccount.NewMemoryStore()}},
 	} {
 		if _, err := myaccount.New(cfg); !errors.Is(err, myaccount.ErrConfig) {
 			t.Errorf("%s: New gave %v", name, err)

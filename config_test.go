@@ -17,21 +17,21 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"nothing":              {},
 		"http issuer":          {Issuer: "http://tenant.example.com/"},
 		"relative issuer":      {Issuer: "tenant.example.com"},
-		"http JWKS":            {Domain: "tenant.example.com", JWKSURL: "http://tenant.example.com/jwks"},
-		"HMAC algorithm":       {Domain: "tenant.example.com", Algorithms: []string{"HS256"}},
-		"none algorithm":       {Domain: "tenant.example.com", Algorithms: []string{"none"}},
-		"bad origin":           {Domain: "tenant.example.com", Origins: []string{"tenant.example.com"}},
-		"bad CORS origin":      {Domain: "tenant.example.com", CORSOrigins: []string{"https://a.example/path"}},
-		"bad user verify":      {Domain: "tenant.example.com", UserVerification: "always"},
+		"http JWKS":            {Domain: "tenant.example.com", Token: myaccount.TokenConfig{JWKSURL: "http://tenant.example.com/jwks"}},
+		"HMAC algorithm":       {Domain: "tenant.example.com", Token: myaccount.TokenConfig{Algorithms: []string{"HS256"}}},
+		"none algorithm":       {Domain: "tenant.example.com", Token: myaccount.TokenConfig{Algorithms: []string{"none"}}},
+		"bad origin":           {Domain: "tenant.example.com", WebAuthn: myaccount.WebAuthnConfig{Origins: []string{"tenant.example.com"}}},
+		"bad CORS origin":      {Domain: "tenant.example.com", CORS: myaccount.CORSConfig{Origins: []string{"https://a.example/path"}}},
+		"bad user verify":      {Domain: "tenant.example.com", WebAuthn: myaccount.WebAuthnConfig{UserVerification: "always"}},
 		"bad public URL":       {Domain: "tenant.example.com", PublicURL: "ftp://x"},
-		"negative rate":        {Domain: "tenant.example.com", TenantRateLimit: myaccount.RateLimit{Rate: -1}},
-		"negative max":         {Domain: "tenant.example.com", MaxPasskeys: -1},
-		"bad relying party id": {Domain: "tenant.example.com", RPID: "https://tenant.example.com"},
+		"negative rate":        {Domain: "tenant.example.com", RateLimits: myaccount.RateLimitConfig{Tenant: myaccount.RateLimit{Rate: -1}}},
+		"negative max":         {Domain: "tenant.example.com", WebAuthn: myaccount.WebAuthnConfig{MaxCredentials: -1}},
+		"bad relying party id": {Domain: "tenant.example.com", WebAuthn: myaccount.WebAuthnConfig{RPID: "https://tenant.example.com"}},
 	}
 	for name, cfg := range cases {
 		t.Run(name, func(t *testing.T) {
-			if cfg.JWKSURL == "" { // keys that are never fetched, so no test dials out
-				cfg.Keyfunc = func(*jwt.Token) (any, error) { return nil, errors.New("no keys") }
+			if cfg.Token.JWKSURL == "" { // keys that are never fetched, so no test dials out
+				cfg.Token.Keyfunc = func(*jwt.Token) (any, error) { return nil, errors.New("no keys") }
 			}
 			api, err := myaccount.New(cfg)
 			if err == nil {
@@ -48,7 +48,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 func TestDomainAloneIsEnough(t *testing.T) {
 	// A Keyfunc stands in for the tenant's JWKS, which this test cannot reach.
 	keys := func(*jwt.Token) (any, error) { return nil, errors.New("no keys") }
-	api, err := myaccount.New(myaccount.Config{Domain: "tenant.example.com", Keyfunc: keys})
+	api, err := myaccount.New(myaccount.Config{Domain: "tenant.example.com", Token: myaccount.TokenConfig{Keyfunc: keys}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestLocationUsesPublicURLOrTrustedProxyHeaders(t *testing.T) {
 }
 
 func TestCORS(t *testing.T) {
-	h := newHarness(t, func(c *myaccount.Config) { c.CORSOrigins = []string{"https://app.example"} })
+	h := newHarness(t, func(c *myaccount.Config) { c.CORS.Origins = []string{"https://app.example"} })
 	preflight := func(origin string) http.Header {
 		req, _ := http.NewRequest("OPTIONS", h.server.URL+"/me/v1/authentication-methods", nil)
 		req.Header.Set("Origin", origin)
@@ -130,7 +130,7 @@ func TestCORS(t *testing.T) {
 func TestEnrollHandlerAndValidatorMountAlone(t *testing.T) {
 	h := newHarness(t)
 	mux := http.NewServeMux()
-	mux.Handle("POST /account/passkeys", h.api.EnrollHandler())
+	mux.Handle("POST /account/passkeys", myaccount.EnrollHandler(h.api))
 	mux.Handle("GET /account/whoami", h.api.Validator().Authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := myaccount.ClaimsFromContext(r.Context())
 		w.Write([]byte(claims.Subject))

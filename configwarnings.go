@@ -15,7 +15,7 @@ func (c *Config) checkNotTypedNil() error {
 	for _, f := range []struct {
 		name  string
 		value any
-	}{{"Store", c.Store}, {"Limiter", c.Limiter}} {
+	}{{"Store", c.Store}, {"Limiter", c.RateLimits.Limiter}} {
 		if f.value != nil && isNilValue(f.value) {
 			return fmt.Errorf("%w: %s is a nil %T; leave it unset for the in-memory one", ErrConfig, f.name, f.value)
 		}
@@ -39,12 +39,12 @@ func isNilValue(v any) bool {
 // slash (no Auth0 token would carry it), and, when noteMemoryStore, the
 // in-memory store chosen by default.
 func (c *Config) warnMisconfigurations(noteMemoryStore bool) {
-	for _, o := range c.Origins {
+	for _, o := range c.WebAuthn.Origins {
 		u, _ := url.Parse(o) // checked by resolve
-		if host := u.Hostname(); host != c.RPID && !strings.HasSuffix(host, "."+c.RPID) {
+		if host := u.Hostname(); host != c.WebAuthn.RPID && !strings.HasSuffix(host, "."+c.WebAuthn.RPID) {
 			c.Logger.Warn("myaccount: an origin's host is not the relying party id nor under it: browsers refuse passkeys "+
 				"created there unless https://{RPID}/.well-known/webauthn lists it (Related Origin Requests)",
-				slog.String("origin", o), slog.String("rp_id", c.RPID))
+				slog.String("origin", o), slog.String("rp_id", c.WebAuthn.RPID))
 		}
 	}
 	if u, err := url.Parse(c.Audience); err == nil && !strings.HasSuffix(c.Audience, "/") &&

@@ -20,7 +20,7 @@ func newLogged(t *testing.T, cfg myaccount.Config) (*myaccount.API, *testenv.Buf
 	t.Helper()
 	var buf testenv.Buffer
 	cfg.Logger = slog.New(slog.NewTextHandler(&buf, nil))
-	if cfg.Keyfunc == nil && cfg.Token.Keyfunc == nil {
+	if cfg.Token.Keyfunc == nil {
 		cfg.Token.Keyfunc = noKeys
 	}
 	api, err := myaccount.New(cfg)
@@ -45,11 +45,11 @@ func TestNewWarnsOfQuietMisconfigurations(t *testing.T) {
 		{"defaults", myaccount.Config{Domain: "tenant.auth0.com"}, []string{memory}},
 		{"own store", myaccount.Config{Domain: "tenant.auth0.com", Store: myaccount.NewMemoryStore()}, nil},
 		{"origins under the RP ID", myaccount.Config{Domain: "tenant.example.com", Store: myaccount.NewMemoryStore(),
-			Origins: []string{"https://tenant.example.com", "https://app.tenant.example.com:8443"}}, nil},
+			WebAuthn: myaccount.WebAuthnConfig{Origins: []string{"https://tenant.example.com", "https://app.tenant.example.com:8443"}}}, nil},
 		{"origin elsewhere", myaccount.Config{Domain: "tenant.example.com", Store: myaccount.NewMemoryStore(),
-			Origins: []string{"https://tenant.example.com", "https://other.example"}}, []string{origin, "origin=https://other.example"}},
+			WebAuthn: myaccount.WebAuthnConfig{Origins: []string{"https://tenant.example.com", "https://other.example"}}}, []string{origin, "origin=https://other.example"}},
 		{"look-alike origin", myaccount.Config{Domain: "example.com", Store: myaccount.NewMemoryStore(),
-			Origins: []string{"https://badexample.com"}}, []string{origin}},
+			WebAuthn: myaccount.WebAuthnConfig{Origins: []string{"https://badexample.com"}}}, []string{origin}},
 		{"Auth0 audience without slash", myaccount.Config{Domain: "tenant.eu.auth0.com", Store: myaccount.NewMemoryStore(),
 			Audience: "https://tenant.eu.auth0.com/me"}, []string{audience}},
 		{"custom domain audience without slash", myaccount.Config{Domain: "login.example.com", Store: myaccount.NewMemoryStore(),
@@ -77,11 +77,11 @@ func TestNewWarnsOfQuietMisconfigurations(t *testing.T) {
 // A Store or Limiter holding a nil pointer is refused at New, not by a panic
 // on the first request.
 func TestNewRefusesTypedNilStoreAndLimiter(t *testing.T) {
-	var store *myaccount.MemoryStore
-	var limiter *myaccount.MemoryLimiter
+	var store *storeImpl
+	var limiter *limiterImpl
 	for name, cfg := range map[string]myaccount.Config{
-		"Store":   {Domain: "tenant.example.com", Keyfunc: noKeys, Store: store},
-		"Limiter": {Domain: "tenant.example.com", Keyfunc: noKeys, Limiter: limiter},
+		"Store":   {Domain: "tenant.example.com", Token: myaccount.TokenConfig{Keyfunc: noKeys}, Store: store},
+		"Limiter": {Domain: "tenant.example.com", Token: myaccount.TokenConfig{Keyfunc: noKeys}, RateLimits: myaccount.RateLimitConfig{Limiter: limiter}},
 	} {
 		api, err := myaccount.New(cfg)
 		if err == nil {
@@ -137,7 +137,7 @@ func TestQuietInTestsUnlessAsked(t *testing.T) {
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
 	t.Cleanup(func() { slog.SetDefault(prev) })
-	api, err := myaccount.New(myaccount.Config{Domain: "tenant.example.com", Keyfunc: noKeys})
+	api, err := myaccount.New(myaccount.Config{Domain: "tenant.example.com", Token: myaccount.TokenConfig{Keyfunc: noKeys}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,3 +159,10 @@ func TestQuietInTestsUnlessAsked(t *testing.T) {
 		t.Errorf("the test's logger got:\n%s", got)
 	}
 }
+
+// storeImpl and limiterImpl are a Store and a Limiter of the test's own, whose
+// nil pointers are typed nils.
+type (
+	storeImpl   struct{ myaccount.Store }
+	limiterImpl struct{ myaccount.Limiter }
+)

@@ -18,29 +18,31 @@ type CORSConfig struct {
 	// Origins are the browser origins (scheme://host[:port], or "*") allowed to
 	// call the API cross-origin. Default: none, and then no CORS headers are sent.
 	Origins []string
-	// AllowedHeaders are request headers allowed on top of [CORSRequestHeaders],
+	// AllowedHeaders are request headers allowed on top of Authorization, Content-Type,
+	// Auth0-Client and DPoP,
 	// for apps whose clients send their own. Default: none.
 	AllowedHeaders []string
 	// ExposedHeaders are response headers exposed to scripts on top of
-	// [CORSResponseHeaders]. Default: none.
+	// Location, Retry-After, the rate-limit headers, X-Auth0-Error-Kind,
+	// WWW-Authenticate and DPoP-Nonce. Default: none.
 	ExposedHeaders []string
 	// MaxAge is how long a browser may cache a preflight answer; negative asks it
 	// not to. Browsers cap it (Chromium at 2 hours). Default: 10 minutes.
 	MaxAge time.Duration
 }
 
-// CORSRequestHeaders are the request headers every cross-origin caller may
+// corsRequestHeaders are the request headers every cross-origin caller may
 // send: Auth0's SDKs send Auth0-Client (telemetry) with every request, and
 // DPoP with a DPoP-bound token.
-func CORSRequestHeaders() []string {
+func corsRequestHeaders() []string {
 	return []string{"Authorization", "Content-Type", "Auth0-Client", "DPoP"}
 }
 
-// CORSResponseHeaders are the response headers scripts on an allowed origin
+// corsResponseHeaders are the response headers scripts on an allowed origin
 // may read: where a new method is, the rate limits, the challenge of a 401 or
 // 403 (WWW-Authenticate, which carries DPoP and step-up errors) and a DPoP
 // server nonce.
-func CORSResponseHeaders() []string {
+func corsResponseHeaders() []string {
 	return []string{"Location", "Retry-After", "X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset",
 		"X-Auth0-Error-Kind", "WWW-Authenticate", "DPoP-Nonce"}
 }
@@ -75,8 +77,8 @@ func (c *CORSConfig) wrap(next http.Handler) http.Handler {
 	return cors.New(cors.Options{
 		AllowedOrigins: c.Origins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
-		AllowedHeaders: slices.Concat(CORSRequestHeaders(), c.AllowedHeaders),
-		ExposedHeaders: slices.Concat(CORSResponseHeaders(), c.ExposedHeaders),
+		AllowedHeaders: slices.Concat(corsRequestHeaders(), c.AllowedHeaders),
+		ExposedHeaders: slices.Concat(corsResponseHeaders(), c.ExposedHeaders),
 		MaxAge:         maxAge,
 	}).Handler(next)
 }

@@ -47,7 +47,7 @@ func allows(header http.Header, origin, requested string) bool {
 // SDKs send an Auth0-Client telemetry header (and DPoP with DPoP-bound
 // tokens), which the preflight did not allow, so a cross-origin SPA was blocked.
 func TestCORSPreflightOfAnAuth0SDKRequest(t *testing.T) {
-	h := newHarness(t, func(c *myaccount.Config) { c.CORSOrigins = []string{"https://app.example"} })
+	h := newHarness(t, func(c *myaccount.Config) { c.CORS.Origins = []string{"https://app.example"} })
 	for _, method := range []string{"GET", "POST", "PATCH", "DELETE"} {
 		for _, headers := range []string{"auth0-client, authorization", "auth0-client, authorization, content-type, dpop"} {
 			if got := h.preflight("https://app.example", method, headers); !allows(got, "https://app.example", headers) {

@@ -6,17 +6,10 @@ import (
 	"net/http"
 )
 
-// DeletePolicy decides whether a user may delete method m, given the user's
-// other methods. A non-nil error refuses the delete with 409; an [*Error] it
-// returns is answered as it is, any other error with a generic 409. The
-// policy sees what the store held a moment before the delete, so two
-// concurrent deletes can each pass it.
-type DeletePolicy func(ctx context.Context, claims *Claims, m *Method, others []*Method) error
+// errDeleteRefused means a [Config.DeletePolicy] refused a delete.
+var errDeleteRefused = errors.New("myaccount: delete refused by policy")
 
-// ErrDeleteRefused means a [DeletePolicy] refused a delete.
-var ErrDeleteRefused = errors.New("myaccount: delete refused by policy")
-
-// KeepLastPrimary is a [DeletePolicy] that refuses to delete a user's last
+// KeepLastPrimary is a [Config.DeletePolicy] that refuses to delete a user's last
 // primary method (passkey or password), so a user of an app that signs in only
 // through this API's methods cannot lock themselves out. Off unless set: the
 // library cannot see the logins an identity provider handles itself (a social
@@ -30,7 +23,7 @@ func KeepLastPrimary(_ context.Context, _ *Claims, m *Method, others []*Method) 
 			return nil
 		}
 	}
-	return newError(http.StatusConflict, "A0E-409-0003", "This is the last method you can sign in with; add another before deleting it.", ErrDeleteRefused)
+	return newError(http.StatusConflict, "A0E-409-0003", "This is the last method you can sign in with; add another before deleting it.", errDeleteRefused)
 }
 
 // checkDeletePolicy runs the configured policy on the method with this id.
@@ -59,5 +52,5 @@ func (a *API) checkDeletePolicy(ctx context.Context, claims *Claims, id string) 
 	case errors.As(err, &e):
 		return err
 	}
-	return newError(http.StatusConflict, "A0E-409-0003", "This authentication method cannot be deleted.", errors.Join(ErrDeleteRefused, err))
+	return newError(http.StatusConflict, "A0E-409-0003", "This authentication method cannot be deleted.", errors.Join(errDeleteRefused, err))
 }

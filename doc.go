@@ -60,10 +60,10 @@
 // # Storage and limits
 //
 // A [Store] keeps methods (one [Method] record for every type), user handles and
-// used sessions; [MemoryStore] is the
+// used sessions; [NewMemoryStore] is the
 // default and the pgstore module keeps them in PostgreSQL. Rate limits are token
 // buckets per tenant and per user behind the [Limiter] interface;
-// [MemoryLimiter] is the default and the redislimit module shares buckets
+// [NewMemoryLimiter] is the default and the redislimit module shares buckets
 // across instances through Redis.
 //
 // # Browsers and proxies
@@ -86,16 +86,16 @@
 // Every error is answered with an RFC 9457-shaped JSON body carrying Auth0's members
 // and codes, written by [WriteError] or a [Config.ErrorHandler]. It is served as
 // application/json, as Auth0 declares and Auth0.Android requires;
-// [Config.ProblemJSON] (or [TokenConfig.ProblemJSON] for the middleware alone) opts
-// in to application/problem+json.
+// [Config.ProblemJSON] opts in to application/problem+json, for the API and for
+// [NewTokenValidator]'s middleware alike.
 // Callers match causes with errors.Is against the sentinel errors, such as
-// [ErrNotFound] and [ErrSessionInvalid]. No response carries an internal error's text.
+// [ErrNotFound] and [ErrSessionUsed]. No response carries an internal error's text.
 //
 // # Testing
 //
 // The myaccounttest package has an Issuer that mints tokens and serves its JWKS,
 // and a software passkey Authenticator, for tests of apps that mount the API.
-// Their defaults meet: with a loopback Issuer and no Domain, [Config.RPID]
-// defaults to "localhost" and [Config.Origins] to "http://localhost", the
+// Their defaults meet: with a loopback Issuer and no Domain, [WebAuthnConfig.RPID]
+// defaults to "localhost" and [WebAuthnConfig.Origins] to "http://localhost", the
 // origin the Authenticator reports when given none.
 package myaccount

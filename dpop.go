@@ -1,6 +1,7 @@
 package myaccount
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -18,51 +19,32 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// DPoPMode says whether a [TokenValidator] accepts DPoP-bound tokens (RFC 9449).
-type DPoPMode int
+// dpopMode says whether a [TokenValidator] accepts DPoP-bound tokens (RFC 9449).
+type dpopMode int
 
 const (
-	// DPoPAllowed accepts bearer tokens and DPoP-bound tokens with their
+	// dpopAllowed accepts bearer tokens and DPoP-bound tokens with their
 	// proofs; challenges offer both schemes. The default.
-	DPoPAllowed DPoPMode = iota
-	// DPoPRequired accepts only DPoP-bound tokens with their proofs.
-	DPoPRequired
-	// DPoPDisabled accepts only bearer tokens. A DPoP-bound token is refused
+	dpopAllowed dpopMode = iota
+	// dpopRequired accepts only DPoP-bound tokens with their proofs.
+	dpopRequired
+	// dpopDisabled accepts only bearer tokens. A DPoP-bound token is refused
 	// whatever its scheme, since its binding could not be checked.
-	DPoPDisabled
+	dpopDisabled
 )
 
+// dpopModeNames are the modes as [DPoPConfig.Mode] spells them.
 var dpopModeNames = []string{"allowed", "required", "disabled"}
-
-// String returns "allowed", "required" or "disabled".
-func (m DPoPMode) String() string {
-	if m < 0 || int(m) >= len(dpopModeNames) {
-		return fmt.Sprintf("DPoPMode(%d)", int(m))
-	}
-	return dpopModeNames[m]
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (m DPoPMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
-
-// UnmarshalText parses "allowed", "required" or "disabled", so a DPoPMode can
-// be a flag (flag.TextVar) or a configuration file's value.
-func (m *DPoPMode) UnmarshalText(text []byte) error {
-	i := slices.Index(dpopModeNames, string(text))
-	if i < 0 {
-		return fmt.Errorf("DPoP mode %q is not allowed, required or disabled", text)
-	}
-	*m = DPoPMode(i)
-	return nil
-}
 
 // DPoPConfig configures DPoP-bound tokens. Zero values are the defaults.
 type DPoPConfig struct {
-	// Mode accepts DPoP-bound tokens beside bearer tokens, requires them, or
-	// refuses them. Default: DPoPAllowed.
-	Mode DPoPMode
+	// Mode is "allowed" (DPoP-bound tokens beside bearer tokens, both
+	// schemes offered in challenges), "required" (DPoP-bound tokens only) or
+	// "disabled" (bearer tokens only; a DPoP-bound token is refused whatever
+	// its scheme, since its binding could not be checked). Default: "allowed".
+	Mode string
 	// Algorithms are the accepted "alg" values of proofs, asymmetric only.
-	// Default: [DefaultAlgorithms].
+	// Default: RS256, PS256, ES256 and EdDSA.
 	Algorithms []string
 	// ProofWindow is how far a proof's "iat" may be from now, either side.
 	// Default: 60 seconds.
@@ -78,16 +60,11 @@ type DPoPConfig struct {
 	// NonceLifetime is how often the nonce changes; a nonce is accepted for
 	// one to two lifetimes. Default: 5 minutes.
 	NonceLifetime time.Duration
-	// PublicURL is the scheme and host clients use, such as
-	// "https://api.example.com", against which a proof's "htu" is checked.
-	// An [API] uses its own [Config.PublicURL] instead, and refuses this one.
-	// Default: from each request (its Host, and TLS for the scheme).
-	PublicURL string
 }
 
 // dpopChecker checks DPoP proofs for a validator.
 type dpopChecker struct {
-	mode      DPoPMode
+	mode      dpopMode
 	algs      []string
 	challenge string // the DPoP challenge's algs parameter
 	parser    *jwt.Parser
@@ -97,12 +74,13 @@ type dpopChecker struct {
 }
 
 func newDPoPChecker(cfg DPoPConfig) (*dpopChecker, error) {
-	if cfg.Mode < DPoPAllowed || cfg.Mode > DPoPDisabled {
-		return nil, fmt.Errorf("%w: DPoP.Mode %d is unknown", ErrConfig, cfg.Mode)
+	mode := dpopMode(slices.Index(dpopModeNames, cmp.Or(cfg.Mode, "allowed")))
+	if mode < 0 {
+		return nil, fmt.Errorf("%w: DPoP.Mode %q is not allowed, required or disabled", ErrConfig, cfg.Mode)
 	}
 	algs := cfg.Algorithms
 	if len(algs) == 0 {
-		algs = DefaultAlgorithms
+		algs = defaultAlgorithms
 	}
 	for _, alg := range algs {
 		if !slices.Contains(asymmetricAlgorithms, alg) {
@@ -116,7 +94,7 @@ func newDPoPChecker(cfg DPoPConfig) (*dpopChecker, error) {
 		return nil, fmt.Errorf("%w: DPoP.NonceKey must be at least 32 bytes", ErrConfig)
 	}
 	d := &dpopChecker{
-		mode:      cfg.Mode,
+		mode:      mode,
 		algs:      slices.Clone(algs),
 		challenge: strings.Join(algs, " "),
 		window:    cfg.ProofWindow,

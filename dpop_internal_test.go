@@ -14,8 +14,8 @@ import (
 // current one; two windows on, it gets use_dpop_nonce.
 func TestDPoPNonceTurnsOver(t *testing.T) {
 	iss := myaccounttest.NewIssuer(t)
-	v, err := NewTokenValidator(TokenConfig{Issuer: iss.Issuer, Keyfunc: iss.Keyfunc,
-		DPoP: DPoPConfig{NonceKey: make([]byte, 32), NonceLifetime: time.Minute}})
+	v, err := NewTokenValidator(Config{Issuer: iss.Issuer, Token: TokenConfig{Keyfunc: iss.Keyfunc,
+		DPoP: DPoPConfig{NonceKey: make([]byte, 32), NonceLifetime: time.Minute}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestDPoPNonceTurnsOver(t *testing.T) {
 
 func TestValidateRequest(t *testing.T) {
 	iss := myaccounttest.NewIssuer(t)
-	v, err := NewTokenValidator(TokenConfig{Issuer: iss.Issuer, Keyfunc: iss.Keyfunc, DPoP: DPoPConfig{PublicURL: "https://api.example.com"}})
+	v, err := NewTokenValidator(Config{Issuer: iss.Issuer, PublicURL: "https://api.example.com", Token: TokenConfig{Keyfunc: iss.Keyfunc}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,13 +70,13 @@ func TestValidateRequest(t *testing.T) {
 	if err != nil || claims.Subject != "auth0|alice" || claims.Confirmation.JKT != key.Thumbprint() {
 		t.Fatalf("ValidateRequest: %v %+v", err, claims)
 	}
-	if _, err := v.ValidateRequest(req); !errors.Is(err, ErrInvalidDPoPProof) || !errors.Is(err, ErrInvalidToken) {
+	if _, err := v.ValidateRequest(req); !errors.Is(err, errInvalidDPoPProof) || !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("replayed: %v", err)
 	}
 	if _, err := v.ValidateRequest(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, ErrMissingToken) {
 		t.Fatalf("no token: %v", err)
 	}
-	if _, err := NewTokenValidator(TokenConfig{Issuer: iss.Issuer, Keyfunc: iss.Keyfunc, DPoP: DPoPConfig{PublicURL: "api.example.com"}}); !errors.Is(err, ErrConfig) {
+	if _, err := NewTokenValidator(Config{Issuer: iss.Issuer, PublicURL: "api.example.com", Token: TokenConfig{Keyfunc: iss.Keyfunc}}); !errors.Is(err, ErrConfig) {
 		t.Fatalf("a PublicURL without scheme: %v", err)
 	}
 }

@@ -278,7 +278,7 @@ func TestDPoPServerNonces(t *testing.T) {
 	}
 	// Another instance with the same key accepts the nonce: no shared state.
 	h2 := newHarness(t, func(c *myaccount.Config) {
-		c.Issuer, c.Audience, c.JWKSURL = h.issuer.Issuer, h.issuer.Audience, h.issuer.JWKSURL()
+		c.Issuer, c.Audience, c.Token.JWKSURL = h.issuer.Issuer, h.issuer.Audience, h.issuer.JWKSURL()
 		c.Token.DPoP.NonceKey = bytes.Repeat([]byte{7}, 32)
 	})
 	h2.issuer = h.issuer
@@ -288,7 +288,7 @@ func TestDPoPServerNonces(t *testing.T) {
 }
 
 func TestDPoPRequiredRefusesBearer(t *testing.T) {
-	h := newHarness(t, func(c *myaccount.Config) { c.Token.DPoP.Mode = myaccount.DPoPRequired })
+	h := newHarness(t, func(c *myaccount.Config) { c.Token.DPoP.Mode = "required" })
 	dpop := `DPoP realm="` + h.issuer.Audience + `", ` + dpopAlgs
 	r := h.do("GET", "/me/v1/factors", h.token("auth0|alice"), nil)
 	wantError(t, r, 401, "A0E-401-0001")
@@ -304,7 +304,7 @@ func TestDPoPRequiredRefusesBearer(t *testing.T) {
 }
 
 func TestDPoPDisabledTakesBearerOnly(t *testing.T) {
-	h := newHarness(t, func(c *myaccount.Config) { c.Token.DPoP.Mode = myaccount.DPoPDisabled })
+	h := newHarness(t, func(c *myaccount.Config) { c.Token.DPoP.Mode = "disabled" })
 	bearer := `Bearer realm="` + h.issuer.Audience + `"`
 	key := myaccounttest.NewTestDPoPKey(t)
 	tok := h.boundToken("auth0|alice", key)
@@ -329,7 +329,7 @@ func TestDPoPReplayAcrossInstancesSharingACache(t *testing.T) {
 		c.PublicURL = "https://api.example.com"
 	})
 	h2 := newHarness(t, func(c *myaccount.Config) {
-		c.Issuer, c.Audience, c.JWKSURL = h.issuer.Issuer, h.issuer.Audience, h.issuer.JWKSURL()
+		c.Issuer, c.Audience, c.Token.JWKSURL = h.issuer.Issuer, h.issuer.Audience, h.issuer.JWKSURL()
 		c.Token.DPoP.ReplayCache = shared
 		c.PublicURL = "https://api.example.com"
 	})

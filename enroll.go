@@ -106,7 +106,7 @@ const maxCodeAttempts = 5
 func (v *verification) countAttempt(ctx context.Context) error {
 	err := v.api.cfg.Store.CountAttempt(ctx, v.session, maxCodeAttempts)
 	if errors.Is(err, ErrSessionUsed) {
-		return ErrSessionInvalid
+		return errSessionInvalid
 	}
 	return err
 }
@@ -238,7 +238,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if state.Type != typ || (typ != TypePasskey && state.MethodID != id) {
-		refuse(ErrSessionInvalid) // a session is bound to the id it was issued for
+		refuse(errSessionInvalid) // a session is bound to the id it was issued for
 		return
 	}
 	v := &verification{

@@ -17,11 +17,11 @@ var (
 	// ErrNotFound means the object does not exist for this issuer and user. Another
 	// user's object is reported the same way, so its existence never leaks.
 	ErrNotFound = errors.New("myaccount: not found")
-	// ErrSessionInvalid means an auth_session is unknown, expired, already used, or
+	// errSessionInvalid means an auth_session is unknown, expired, already used, or
 	// belongs to another user or method type.
-	ErrSessionInvalid = errors.New("myaccount: auth_session is invalid, expired or already used")
+	errSessionInvalid = errors.New("myaccount: auth_session is invalid, expired or already used")
 	// ErrSessionUsed means a [Store] found an auth_session used already, or
-	// spent by too many wrong codes. Clients see it as [ErrSessionInvalid].
+	// spent by too many wrong codes. Clients see it as an invalid auth_session.
 	ErrSessionUsed = errors.New("myaccount: auth_session already used")
 	// ErrLimitReached means the user already has the maximum number of methods of a type.
 	ErrLimitReached = errors.New("myaccount: authentication method limit reached")
@@ -32,18 +32,18 @@ var (
 	// ErrInvalidToken means the bearer token failed a check: signature, algorithm,
 	// issuer, audience, lifetime or subject.
 	ErrInvalidToken = errors.New("myaccount: invalid bearer token")
-	// ErrInsufficientScope means the token lacks a scope the operation needs.
-	ErrInsufficientScope = errors.New("myaccount: insufficient scope")
+	// errInsufficientScope means the token lacks a scope the operation needs.
+	errInsufficientScope = errors.New("myaccount: insufficient scope")
 	// ErrRateLimited means a rate limit bucket is empty.
 	ErrRateLimited = errors.New("myaccount: rate limited")
-	// ErrValidation means the request body or query failed validation.
-	ErrValidation = errors.New("myaccount: validation failed")
-	// ErrBodyTooLarge means the request body exceeded [Config.MaxBodyBytes].
-	ErrBodyTooLarge = errors.New("myaccount: request body too large")
-	// ErrUnsupportedMediaType means a POST or PATCH body was not JSON.
-	ErrUnsupportedMediaType = errors.New("myaccount: unsupported media type")
-	// ErrMethodNotAllowed means the path exists but not for this HTTP method.
-	ErrMethodNotAllowed = errors.New("myaccount: method not allowed")
+	// errValidation means the request body or query failed validation.
+	errValidation = errors.New("myaccount: validation failed")
+	// errBodyTooLarge means the request body exceeded [Config.MaxBodyBytes].
+	errBodyTooLarge = errors.New("myaccount: request body too large")
+	// errUnsupportedMediaType means a POST or PATCH body was not JSON.
+	errUnsupportedMediaType = errors.New("myaccount: unsupported media type")
+	// errMethodNotAllowed means the path exists but not for this HTTP method.
+	errMethodNotAllowed = errors.New("myaccount: method not allowed")
 	// ErrUnavailable means a backend (store or limiter) could not answer in time.
 	// Stores wrap their connection errors with it so the client gets a 503.
 	ErrUnavailable = errors.New("myaccount: backend unavailable")
@@ -75,6 +75,8 @@ type Error struct {
 	Err error
 }
 
+// Error gives the cause and the detail, for logs; clients see only the
+// problem body [WriteError] writes.
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return e.Err.Error() + ": " + e.Detail
@@ -82,6 +84,7 @@ func (e *Error) Error() string {
 	return e.Detail
 }
 
+// Unwrap gives Err, so errors.Is matches an Error against the sentinels.
 func (e *Error) Unwrap() error { return e.Err }
 
 // errorTypeBase prefixes the Auth0 error code to form the problem "type" URI.
@@ -101,7 +104,7 @@ func newError(status int, code, detail string, sentinel error) *Error {
 }
 
 func validationError(detail string, errs ...ValidationError) *Error {
-	e := newError(http.StatusBadRequest, "A0E-400-0003", detail, ErrValidation)
+	e := newError(http.StatusBadRequest, "A0E-400-0003", detail, errValidation)
 	e.ValidationErrors = errs
 	return e
 }
@@ -144,7 +147,7 @@ func asError(err error) *Error {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return newError(http.StatusNotFound, "A0E-404-0001", "The authentication method was not found.", err)
-	case errors.Is(err, ErrSessionInvalid), errors.Is(err, ErrSessionUsed):
+	case errors.Is(err, errSessionInvalid), errors.Is(err, ErrSessionUsed):
 		return validationError("The auth_session is invalid, expired or already used.", ValidationError{
 			Detail: "invalid, expired or already used", Field: "auth_session", Pointer: "/auth_session", Source: "body",
 		})
@@ -174,7 +177,7 @@ const (
 )
 
 // problemJSONKey marks, in a request's context, a deployment that opted in to
-// application/problem+json ([Config.ProblemJSON], [TokenConfig.ProblemJSON]).
+// application/problem+json ([Config.ProblemJSON]).
 type problemJSONKey struct{}
 
 // withProblemJSON has handler write its errors as application/problem+json: it
@@ -187,7 +190,7 @@ func withProblemJSON(handler func(http.ResponseWriter, *http.Request, error)) fu
 
 // WriteError writes err as the contract's JSON error body with its status and
 // headers. The Content-Type is application/json, or application/problem+json when
-// the deployment opted in with [Config.ProblemJSON] or [TokenConfig.ProblemJSON]
+// the deployment opted in with [Config.ProblemJSON]
 // (the request handed to the error handler carries that choice). It is the default
 // [Config.ErrorHandler]; a custom handler can call it after logging or rewriting.
 // The body never includes err's own text.

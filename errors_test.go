@@ -209,8 +209,8 @@ func TestErrorsAreJSONUnlessProblemJSONIsChosen(t *testing.T) {
 
 func TestMiddlewareAloneServesErrorsAsJSON(t *testing.T) {
 	iss := myaccounttest.NewIssuer(t)
-	app := func(cfg myaccount.TokenConfig) *httptest.Server {
-		cfg.Issuer, cfg.Keyfunc = iss.Issuer, iss.Keyfunc
+	app := func(cfg myaccount.Config) *httptest.Server {
+		cfg.Issuer, cfg.Token.Keyfunc = iss.Issuer, iss.Keyfunc
 		v, err := myaccount.NewTokenValidator(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -225,12 +225,12 @@ func TestMiddlewareAloneServesErrorsAsJSON(t *testing.T) {
 	wrongAudience := iss.Token(t, "auth0|alice", "read:orders")
 	for _, c := range []struct {
 		name string
-		cfg  myaccount.TokenConfig
+		cfg  myaccount.Config
 		want string
 	}{
-		{"default", myaccount.TokenConfig{}, "application/json"},
-		{"opted in", myaccount.TokenConfig{ProblemJSON: true}, "application/problem+json"},
-		{"opted in, custom handler", myaccount.TokenConfig{ProblemJSON: true, ErrorHandler: myaccount.WriteError}, "application/problem+json"},
+		{"default", myaccount.Config{}, "application/json"},
+		{"opted in", myaccount.Config{ProblemJSON: true}, "application/problem+json"},
+		{"opted in, custom handler", myaccount.Config{ProblemJSON: true, ErrorHandler: myaccount.WriteError}, "application/problem+json"},
 	} {
 		srv := app(c.cfg)
 		for token, status := range map[string]int{"": 401, "not-a-jwt": 401, wrongAudience: 401, noScope: 403} {

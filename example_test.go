@@ -52,9 +52,9 @@ func Example() {
 // Protect an app's own routes with the same token checks, without the API.
 func ExampleRequireScope() {
 	issuer, _ := myaccounttest.NewDevIssuer("https://tenant.example.com/", "https://api.example.com/")
-	validator, err := myaccount.NewTokenValidator(myaccount.TokenConfig{
-		Issuer:  "https://tenant.example.com/",
-		Keyfunc: issuer.Keyfunc,
+	validator, err := myaccount.NewTokenValidator(myaccount.Config{
+		Issuer: "https://tenant.example.com/",
+		Token:  myaccount.TokenConfig{Keyfunc: issuer.Keyfunc},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -117,7 +117,7 @@ func Example_passkeyEnrollment() {
 	fmt.Println(resp.Status, strings.TrimPrefix(resp.Header.Get("Location"), srv.URL))
 
 	// 2. The browser: navigator.credentials.create({publicKey: options}) on a page
-	// of an allowed origin (Config.Origins: here https://tenant.example.com),
+	// of an allowed origin (Config.WebAuthn.Origins: here https://tenant.example.com),
 	// then credential.toJSON(). The authenticator returns that JSON.
 	credential, err := myaccounttest.NewAuthenticator().Create(started["authn_params_public_key"], "https://tenant.example.com")
 	if err != nil {

@@ -14,10 +14,12 @@ import (
 // DPoP-bound tokens, as a client with a DPoP key sends them.
 func ExampleTokenValidator_AuthenticateWith() {
 	issuer, _ := myaccounttest.NewDevIssuer("https://tenant.example.com/", "https://shop.example/api")
-	validator, err := myaccount.NewTokenValidator(myaccount.TokenConfig{
-		Issuer:  "https://tenant.example.com/",
-		Keyfunc: issuer.Keyfunc,
-		DPoP:    myaccount.DPoPConfig{Mode: myaccount.DPoPRequired},
+	validator, err := myaccount.NewTokenValidator(myaccount.Config{
+		Issuer: "https://tenant.example.com/",
+		Token: myaccount.TokenConfig{
+			Keyfunc: issuer.Keyfunc,
+			DPoP:    myaccount.DPoPConfig{Mode: "required"},
+		},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -36,9 +36,9 @@ func FuzzTokens(f *testing.F) {
 
 	iss := myaccounttest.NewIssuer(f)
 	api, err := myaccount.New(myaccount.Config{
-		Issuer: iss.Issuer, Audience: iss.Audience, Keyfunc: iss.Keyfunc,
-		RPID: "localhost", Origins: []string{testOrigin}, Logger: slog.New(slog.DiscardHandler),
-		TenantRateLimit: myaccount.RateLimit{Disabled: true}, UserRateLimit: myaccount.RateLimit{Disabled: true},
+		Issuer: iss.Issuer, Audience: iss.Audience, Token: myaccount.TokenConfig{Keyfunc: iss.Keyfunc},
+		WebAuthn: myaccount.WebAuthnConfig{RPID: "localhost", Origins: []string{testOrigin}}, Logger: slog.New(slog.DiscardHandler),
+		RateLimits: myaccount.RateLimitConfig{Tenant: myaccount.RateLimit{Disabled: true}, User: myaccount.RateLimit{Disabled: true}},
 	})
 	if err != nil {
 		f.Fatal(err)

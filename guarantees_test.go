@@ -349,12 +349,10 @@ func TestOneUsersPasswordHashesRunOneAtATime(t *testing.T) {
 
 // TestRoutesAnswerPreflightForEveryCORSOrigin proves L8: Routes registers the
 // OPTIONS routes from the same merged origins the handler answers, so that a
-// preflight through a router is answered with CORS.Origins as with the
-// deprecated CORSOrigins.
+// preflight through a router is answered for CORS.Origins.
 func TestRoutesAnswerPreflightForEveryCORSOrigin(t *testing.T) {
 	for name, cfg := range map[string]myaccount.Config{
 		"CORS.Origins": {CORS: myaccount.CORSConfig{Origins: []string{"https://app.example"}}},
-		"CORSOrigins":  {CORSOrigins: []string{"https://app.example"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			iss := myaccounttest.NewIssuer(t)
@@ -390,12 +388,12 @@ func TestRoutesAnswerPreflightForEveryCORSOrigin(t *testing.T) {
 func TestSendQuotasAreCheckedBeforeAnythingIsSent(t *testing.T) {
 	box := &outbox{}
 	limiter := myaccount.NewMemoryLimiter(0)
-	h := newHarness(t, withOutbox(box), func(c *myaccount.Config) { c.Limiter = limiter })
+	h := newHarness(t, withOutbox(box), func(c *myaccount.Config) { c.RateLimits.Limiter = limiter })
 	// A second instance of the same deployment, on the same Limiter.
 	other, err := myaccount.New(myaccount.Config{
-		Issuer: h.issuer.Issuer, Audience: h.issuer.Audience, JWKSURL: h.issuer.JWKSURL(), RPID: "localhost",
-		Origins: []string{testOrigin}, Limiter: limiter, Messages: myaccount.MessageConfig{Sender: box},
-		TenantRateLimit: myaccount.RateLimit{Rate: 1e6, Burst: 1e6}, UserRateLimit: myaccount.RateLimit{Rate: 1e6, Burst: 1e6},
+		Issuer: h.issuer.Issuer, Audience: h.issuer.Audience, Token: myaccount.TokenConfig{JWKSURL: h.issuer.JWKSURL()},
+		WebAuthn: myaccount.WebAuthnConfig{RPID: "localhost", Origins: []string{testOrigin}}, Messages: myaccount.MessageConfig{Sender: box},
+		RateLimits: myaccount.RateLimitConfig{Limiter: limiter, Tenant: myaccount.RateLimit{Rate: 1e6, Burst: 1e6}, User: myaccount.RateLimit{Rate: 1e6, Burst: 1e6}},
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -513,8 +511,8 @@ func TestReplayCacheCannotBeFlushed(t *testing.T) {
 	cache := myaccount.NewMemoryReplayCache(20)
 	h := newHarness(t, func(c *myaccount.Config) {
 		c.Token.DPoP.ReplayCache = cache
-		c.TenantRateLimit = myaccount.RateLimit{Rate: 5, Burst: 5}
-		c.UserRateLimit = myaccount.RateLimit{Disabled: true}
+		c.RateLimits.Tenant = myaccount.RateLimit{Rate: 5, Burst: 5}
+		c.RateLimits.User = myaccount.RateLimit{Disabled: true}
 	})
 	victimKey, attackerKey := myaccounttest.NewTestDPoPKey(t), myaccounttest.NewTestDPoPKey(t)
 	victim, attacker := h.boundToken("auth0|alice", victimKey), h.boundToken("auth0|mallory", attackerKey)
@@ -542,7 +540,7 @@ func TestReplayCacheCannotBeFlushed(t *testing.T) {
 			t.Error("503 without Retry-After")
 		}
 	}
-	if n := cache.Len(); n > 20 || n > 1+statuses[http.StatusOK] {
+	if n := myaccount.ReplayCacheLen(cache); n > 20 || n > 1+statuses[http.StatusOK] {
 		t.Errorf("%d proofs recorded after %v: only served requests may record one", n, statuses)
 	}
 	time.Sleep(1100 * time.Millisecond) // the tenant bucket refills

@@ -273,7 +273,7 @@ func TestExpiredAuthSessionIsRefused(t *testing.T) {
 }
 
 func TestFailedAttestationIsRefusedAndStoresNothing(t *testing.T) {
-	h := newHarness(t, func(c *myaccount.Config) { c.UserVerification = "required" })
+	h := newHarness(t, func(c *myaccount.Config) { c.WebAuthn.UserVerification = "required" })
 	alice := h.token("auth0|alice")
 	cases := map[string]func(e enrollment) json.RawMessage{
 		"wrong origin": func(e enrollment) json.RawMessage {
@@ -390,7 +390,7 @@ func TestPasskeyCap(t *testing.T) {
 
 func TestIdentityIsValidated(t *testing.T) {
 	linked := func(c *myaccount.Config) {
-		c.AllowIdentity = func(_ context.Context, claims *myaccount.Claims, identity, connection string) bool {
+		c.Users.AllowIdentity = func(_ context.Context, claims *myaccount.Claims, identity, connection string) bool {
 			return claims.Subject == "auth0|alice" && identity == "google-123" && connection == "google-oauth2"
 		}
 	}
@@ -454,7 +454,7 @@ func TestExcludeCredentialsOnlyWhenAsked(t *testing.T) {
 			t.Errorf("%v: excludeCredentials sent although not asked for: %s", body, r.body)
 		}
 	}
-	always := newHarness(t, func(c *myaccount.Config) { c.AlwaysExcludeCredentials = true })
+	always := newHarness(t, func(c *myaccount.Config) { c.WebAuthn.AlwaysExcludeCredentials = true })
 	alice = always.token("auth0|alice")
 	always.enroll(alice, myaccounttest.NewAuthenticator())
 	if e := always.begin(alice); len(decodeOptions(t, e.Options).ExcludeCredentials) != 1 {

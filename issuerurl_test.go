@@ -44,7 +44,7 @@ func TestAuth0IssuerMustEndInSlash(t *testing.T) {
 		"https://tenant.au.auth0.com", "https://tenant.jp.auth0.com", "https://TENANT.Auth0.com",
 	} {
 		t.Run(issuer, func(t *testing.T) {
-			api, err := myaccount.New(myaccount.Config{Issuer: issuer, Keyfunc: keys})
+			api, err := myaccount.New(myaccount.Config{Issuer: issuer, Token: myaccount.TokenConfig{Keyfunc: keys}})
 			if err == nil {
 				api.Close()
 				t.Fatal("New accepted it")
@@ -52,12 +52,12 @@ func TestAuth0IssuerMustEndInSlash(t *testing.T) {
 			if !errors.Is(err, myaccount.ErrConfig) || !strings.Contains(err.Error(), `Auth0 issuers end in "/"`) {
 				t.Errorf("error %q", err)
 			}
-			v, err := myaccount.NewTokenValidator(myaccount.TokenConfig{Issuer: issuer, Keyfunc: keys})
+			v, err := myaccount.NewTokenValidator(myaccount.Config{Issuer: issuer, Token: myaccount.TokenConfig{Keyfunc: keys}})
 			if err == nil {
 				v.Close()
 				t.Fatal("NewTokenValidator accepted it")
 			}
-			api, err = myaccount.New(myaccount.Config{Issuer: issuer + "/", Keyfunc: keys})
+			api, err = myaccount.New(myaccount.Config{Issuer: issuer + "/", Token: myaccount.TokenConfig{Keyfunc: keys}})
 			if err != nil {
 				t.Fatalf("with the slash: %v", err)
 			}
@@ -65,7 +65,7 @@ func TestAuth0IssuerMustEndInSlash(t *testing.T) {
 		})
 	}
 	// Another issuer's form is its own: no slash is no error.
-	api, err := myaccount.New(myaccount.Config{Issuer: "https://login.example.com", Keyfunc: keys})
+	api, err := myaccount.New(myaccount.Config{Issuer: "https://login.example.com", Token: myaccount.TokenConfig{Keyfunc: keys}})
 	if err != nil {
 		t.Fatalf("non-Auth0 issuer: %v", err)
 	}
@@ -76,7 +76,7 @@ func TestAuth0IssuerMustEndInSlash(t *testing.T) {
 // is accepted, and a derived URL is never reported as the caller's setting.
 func TestLoopbackIssuerErrorsNameNoUnsetField(t *testing.T) {
 	for _, issuer := range []string{"http://localhost:8080", "http://127.0.0.1:9", "http://[::1]:9/tenant"} {
-		v, err := myaccount.NewTokenValidator(myaccount.TokenConfig{Issuer: issuer})
+		v, err := myaccount.NewTokenValidator(myaccount.Config{Issuer: issuer})
 		if err != nil {
 			t.Errorf("%s: %v", issuer, err)
 			continue

@@ -13,12 +13,12 @@ import (
 // Errors of DPoP proofs, beside the sentinels of errors.go. Both wrap
 // [ErrInvalidToken], so a handler matching that sees every 401 of a token.
 var (
-	// ErrInvalidDPoPProof means a DPoP proof is missing or failed a check of
+	// errInvalidDPoPProof means a DPoP proof is missing or failed a check of
 	// RFC 9449 section 4.3 (401 invalid_dpop_proof).
-	ErrInvalidDPoPProof = fmt.Errorf("%w: invalid DPoP proof", ErrInvalidToken)
-	// ErrUseDPoPNonce means a DPoP proof lacks the server's current nonce; the
+	errInvalidDPoPProof = fmt.Errorf("%w: invalid DPoP proof", ErrInvalidToken)
+	// errUseDPoPNonce means a DPoP proof lacks the server's current nonce; the
 	// response carries it in a DPoP-Nonce header (401 use_dpop_nonce).
-	ErrUseDPoPNonce = fmt.Errorf("%w: DPoP proof needs the server's nonce", ErrInvalidDPoPProof)
+	errUseDPoPNonce = fmt.Errorf("%w: DPoP proof needs the server's nonce", errInvalidDPoPProof)
 )
 
 // The authentication schemes of an Authorization header.
@@ -88,10 +88,12 @@ type AuthOptions struct {
 	// Realm is the realm of the route's challenges. Default: Audience, else the
 	// validator's [TokenConfig.Realm].
 	Realm string
-	// Extractor finds the token elsewhere than the Authorization header; what
-	// it finds is a bearer token. Default: the Authorization header, with the
-	// Bearer or the DPoP scheme.
-	Extractor TokenExtractor
+	// Extractor finds the token elsewhere than the Authorization header, for
+	// a route whose clients send it, say, in a cookie. It returns "" and no
+	// error when the request has none; an error is answered 401
+	// invalid_token. What it finds is taken as a bearer token. Default: the
+	// Authorization header, with the Bearer or the DPoP scheme.
+	Extractor func(r *http.Request) (string, error)
 	// CredentialsOptional lets a request without a token through with no
 	// claims in its context; a bad token is still refused. Default: false.
 	CredentialsOptional bool
@@ -185,7 +187,7 @@ func recordProof(r *http.Request) error {
 
 // authenticate finds and verifies r's token. Errors are *Error values with
 // the challenges of realm.
-func (v *TokenValidator) authenticate(r *http.Request, extract TokenExtractor, realm string) (authenticated, error) {
+func (v *TokenValidator) authenticate(r *http.Request, extract func(*http.Request) (string, error), realm string) (authenticated, error) {
 	var scheme, token string
 	if extract != nil {
 		t, err := extract(r)
@@ -203,7 +205,7 @@ func (v *TokenValidator) authenticate(r *http.Request, extract TokenExtractor, r
 		}
 	}
 	if scheme == schemeBearer {
-		if v.dpop.mode == DPoPRequired {
+		if v.dpop.mode == dpopRequired {
 			return authenticated{}, v.challengeError(realm, schemeDPoP, "invalid_token",
 				"This resource needs a DPoP-bound access token, sent with the DPoP scheme and a DPoP proof.")
 		}
@@ -250,7 +252,7 @@ func (v *TokenValidator) authorization(r *http.Request, realm string) (scheme, t
 	switch {
 	case strings.EqualFold(scheme, schemeBearer):
 		scheme = schemeBearer
-	case strings.EqualFold(scheme, schemeDPoP) && v.dpop.mode != DPoPDisabled:
+	case strings.EqualFold(scheme, schemeDPoP) && v.dpop.mode != dpopDisabled:
 		scheme = schemeDPoP
 	default:
 		return "", "", v.missingError(realm)
@@ -284,9 +286,9 @@ func (v *TokenValidator) challengeError(realm, scheme, errorCode, detail string)
 	sentinel := ErrInvalidToken
 	switch errorCode {
 	case "invalid_dpop_proof":
-		sentinel = ErrInvalidDPoPProof
+		sentinel = errInvalidDPoPProof
 	case "use_dpop_nonce":
-		sentinel = ErrUseDPoPNonce
+		sentinel = errUseDPoPNonce
 	}
 	e := newError(http.StatusUnauthorized, "A0E-401-0001", detail, sentinel)
 	e.Header = http.Header{"Www-Authenticate": v.challenges(realm, scheme,
@@ -299,15 +301,15 @@ func (v *TokenValidator) challengeError(realm, scheme, errorCode, detail string)
 // scheme ends with params; when the validator does not accept scheme, the
 // challenge it does accept gets them.
 func (v *TokenValidator) challenges(realm, scheme, params string) []string {
-	mode := DPoPDisabled
+	mode := dpopDisabled
 	algs := ""
 	if v != nil {
 		mode, algs = v.dpop.mode, v.dpop.challenge
 	}
-	if mode == DPoPRequired {
+	if mode == dpopRequired {
 		scheme = schemeDPoP
 	}
-	if mode == DPoPDisabled {
+	if mode == dpopDisabled {
 		scheme = schemeBearer
 	}
 	bearer := `Bearer realm="` + quote(realm) + `"`
@@ -320,9 +322,9 @@ func (v *TokenValidator) challenges(realm, scheme, params string) []string {
 		}
 	}
 	switch mode {
-	case DPoPRequired:
+	case dpopRequired:
 		return []string{dpop}
-	case DPoPDisabled:
+	case dpopDisabled:
 		return []string{bearer}
 	}
 	return []string{bearer, dpop}
@@ -382,7 +384,7 @@ func checkScopes(st *authState, scopes []string) error {
 
 func insufficientScopeError(st *authState, scopes []string) *Error {
 	list := strings.Join(scopes, " ")
-	e := newError(http.StatusForbidden, "A0E-403-0002", "The access token lacks the scope "+list+".", ErrInsufficientScope)
+	e := newError(http.StatusForbidden, "A0E-403-0002", "The access token lacks the scope "+list+".", errInsufficientScope)
 	e.Header = http.Header{"Www-Authenticate": st.v.challenges(st.realm, st.scheme,
 		`error="insufficient_scope", error_description="`+quote(e.Detail)+`", scope="`+quote(list)+`"`)}
 	return e

@@ -21,7 +21,7 @@ import (
 // keyfunc is given, whose clock reads *now.
 func newCachingValidator(t *testing.T, iss *myaccounttest.Issuer, keyfunc jwt.Keyfunc, size int, now *time.Time) *TokenValidator {
 	t.Helper()
-	v, err := NewTokenValidator(TokenConfig{Issuer: iss.Issuer, Keyfunc: keyfunc, TokenCacheSize: size})
+	v, err := NewTokenValidator(Config{Issuer: iss.Issuer, Token: TokenConfig{Keyfunc: keyfunc, CacheSize: size}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,23 +207,23 @@ func TestTokenCacheIsBounded(t *testing.T) {
 	}
 }
 
-func TestTokenCacheSizeConfig(t *testing.T) {
+func TestCacheSizeConfig(t *testing.T) {
 	iss := myaccounttest.NewIssuer(t)
 	off := newCachingValidator(t, iss, iss.Keyfunc, -1, nil)
 	tok := iss.Token(t, "auth0|alice")
 	if mustValidate(t, off, tok); off.cache != nil {
-		t.Error("TokenCacheSize -1 does not turn the cache off")
+		t.Error("Token.CacheSize -1 does not turn the cache off")
 	}
-	if _, err := NewTokenValidator(TokenConfig{Issuer: iss.Issuer, Keyfunc: iss.Keyfunc, TokenCacheSize: -2}); !errors.Is(err, ErrConfig) {
-		t.Errorf("TokenCacheSize -2: %v", err)
+	if _, err := NewTokenValidator(Config{Issuer: iss.Issuer, Token: TokenConfig{Keyfunc: iss.Keyfunc, CacheSize: -2}}); !errors.Is(err, ErrConfig) {
+		t.Errorf("Token.CacheSize -2: %v", err)
 	}
 	for size, want := range map[int]int{0: 10_000, 5: 5} {
-		api, err := New(Config{Issuer: iss.Issuer, Keyfunc: iss.Keyfunc, RPID: "localhost", TokenCacheSize: size})
+		api, err := New(Config{Issuer: iss.Issuer, Token: TokenConfig{Keyfunc: iss.Keyfunc, CacheSize: size}, WebAuthn: WebAuthnConfig{RPID: "localhost"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if api.validator.cache == nil || api.validator.cache.max != want {
-			t.Errorf("Config.TokenCacheSize %d: the API's cache is not %d", size, want)
+			t.Errorf("Config.Token.CacheSize %d: the API's cache is not %d", size, want)
 		}
 		api.Close()
 	}

@@ -140,7 +140,7 @@ func TestEachOperationNeedsItsScope(t *testing.T) {
 
 func TestMiddlewareProtectsAnAppsOwnRoutes(t *testing.T) {
 	iss := myaccounttest.NewIssuer(t)
-	v, err := myaccount.NewTokenValidator(myaccount.TokenConfig{Issuer: iss.Issuer})
+	v, err := myaccount.NewTokenValidator(myaccount.Config{Issuer: iss.Issuer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,9 +199,9 @@ func TestMiddlewareProtectsAnAppsOwnRoutes(t *testing.T) {
 
 func TestKeyfuncCanReplaceTheJWKS(t *testing.T) {
 	iss := myaccounttest.NewIssuer(t)
-	v, err := myaccount.NewTokenValidator(myaccount.TokenConfig{
-		Issuer:  iss.Issuer,
-		Keyfunc: func(*jwt.Token) (any, error) { return iss.RSAPublicKey(), nil },
+	v, err := myaccount.NewTokenValidator(myaccount.Config{
+		Issuer: iss.Issuer,
+		Token:  myaccount.TokenConfig{Keyfunc: func(*jwt.Token) (any, error) { return iss.RSAPublicKey(), nil }},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +215,7 @@ func TestKeyfuncCanReplaceTheJWKS(t *testing.T) {
 
 func TestRotatedKeysAreFetchedAndForgedKidsDoNotStall(t *testing.T) {
 	iss := myaccounttest.NewIssuer(t)
-	v, err := myaccount.NewTokenValidator(myaccount.TokenConfig{Issuer: iss.Issuer})
+	v, err := myaccount.NewTokenValidator(myaccount.Config{Issuer: iss.Issuer})
 	if err != nil {
 		t.Fatal(err)
 	}

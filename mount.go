@@ -68,7 +68,7 @@ type Route struct {
 }
 
 // Routes returns every route of the API, under /me/v1/ and the unversioned
-// /me/, each prefixed with Config.BasePath. With CORS origins set, each pattern
+// /me/, each prefixed with Config.BasePath. With CORS.Origins set, each pattern
 // also has an OPTIONS route that answers CORS preflight requests.
 //
 // Mounting the API at BasePath + "/me/" serves the same routes; Routes is for

@@ -65,7 +65,7 @@ func TestBasePathMountsUnderAPrefix(t *testing.T) {
 // the routes serve the enrollment cycle and ids sent raw or escaped.
 func TestRoutesRegisterOneByOne(t *testing.T) {
 	iss := myaccounttest.NewIssuer(t)
-	api, err := myaccount.New(myaccount.Config{Issuer: iss.Issuer, BasePath: "/api", CORSOrigins: []string{"https://app.example"}})
+	api, err := myaccount.New(myaccount.Config{Issuer: iss.Issuer, BasePath: "/api", CORS: myaccount.CORSConfig{Origins: []string{"https://app.example"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // Scopes of the My Account API. Tokens may also spell them with hyphens.
@@ -33,11 +31,13 @@ func AllScopes() []string {
 	return []string{ScopeReadFactors, ScopeReadMethods, ScopeCreateMethods, ScopeUpdateMethods, ScopeDeleteMethods}
 }
 
-// Config configures an [API]. Zero values are the defaults; [Config.Domain] alone
-// is enough for an Auth0-style deployment.
+// Config configures an [API], and the token checks of a [TokenValidator] of an
+// app's own. Zero values are the defaults; [Config.Domain] alone is enough for
+// an Auth0-style deployment.
 type Config struct {
 	// Domain is the tenant's host, such as "tenant.auth0.com". Issuer, Audience,
-	// JWKSURL and RPID derive from it. Default: none; set Domain or Issuer.
+	// Token.JWKSURL and WebAuthn.RPID derive from it. Default: none; set Domain
+	// or Issuer.
 	Domain string
 	// Issuer is the exact "iss" of accepted tokens. Auth0's ends in "/", and New
 	// refuses an Auth0 issuer (on *.auth0.com) without it. Default:
@@ -46,75 +46,19 @@ type Config struct {
 	// Audience must be among a token's "aud". Default: "https://{Domain}/me/", or
 	// "me/" under Issuer when only Issuer is set.
 	Audience string
-	// Token holds the token settings: keys, algorithms, leeway, the
-	// verified-token cache, DPoP and step-up; see [TokenConfig]. Token.Issuer
-	// defaults to Issuer, Token.Realm to Audience, and Token.ErrorHandler and
-	// Token.Logger, when set, stand for ErrorHandler and Logger. Default: the
+	// Token holds how tokens are checked: keys, algorithms, leeway, the
+	// verified-token cache, DPoP and step-up; see [TokenConfig]. Default: the
 	// zero TokenConfig.
 	Token TokenConfig
 
-	// JWKSURL is moved into Token.JWKSURL by New; setting both differently is an error.
-	//
-	// Deprecated: set Token.JWKSURL instead.
-	//
-	// Default: "".
-	JWKSURL string
-	// Keyfunc is moved into Token.Keyfunc by New; setting both is an error.
-	//
-	// Deprecated: set Token.Keyfunc instead.
-	//
-	// Default: nil.
-	Keyfunc jwt.Keyfunc
-	// Algorithms is moved into Token.Algorithms by New; setting both differently is an error.
-	//
-	// Deprecated: set Token.Algorithms instead.
-	//
-	// Default: nil.
-	Algorithms []string
-	// Leeway is moved into Token.Leeway by New; setting both differently is an error.
-	//
-	// Deprecated: set Token.Leeway instead.
-	//
-	// Default: 0.
-	Leeway time.Duration
-	// HTTPClient is moved into Token.HTTPClient by New; setting both differently is an error.
-	//
-	// Deprecated: set Token.HTTPClient instead.
-	//
-	// Default: nil.
-	HTTPClient *http.Client
-	// TokenCacheSize is moved into Token.TokenCacheSize by New; setting both differently is an error.
-	//
-	// Deprecated: set Token.TokenCacheSize instead.
-	//
-	// Default: 0.
-	TokenCacheSize int
-
-	// RPID is the WebAuthn relying party id. Default: Domain; without Domain,
-	// Issuer's host, except that a loopback Issuer (localhost, 127.0.0.1, [::1],
-	// as in tests and local development) gives "localhost", since WebAuthn does
-	// not accept an IP address as a relying party id.
-	RPID string
-	// RPName is the relying party name shown by authenticators. Default: RPID.
-	RPName string
-	// Origins are the web origins allowed to create passkeys. Default:
-	// "https://{RPID}", or "http://localhost" when RPID is "localhost" (browsers
-	// treat http://localhost as secure; it is also the origin
-	// myaccounttest.Authenticator reports by default). New logs a warning for
-	// an origin whose host is neither RPID nor under it, which browsers allow
-	// only through WebAuthn Related Origin Requests.
-	Origins []string
-	// UserVerification is the WebAuthn user verification requirement: "required",
-	// "preferred" or "discouraged". Default: "preferred".
-	UserVerification string
-	// UserNames gives the WebAuthn user name and display name for a token's user.
-	// Default: from the token's email, nickname or name claims, else its subject.
-	UserNames func(claims *Claims) (name, displayName string)
-	// AllowIdentity decides whether the user may enroll a method for identity, the
-	// identity_user_id of a request (on connection, which may be empty), when it is
-	// not the user's own: the part of the subject after "|", always allowed.
-	// Default: nil, allowing no other identity.
-	AllowIdentity func(ctx context.Context, claims *Claims, identity, connection string) bool
+	// WebAuthn configures passkeys, security keys and platform authenticators:
+	// the relying party, user verification and how many a user may hold.
+	// Default: all three offered, for the relying party Domain.
+	WebAuthn WebAuthnConfig
+	// Users says how a token's user is named to authenticators and for which
+	// other identities they may enroll methods. Default: names from the
+	// token's claims, no other identity.
+	Users UserConfig
 
 	// BasePath is the path the API is mounted under, in front of /me/, such as
 	// "/api": the API then serves /api/me/v1/... and /api/me/..., and its
@@ -126,8 +70,9 @@ type Config struct {
 	// BasePath would serve it. Default: "" (the API at /me/).
 	BasePath string
 	// PublicURL is the scheme and host clients reach the API at, used for absolute
-	// Location headers, such as "https://tenant.example.com". Default: taken from
-	// each request (its Host, and TLS for the scheme).
+	// Location headers and the URL DPoP proofs must name, such as
+	// "https://tenant.example.com". Default: taken from each request (its Host,
+	// and TLS for the scheme).
 	PublicURL string
 	// TrustForwardedHeaders takes the public scheme and host from X-Forwarded-Proto
 	// and X-Forwarded-Host when PublicURL is empty. Only enable behind a proxy that
@@ -136,33 +81,14 @@ type Config struct {
 	// CORS lets browser apps on other origins call the API.
 	// Default: no origin, so no CORS headers are sent.
 	CORS CORSConfig
-	// CORSOrigins are added to CORS.Origins.
-	//
-	// Deprecated: set CORS.Origins. Default: none.
-	CORSOrigins []string
 
 	// Store keeps methods and sessions. A nil pointer in it (a typed nil) is an
 	// error. Default: [NewMemoryStore], which New mentions once in the log.
 	Store Store
-	// Limiter backs the rate limits. A nil pointer in it (a typed nil) is an
-	// error. Default: [NewMemoryLimiter].
-	Limiter Limiter
-	// TenantRateLimit is the bucket shared by every user of an issuer.
-	// Default: 25 requests/second, burst 25.
-	TenantRateLimit RateLimit
-	// UserRateLimit is each user's bucket, on top of the tenant's.
-	// Default: 1 request/second, burst 10.
-	UserRateLimit RateLimit
-	// MaxPasskeys is how many passkeys a user may hold, and how many of each
-	// WebAuthn MFA type. Default: 20.
-	MaxPasskeys int
-	// WebAuthnMFA configures security keys and platform authenticators as
-	// second factors. Default: both offered.
-	WebAuthnMFA WebAuthnMFAConfig
-	// AlwaysExcludeCredentials sends the user's credentials as
-	// excludeCredentials in every WebAuthn enrollment, not only when the request
-	// sets use_exclude_credentials, as Auth0 does. Default: false.
-	AlwaysExcludeCredentials bool
+	// RateLimits are the request buckets per tenant and per user, and where
+	// they are kept. Default: 25 requests/second per tenant and 1 per user, in
+	// memory.
+	RateLimits RateLimitConfig
 
 	// TOTP configures authenticator apps. Default: offered.
 	TOTP TOTPConfig
@@ -182,31 +108,49 @@ type Config struct {
 	// (whose sealed secrets die with the process, as the store's do); with any
 	// other Store, required.
 	SecretKeys [][]byte
-	// DeletePolicy may refuse a DELETE: a non-nil error answers 409. Default:
-	// nil, allowing every delete; see [KeepLastPrimary].
-	DeletePolicy DeletePolicy
+	// DeletePolicy decides whether a user may delete method m, given the
+	// user's other methods: a non-nil error refuses the delete with 409 (an
+	// [*Error] is answered as it is, any other error with a generic 409). It
+	// sees what the store held a moment before the delete, so two concurrent
+	// deletes can each pass it. Default: nil, allowing every delete; see
+	// [KeepLastPrimary].
+	DeletePolicy func(ctx context.Context, claims *Claims, m *Method, others []*Method) error
 	// SessionTTL is how long an auth_session can be verified. Default: 5 minutes.
 	SessionTTL time.Duration
 	// MaxBodyBytes bounds request bodies. Default: 64 KiB.
 	MaxBodyBytes int64
 
-	// ErrorHandler writes every error response. Default: [WriteError].
+	// ErrorHandler writes every error response, token errors included.
+	// Default: [WriteError].
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// ProblemJSON serves error bodies as application/problem+json (RFC 9457)
 	// instead of application/json, the type Auth0 declares and the only one whose
 	// body Auth0.Android reads. The body is the same; [WriteError], called by the
 	// default or a custom ErrorHandler, picks the type. Default: false.
 	ProblemJSON bool
-	// Logger receives server-side failures. Default: slog.Default(); in a
-	// test binary (testing.Testing) the audit events and the note that the
-	// in-memory store is used then stay out of it, so tests are quiet unless
-	// they set Logger or Audit.Handler.
+	// Logger receives server-side failures, JWKS refresh failures included.
+	// Default: slog.Default(); in a test binary (testing.Testing) the audit
+	// events and the note that the in-memory store is used then stay out of
+	// it, so tests are quiet unless they set Logger or Audit.Handler.
 	Logger *slog.Logger
 	// Audit receives an event per security-relevant act (enrollment started,
 	// method enrolled, renamed or deleted, verification failed, token refused,
 	// rate limited). Default: the events are logged to Logger (not in a test
 	// binary unless Logger is set).
 	Audit AuditConfig
+}
+
+// UserConfig says who a token's user is, beyond its subject.
+type UserConfig struct {
+	// Names gives the user name and display name that authenticators show:
+	// WebAuthn's user entity and the TOTP account label. Default: from the
+	// token's email, nickname or name claims, else its subject.
+	Names func(claims *Claims) (name, displayName string)
+	// AllowIdentity decides whether the user may enroll a method for identity,
+	// the identity_user_id of a request (on connection, which may be empty),
+	// when it is not the user's own: the part of the subject after "|", always
+	// allowed. Default: nil, allowing no other identity.
+	AllowIdentity func(ctx context.Context, claims *Claims, identity, connection string) bool
 }
 
 // API serves the My Account API under /me/v1/ and /me/. It is an http.Handler;
@@ -244,9 +188,9 @@ func New(cfg Config) (*API, error) {
 		return nil, err
 	}
 	wa, err := webauthn.New(&webauthn.Config{
-		RPID:          cfg.RPID,
-		RPDisplayName: cfg.RPName,
-		RPOrigins:     cfg.Origins,
+		RPID:          cfg.WebAuthn.RPID,
+		RPDisplayName: cfg.WebAuthn.RPName,
+		RPOrigins:     cfg.WebAuthn.Origins,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: WebAuthn: %v", ErrConfig, err)
@@ -264,13 +208,14 @@ func New(cfg Config) (*API, error) {
 	if cfg.ProblemJSON {
 		a.errs.handler = withProblemJSON(cfg.ErrorHandler)
 	}
-	tc := cfg.Token
-	tc.ErrorHandler, tc.Logger = a.auditErrors(a.errs.write), cfg.Logger
-	a.validator, err = newTokenValidator(tc, a.publicBase) // DPoP proofs name the URL Location uses
+	// Token errors are answered as every other error, and DPoP proofs name
+	// the URL that Location headers use.
+	a.validator, err = newTokenValidator(&a.cfg, cfg.Audience, a.auditErrors(a.errs.write), a.cfg.publicBase)
 	if err != nil {
 		return nil, err
 	}
-	a.limits = rateLimiter{limiter: cfg.Limiter, tenant: cfg.TenantRateLimit.limit(), user: cfg.UserRateLimit.limit()}
+	rl := cfg.RateLimits
+	a.limits = rateLimiter{limiter: rl.Limiter, tenant: rl.Tenant.limit(), user: rl.User.limit()}
 	a.routes = a.buildRoutes()
 	a.handler = http.HandlerFunc(a.route)
 	a.handler = cfg.CORS.wrap(a.handler)
@@ -279,79 +224,29 @@ func New(cfg Config) (*API, error) {
 }
 
 func (c *Config) resolve() error {
-	domain := strings.TrimSuffix(strings.TrimPrefix(c.Domain, "https://"), "/")
-	if domain != "" {
-		c.Issuer = orDefault(c.Issuer, "https://"+domain+"/")
-		c.Audience = orDefault(c.Audience, "https://"+domain+"/me/")
-	}
-	c.Issuer = orDefault(c.Issuer, c.Token.Issuer)
-	if c.Issuer == "" {
-		return fmt.Errorf("%w: set Domain or Issuer", ErrConfig)
-	}
-	issuerURL, err := url.Parse(c.Issuer)
-	if err != nil || issuerURL.Host == "" {
-		return fmt.Errorf("%w: Issuer %q is not an absolute URL", ErrConfig, c.Issuer)
-	}
-	if c.Audience == "" {
-		if c.Audience, err = underIssuer(c.Issuer, "me/"); err != nil {
-			return fmt.Errorf("%w: Issuer %q: %v", ErrConfig, c.Issuer, err)
-		}
-	}
-	if err := c.resolveToken(); err != nil {
+	quiet := c.Logger == nil && testing.Testing()
+	domain, err := c.resolveTokens()
+	if err != nil {
 		return err
 	}
-	rpID := orDefault(hostOnly(domain), issuerURL.Hostname())
-	if domain == "" && isLoopback(rpID) {
-		rpID = "localhost"
+	if err := c.WebAuthn.resolve(domain, c.Issuer); err != nil {
+		return err
 	}
-	c.RPID = orDefault(c.RPID, rpID)
-	if err := protocol.ValidateRPID(c.RPID); err != nil {
-		return fmt.Errorf("%w: RPID %q: %v", ErrConfig, c.RPID, err)
-	}
-	c.RPName = orDefault(c.RPName, c.RPID)
-	if len(c.Origins) == 0 && c.RPID == "localhost" {
-		c.Origins = []string{"http://localhost"}
-	} else if len(c.Origins) == 0 {
-		c.Origins = []string{"https://" + c.RPID}
-	}
-	for _, o := range c.Origins {
-		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
-			return fmt.Errorf("%w: origin %q is not scheme://host[:port]", ErrConfig, o)
-		}
-	}
-	c.CORS.Origins = slices.Concat(c.CORS.Origins, c.CORSOrigins)
 	if err := c.CORS.resolve(); err != nil {
 		return err
-	}
-	switch c.UserVerification {
-	case "":
-		c.UserVerification = string(protocol.VerificationPreferred)
-	case "required", "preferred", "discouraged":
-	default:
-		return fmt.Errorf("%w: UserVerification %q is not required, preferred or discouraged", ErrConfig, c.UserVerification)
-	}
-	if c.PublicURL != "" {
-		u, err := url.Parse(c.PublicURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("%w: PublicURL %q is not an http(s) URL", ErrConfig, c.PublicURL)
-		}
-		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	}
 	if err := checkBasePath(c.BasePath); err != nil {
 		return err
 	}
 	c.BasePath = strings.TrimSuffix(c.BasePath, "/")
-	if c.MaxPasskeys < 0 || c.SessionTTL < 0 || c.MaxBodyBytes < 0 {
-		return fmt.Errorf("%w: MaxPasskeys, SessionTTL and MaxBodyBytes must not be negative", ErrConfig)
+	if c.SessionTTL < 0 || c.MaxBodyBytes < 0 {
+		return fmt.Errorf("%w: SessionTTL and MaxBodyBytes must not be negative", ErrConfig)
 	}
-	if err := c.TenantRateLimit.resolve("TenantRateLimit", 25, 25); err != nil {
+	if err := c.RateLimits.Tenant.resolve("RateLimits.Tenant", 25, 25); err != nil {
 		return err
 	}
-	if err := c.UserRateLimit.resolve("UserRateLimit", 1, 10); err != nil {
+	if err := c.RateLimits.User.resolve("RateLimits.User", 1, 10); err != nil {
 		return err
-	}
-	if c.MaxPasskeys == 0 {
-		c.MaxPasskeys = 20
 	}
 	if c.SessionTTL == 0 {
 		c.SessionTTL = 5 * time.Minute
@@ -359,8 +254,8 @@ func (c *Config) resolve() error {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 64 << 10
 	}
-	if c.UserNames == nil {
-		c.UserNames = defaultUserNames
+	if c.Users.Names == nil {
+		c.Users.Names = defaultUserNames
 	}
 	if err := c.checkNotTypedNil(); err != nil {
 		return err
@@ -369,13 +264,13 @@ func (c *Config) resolve() error {
 		c.Store = NewMemoryStore()
 	}
 	if len(c.SecretKeys) == 0 {
-		if _, inMemory := c.Store.(*MemoryStore); !inMemory {
+		if _, inMemory := c.Store.(*memoryStore); !inMemory {
 			return fmt.Errorf("%w: SecretKeys is required with a Store other than the in-memory one: "+
 				"auth_sessions and TOTP secrets are sealed under it, and every instance must share it", ErrConfig)
 		}
 		c.SecretKeys = [][]byte{randomBytes(32)}
 	}
-	c.TOTP.Issuer = orDefault(c.TOTP.Issuer, c.RPName)
+	c.TOTP.Issuer = orDefault(c.TOTP.Issuer, c.WebAuthn.RPName)
 	if c.Messages.MaxPerUser < 0 {
 		return fmt.Errorf("%w: Messages.MaxPerUser must not be negative", ErrConfig)
 	}
@@ -392,15 +287,8 @@ func (c *Config) resolve() error {
 	if err := c.Push.resolve(); err != nil {
 		return err
 	}
-	if c.Limiter == nil {
-		c.Limiter = NewMemoryLimiter(0)
-	}
-	if c.ErrorHandler == nil {
-		c.ErrorHandler = WriteError
-	}
-	quiet := c.Logger == nil && testing.Testing()
-	if c.Logger == nil {
-		c.Logger = slog.Default()
+	if c.RateLimits.Limiter == nil {
+		c.RateLimits.Limiter = NewMemoryLimiter(0)
 	}
 	if c.Audit.RefusedTokenInterval < 0 {
 		return fmt.Errorf("%w: Audit.RefusedTokenInterval must not be negative", ErrConfig)
@@ -413,6 +301,84 @@ func (c *Config) resolve() error {
 		if quiet {
 			c.Audit.Handler = func(context.Context, AuditEvent) {}
 		}
+	}
+	return nil
+}
+
+// resolveTokens fills in what token checks need, for an API and for a
+// [TokenValidator] of an app's own: Issuer, Audience, PublicURL, ErrorHandler
+// and Logger. It returns the bare domain.
+func (c *Config) resolveTokens() (domain string, err error) {
+	domain = strings.TrimSuffix(strings.TrimPrefix(c.Domain, "https://"), "/")
+	if domain != "" {
+		c.Issuer = orDefault(c.Issuer, "https://"+domain+"/")
+		c.Audience = orDefault(c.Audience, "https://"+domain+"/me/")
+	}
+	if c.Issuer == "" {
+		return "", fmt.Errorf("%w: set Domain or Issuer", ErrConfig)
+	}
+	issuerURL, err := url.Parse(c.Issuer)
+	if err != nil || issuerURL.Host == "" {
+		return "", fmt.Errorf("%w: Issuer %q is not an absolute URL", ErrConfig, c.Issuer)
+	}
+	if err := checkAuth0Issuer(c.Issuer); err != nil {
+		return "", err
+	}
+	if c.Audience == "" {
+		if c.Audience, err = underIssuer(c.Issuer, "me/"); err != nil {
+			return "", fmt.Errorf("%w: Issuer %q: %v", ErrConfig, c.Issuer, err)
+		}
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+			return "", fmt.Errorf("%w: PublicURL %q is not an http(s) scheme and host", ErrConfig, c.PublicURL)
+		}
+		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	}
+	if c.ErrorHandler == nil {
+		c.ErrorHandler = WriteError
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return domain, nil
+}
+// resolve fills in the relying party from the API's domain or issuer and
+// checks the WebAuthn settings.
+func (w *WebAuthnConfig) resolve(domain, issuer string) error {
+	issuerURL, _ := url.Parse(issuer) // resolveTokens checked it
+	rpID := orDefault(hostOnly(domain), issuerURL.Hostname())
+	if domain == "" && isLoopback(rpID) {
+		rpID = "localhost"
+	}
+	w.RPID = orDefault(w.RPID, rpID)
+	if err := protocol.ValidateRPID(w.RPID); err != nil {
+		return fmt.Errorf("%w: WebAuthn.RPID %q: %v", ErrConfig, w.RPID, err)
+	}
+	w.RPName = orDefault(w.RPName, w.RPID)
+	if len(w.Origins) == 0 && w.RPID == "localhost" {
+		w.Origins = []string{"http://localhost"}
+	} else if len(w.Origins) == 0 {
+		w.Origins = []string{"https://" + w.RPID}
+	}
+	for _, o := range w.Origins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
+			return fmt.Errorf("%w: origin %q is not scheme://host[:port]", ErrConfig, o)
+		}
+	}
+	switch w.UserVerification {
+	case "":
+		w.UserVerification = string(protocol.VerificationPreferred)
+	case "required", "preferred", "discouraged":
+	default:
+		return fmt.Errorf("%w: WebAuthn.UserVerification %q is not required, preferred or discouraged", ErrConfig, w.UserVerification)
+	}
+	if w.MaxCredentials < 0 {
+		return fmt.Errorf("%w: WebAuthn.MaxCredentials must not be negative", ErrConfig)
+	}
+	if w.MaxCredentials == 0 {
+		w.MaxCredentials = 20
 	}
 	return nil
 }
@@ -467,12 +433,6 @@ func setHeaders(h http.Header, pairs ...string) {
 	}
 }
 
-// EnrollHandler returns the handler of POST /authentication-methods alone, with
-// its token, rate-limit and scope checks, for apps that route it themselves.
-func (a *API) EnrollHandler() http.Handler {
-	return a.routes["authentication-methods"].handlers[http.MethodPost]
-}
-
 func (a *API) buildRoutes() map[string]*route {
 	protect := func(scope string, h http.HandlerFunc) http.Handler {
 		// The DPoP proof is recorded by rateLimit, once the request passed the limits.
@@ -524,7 +484,7 @@ func (a *API) route(w http.ResponseWriter, r *http.Request) {
 	}
 	h := rt.handlers[method]
 	if h == nil {
-		e := newError(http.StatusMethodNotAllowed, "A0E-405-0001", "The method "+r.Method+" is not allowed here.", ErrMethodNotAllowed)
+		e := newError(http.StatusMethodNotAllowed, "A0E-405-0001", "The method "+r.Method+" is not allowed here.", errMethodNotAllowed)
 		e.Header = http.Header{"Allow": {rt.allow}}
 		a.errs.write(w, r, e)
 		return
@@ -589,5 +549,5 @@ func (a *API) rateLimit(next http.Handler) http.Handler {
 }
 
 func (a *API) methodURL(r *http.Request, id string) string {
-	return a.publicBase(r) + a.cfg.BasePath + "/me/v1/authentication-methods/" + url.PathEscape(id)
+	return a.cfg.publicBase(r) + a.cfg.BasePath + "/me/v1/authentication-methods/" + url.PathEscape(id)
 }

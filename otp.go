@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 )
 
-// Message is one code for a [Sender] to deliver.
+// Message is one code for a [Sender] to deliver: what your Sender reads.
 type Message struct {
 	// Channel is "email", "sms" or "voice".
 	Channel string
@@ -31,12 +31,6 @@ type Message struct {
 type Sender interface {
 	Send(ctx context.Context, msg Message) error
 }
-
-// SenderFunc adapts a function to a [Sender].
-type SenderFunc func(ctx context.Context, msg Message) error
-
-// Send implements [Sender].
-func (f SenderFunc) Send(ctx context.Context, msg Message) error { return f(ctx, msg) }
 
 // MessageConfig configures the methods whose codes are sent: email and phone.
 type MessageConfig struct {
@@ -130,7 +124,7 @@ func (messageFamily) finish(ctx context.Context, v *verification) error {
 	}
 	f, ok := readFields(v.state.Data, 4)
 	if !ok {
-		return ErrSessionInvalid
+		return errSessionInvalid
 	}
 	if err := v.countAttempt(ctx); err != nil {
 		return err

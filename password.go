@@ -55,7 +55,7 @@ type PasswordUser struct {
 	// Claims are the signed-in user's token claims.
 	Claims *Claims
 	// IdentityUserID is the identity the password is for (see
-	// [Config.AllowIdentity]).
+	// [UserConfig.AllowIdentity]).
 	IdentityUserID string
 	// Connection is the connection the request named, or "".
 	Connection string
@@ -77,80 +77,70 @@ func (e *PasswordRejectedError) Error() string {
 // PasswordPolicy is the policy a new password must meet, in the shape of the
 // contract's PasswordAuthenticationMethodPolicy.
 type PasswordPolicy struct {
-	Complexity  PasswordComplexity  `json:"complexity"`
-	ProfileData PasswordProfileData `json:"profile_data"`
-	History     PasswordHistory     `json:"history"`
-	Dictionary  PasswordDictionary  `json:"dictionary"`
-}
-
-// PasswordComplexity is the complexity part of a [PasswordPolicy].
-type PasswordComplexity struct {
-	// MinLength is the fewest characters (Unicode code points of its NFKC
-	// form) a password has.
-	MinLength int `json:"min_length"`
-	// CharacterTypes are the kinds of character required: "uppercase",
-	// "lowercase", "number", "special" (anything else, a space included).
-	CharacterTypes []string `json:"character_types"`
-	// CharacterTypeRule is "all" (every one of CharacterTypes) or
-	// "three_of_four" (three of them).
-	CharacterTypeRule string `json:"character_type_rule"`
-	// IdenticalCharacters "block" refuses 3 identical characters in a row;
-	// "allow" does not.
-	IdenticalCharacters string `json:"identical_characters"`
-	// SequentialCharacters "block" refuses 3 consecutive letters or digits in
-	// a row, up or down ("abc", "321"); "allow" does not.
-	SequentialCharacters string `json:"sequential_characters"`
-	// MaxLengthExceeded is "error": the API refuses a password over 256
-	// characters. "truncate" tells clients that the backend truncates long
-	// passwords itself; the built-in backend never does.
-	MaxLengthExceeded string `json:"max_length_exceeded"`
-}
-
-// PasswordProfileData is the profile-data part of a [PasswordPolicy]: when
-// Active, a password must not contain the user's value of any BlockedFields
-// (see [PasswordConfig.ProfileValue]), nor one of its words or an email's
-// part before "@", ignoring case; parts shorter than 3 characters are not
-// checked.
-type PasswordProfileData struct {
-	Active        bool     `json:"active"`
-	BlockedFields []string `json:"blocked_fields"`
-}
-
-// PasswordHistory is the history part of a [PasswordPolicy]: when Active, a
-// new password must differ from the identity's last Size passwords, the
-// current one included.
-type PasswordHistory struct {
-	Active bool `json:"active"`
-	Size   int  `json:"size"`
-}
-
-// PasswordDictionary is the dictionary part of a [PasswordPolicy]: when
-// Active, a password must not be a common one. Default is "en_10k" or
-// "en_100k", the names the contract allows. This package embeds the en_10k
-// list (passwordlist/en_10k.txt: the 10,000 most common passwords, each also
-// caught when followed by digits and symbols), which the API checks for both:
-// a backend whose policy says en_100k checks the other 90,000 itself, in
-// SetPassword; [NewArgon2Passwords], which has no such list, refuses it.
-type PasswordDictionary struct {
-	Active  bool   `json:"active"`
-	Default string `json:"default"`
+	// Complexity is what a password must be made of.
+	Complexity struct {
+		// MinLength is the fewest characters (Unicode code points of its NFKC
+		// form) a password has.
+		MinLength int `json:"min_length"`
+		// CharacterTypes are the kinds of character required: "uppercase",
+		// "lowercase", "number", "special" (anything else, a space included).
+		CharacterTypes []string `json:"character_types"`
+		// CharacterTypeRule is "all" (every one of CharacterTypes) or
+		// "three_of_four" (three of them).
+		CharacterTypeRule string `json:"character_type_rule"`
+		// IdenticalCharacters "block" refuses 3 identical characters in a row;
+		// "allow" does not.
+		IdenticalCharacters string `json:"identical_characters"`
+		// SequentialCharacters "block" refuses 3 consecutive letters or digits in
+		// a row, up or down ("abc", "321"); "allow" does not.
+		SequentialCharacters string `json:"sequential_characters"`
+		// MaxLengthExceeded is "error": the API refuses a password over 256
+		// characters. "truncate" tells clients that the backend truncates long
+		// passwords itself; the built-in backend never does.
+		MaxLengthExceeded string `json:"max_length_exceeded"`
+	} `json:"complexity"`
+	// ProfileData, when Active, refuses a password that contains the user's
+	// value of any BlockedFields (see [PasswordConfig.ProfileValue]), or one
+	// of its words or an email's part before "@", ignoring case; parts
+	// shorter than 3 characters are not checked.
+	ProfileData struct {
+		Active        bool     `json:"active"`
+		BlockedFields []string `json:"blocked_fields"`
+	} `json:"profile_data"`
+	// History, when Active, refuses a password among the identity's last
+	// Size passwords, the current one included.
+	History struct {
+		Active bool `json:"active"`
+		Size   int  `json:"size"`
+	} `json:"history"`
+	// Dictionary, when Active, refuses a common password. Default is
+	// "en_10k" or "en_100k", the names the contract allows. This package embeds
+	// the en_10k list (passwordlist/en_10k.txt: the 10,000 most common
+	// passwords, each also caught when followed by digits and symbols), which
+	// the API checks for both: a backend whose policy says en_100k checks the
+	// other 90,000 itself, in SetPassword; [NewArgon2Passwords], which has no
+	// such list, refuses it.
+	Dictionary struct {
+		Active  bool   `json:"active"`
+		Default string `json:"default"`
+	} `json:"dictionary"`
 }
 
 // DefaultPasswordPolicy is the policy [NewArgon2Passwords] uses unless told
 // otherwise: at least 8 characters with three of the four character types,
 // no 3 identical characters in a row, no name, email or nickname, none of the
-// last 5 passwords, no common password.
+// last 5 passwords, no common password. A backend of its own starts from it
+// and changes what differs.
 func DefaultPasswordPolicy() PasswordPolicy {
-	return PasswordPolicy{
-		Complexity: PasswordComplexity{
-			MinLength:      8,
-			CharacterTypes: []string{"lowercase", "uppercase", "number", "special"}, CharacterTypeRule: "three_of_four",
-			IdenticalCharacters: "block", SequentialCharacters: "allow", MaxLengthExceeded: "error",
-		},
-		ProfileData: PasswordProfileData{Active: true, BlockedFields: []string{"name", "email", "nickname"}},
-		History:     PasswordHistory{Active: true, Size: 5},
-		Dictionary:  PasswordDictionary{Active: true, Default: "en_10k"},
-	}
+	var p PasswordPolicy
+	c := &p.Complexity
+	c.MinLength, c.CharacterTypeRule = 8, "three_of_four"
+	c.CharacterTypes = []string{"lowercase", "uppercase", "number", "special"}
+	c.IdenticalCharacters, c.SequentialCharacters, c.MaxLengthExceeded = "block", "allow", "error"
+	p.ProfileData.Active, p.ProfileData.BlockedFields = true, []string{"name", "email", "nickname"}
+	p.History.Active, p.History.Size = true, 5
+	p.Dictionary.Active, p.Dictionary.Default = true, "en_10k"
+	return p
 }
 
 // maxPasswordLength is the longest new_password, in characters, the contract's

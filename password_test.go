@@ -182,15 +182,12 @@ func TestPasswordLifecycle(t *testing.T) {
 
 // strictPolicy turns every rule on, so that each test password breaks one.
 func strictPolicy() *myaccount.PasswordPolicy {
-	return &myaccount.PasswordPolicy{
-		Complexity: myaccount.PasswordComplexity{
-			MinLength: 10, CharacterTypes: []string{"uppercase", "lowercase", "number", "special"},
-			CharacterTypeRule: "all", IdenticalCharacters: "block", SequentialCharacters: "block", MaxLengthExceeded: "error",
-		},
-		ProfileData: myaccount.PasswordProfileData{Active: true, BlockedFields: []string{"name", "email", "nickname"}},
-		History:     myaccount.PasswordHistory{Active: true, Size: 3},
-		Dictionary:  myaccount.PasswordDictionary{Active: true, Default: "en_10k"},
-	}
+	p := myaccount.DefaultPasswordPolicy()
+	p.Complexity.MinLength, p.Complexity.CharacterTypeRule = 10, "all"
+	p.Complexity.CharacterTypes = []string{"uppercase", "lowercase", "number", "special"}
+	p.Complexity.SequentialCharacters = "block"
+	p.History.Size = 3
+	return &p
 }
 
 func TestPasswordRules(t *testing.T) {
@@ -369,11 +366,11 @@ type shelfBackend struct {
 }
 
 func (b *shelfBackend) Policy(context.Context, myaccount.PasswordUser) (myaccount.PasswordPolicy, error) {
-	return myaccount.PasswordPolicy{
-		Complexity: myaccount.PasswordComplexity{MinLength: 12, CharacterTypeRule: "all",
-			IdenticalCharacters: "allow", SequentialCharacters: "allow", MaxLengthExceeded: "truncate"},
-		Dictionary: myaccount.PasswordDictionary{Default: "en_100k"},
-	}, nil
+	var p myaccount.PasswordPolicy
+	p.Complexity.MinLength, p.Complexity.CharacterTypeRule = 12, "all"
+	p.Complexity.IdenticalCharacters, p.Complexity.SequentialCharacters, p.Complexity.MaxLengthExceeded = "allow", "allow", "truncate"
+	p.Dictionary.Default = "en_100k"
+	return p, nil
 }
 
 func (b *shelfBackend) SetPassword(_ context.Context, u myaccount.PasswordUser, password string, _ *myaccount.Method) ([]byte, error) {
@@ -419,7 +416,7 @@ func TestPasswordOwnBackend(t *testing.T) {
 func TestPasswordPerIdentity(t *testing.T) {
 	h := newHarness(t, func(c *myaccount.Config) {
 		c.Passwords.Backend = newPasswords(t, nil, 0)
-		c.AllowIdentity = func(_ context.Context, _ *myaccount.Claims, identity, connection string) bool {
+		c.Users.AllowIdentity = func(_ context.Context, _ *myaccount.Claims, identity, connection string) bool {
 			return identity == "linked-42" && connection == "corporate"
 		}
 	})
@@ -453,7 +450,9 @@ func TestPasswordPerIdentity(t *testing.T) {
 type badPolicyBackend struct{ *shelfBackend }
 
 func (badPolicyBackend) Policy(context.Context, myaccount.PasswordUser) (myaccount.PasswordPolicy, error) {
-	return myaccount.PasswordPolicy{Complexity: myaccount.PasswordComplexity{CharacterTypeRule: "most"}}, nil
+	var p myaccount.PasswordPolicy
+	p.Complexity.CharacterTypeRule = "most"
+	return p, nil
 }
 
 func TestPasswordBackendErrors(t *testing.T) {

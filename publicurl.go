@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// publicBase is the scheme://host that absolute Location headers start with:
+// publicBase is the scheme://host that absolute Location headers start with,
+// and DPoP proofs must name:
 // [Config.PublicURL], else the request's own scheme and Host, which trusted
 // forwarded headers may replace.
 //
@@ -16,15 +17,15 @@ import (
 // (trusted) proxy added, and any earlier one may come from the client. A value
 // that is not a plain host[:port] (such as "api.example.com@evil.example" or
 // "evil.example/phish?x=") or a scheme other than http and https is ignored.
-func (a *API) publicBase(r *http.Request) string {
-	if a.cfg.PublicURL != "" {
-		return a.cfg.PublicURL
+func (c *Config) publicBase(r *http.Request) string {
+	if c.PublicURL != "" {
+		return c.PublicURL
 	}
 	scheme, host := "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if a.cfg.TrustForwardedHeaders {
+	if c.TrustForwardedHeaders {
 		if p := strings.ToLower(lastValue(r.Header, "X-Forwarded-Proto")); p == "http" || p == "https" {
 			scheme = p
 		}

@@ -9,6 +9,20 @@ import (
 	"time"
 )
 
+// RateLimitConfig sets the API's two request buckets, both of which a request
+// must pass, and the [Limiter] that keeps them.
+type RateLimitConfig struct {
+	// Limiter keeps the buckets; set a shared one (such as redislimit's) when
+	// several instances serve one tenant. Default: [NewMemoryLimiter].
+	Limiter Limiter
+	// Tenant is the bucket shared by every user of an issuer.
+	// Default: 25 requests/second, burst 25.
+	Tenant RateLimit
+	// User is each user's bucket, on top of the tenant's.
+	// Default: 1 request/second, burst 10.
+	User RateLimit
+}
+
 // RateLimit configures one token bucket. The zero value means the default for that
 // bucket; Disabled turns the bucket off.
 type RateLimit struct {
@@ -20,13 +34,15 @@ type RateLimit struct {
 	Disabled bool
 }
 
-// Limit is a token bucket's shape as a [Limiter] sees it.
+// Limit is a token bucket's shape as the API asks a [Limiter] for it, which
+// a Limiter of your own applies.
 type Limit struct {
 	Rate  float64 // tokens per second, > 0
 	Burst int     // bucket size, > 0
 }
 
-// Decision is a [Limiter]'s answer for one request.
+// Decision is a [Limiter]'s answer for one request, which a Limiter of
+// your own returns; the API sets the rate-limit headers from it.
 type Decision struct {
 	Allowed   bool
 	Limit     int       // the bucket size
@@ -36,8 +52,9 @@ type Decision struct {
 	RetryAfter time.Duration
 }
 
-// Limiter takes tokens from named buckets. The in-memory [MemoryLimiter] is the
-// default; a shared backend lets several instances enforce one limit.
+// Limiter takes tokens from named buckets. [NewMemoryLimiter] is the default;
+// implement it for a shared backend (as redislimit does) so that several
+// instances enforce one limit.
 type Limiter interface {
 	// Allow takes one token from the bucket named key, creating it full with limit
 	// on first use. A failing backend returns an error (wrap [ErrUnavailable]) or,
@@ -45,13 +62,13 @@ type Limiter interface {
 	Allow(ctx context.Context, key string, limit Limit) (Decision, error)
 }
 
-// MemoryLimiter is an in-process [Limiter]: token buckets that refill as
+// memoryLimiter is an in-process [Limiter]: token buckets that refill as
 // golang.org/x/time/rate's do, kept in one table. The table is bounded: a bucket
 // idle long enough to have refilled is dropped (a new full bucket behaves the
 // same), and when the table is still full the least recently used bucket
 // goes, which at worst grants its owner a fresh bucket. Buckets are kept in
 // order of use, so a new key costs the same whether the table is full or not.
-type MemoryLimiter struct {
+type memoryLimiter struct {
 	mu      sync.Mutex
 	buckets map[bucketKey]*bucket
 	// lru is the sentinel of a circular list of the buckets: lru.next was used
@@ -85,23 +102,27 @@ type bucket struct {
 	prev, next *bucket   // neighbours in the limiter's lru list
 }
 
-// NewMemoryLimiter returns a [MemoryLimiter] tracking at most maxKeys buckets
-// (0 means 100,000).
-func NewMemoryLimiter(maxKeys int) *MemoryLimiter {
+// NewMemoryLimiter returns an in-process [Limiter], the default, tracking at
+// most maxKeys buckets (0 means 100,000); use it to bound the table, or to
+// rate-limit routes of an app's own. Its buckets are those of
+// golang.org/x/time/rate's.
+func NewMemoryLimiter(maxKeys int) Limiter { return newMemoryLimiter(maxKeys) }
+
+func newMemoryLimiter(maxKeys int) *memoryLimiter {
 	if maxKeys <= 0 {
 		maxKeys = 100_000
 	}
-	l := &MemoryLimiter{buckets: make(map[bucketKey]*bucket), maxKeys: maxKeys, start: time.Now()}
+	l := &memoryLimiter{buckets: make(map[bucketKey]*bucket), maxKeys: maxKeys, start: time.Now()}
 	l.lru.prev, l.lru.next = &l.lru, &l.lru
 	return l
 }
 
 // Allow implements [Limiter].
-func (l *MemoryLimiter) Allow(ctx context.Context, key string, limit Limit) (Decision, error) {
+func (l *memoryLimiter) Allow(ctx context.Context, key string, limit Limit) (Decision, error) {
 	return l.allow(bucketKey{kind: keyBucket, issuer: key}, limit, time.Now()), nil
 }
 
-func (l *MemoryLimiter) allow(key bucketKey, limit Limit, now time.Time) Decision {
+func (l *memoryLimiter) allow(key bucketKey, limit Limit, now time.Time) Decision {
 	t := now.Sub(l.start)
 	l.mu.Lock()
 	b, ok := l.buckets[key]
@@ -148,7 +169,7 @@ func durationFromTokens(tokens, rate float64) time.Duration {
 // least recently used end, so that the table shrinks as users go away, and the
 // least recently used bucket when the table is full. Each step is O(1). The
 // caller holds l.mu.
-func (l *MemoryLimiter) evict(now time.Duration) *bucket {
+func (l *memoryLimiter) evict(now time.Duration) *bucket {
 	var spare *bucket
 	for range 2 {
 		oldest := l.lru.prev
@@ -171,17 +192,17 @@ func (b *bucket) idle(now time.Duration) bool {
 	return now-b.last >= durationFromTokens(float64(b.burst), b.rate)
 }
 
-func (l *MemoryLimiter) unlink(b *bucket) {
+func (l *memoryLimiter) unlink(b *bucket) {
 	b.prev.next, b.next.prev = b.next, b.prev
 }
 
-func (l *MemoryLimiter) pushFront(b *bucket) {
+func (l *memoryLimiter) pushFront(b *bucket) {
 	b.prev, b.next = &l.lru, l.lru.next
 	b.next.prev, l.lru.next = b, b
 }
 
 // Len reports how many buckets the limiter tracks.
-func (l *MemoryLimiter) Len() int {
+func (l *memoryLimiter) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.buckets)
@@ -228,11 +249,11 @@ func (rl *rateLimiter) check(ctx context.Context, h http.Header, issuer, subject
 	return nil
 }
 
-// take takes a token from one of the API's buckets. The default MemoryLimiter
+// take takes a token from one of the API's buckets. The default memoryLimiter
 // gets a struct key; another Limiter gets "user\x00{issuer}\x00{subject}" or
 // "tenant\x00{issuer}".
 func (rl *rateLimiter) take(ctx context.Context, kind byte, issuer, subject string, limit Limit, now time.Time) (Decision, error) {
-	if ml, ok := rl.limiter.(*MemoryLimiter); ok {
+	if ml, ok := rl.limiter.(*memoryLimiter); ok {
 		return ml.allow(bucketKey{kind: kind, issuer: issuer, subject: subject}, limit, now), nil
 	}
 	if kind == userBucket {

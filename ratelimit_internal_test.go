@@ -15,12 +15,12 @@ import (
 )
 
 // TestMemoryLimiterDecidesAsRateLimiterDoes drives a bucket and an
-// x/time/rate Limiter, used as MemoryLimiter once used it, through the same
+// x/time/rate Limiter, used as memoryLimiter once used it, through the same
 // requests, at times and rates whose arithmetic is exact.
 func TestMemoryLimiterDecidesAsRateLimiterDoes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, limit := range []Limit{{0.5, 1}, {1, 5}, {4, 25}, {1024, 3}} {
-		l := NewMemoryLimiter(0)
+		l := newMemoryLimiter(0)
 		ref := rate.NewLimiter(rate.Limit(limit.Rate), limit.Burst)
 		now := l.start
 		for i := range 2000 {
@@ -61,7 +61,7 @@ func TestRateLimitKeys(t *testing.T) {
 	}
 	// The memory limiter keeps the API's buckets apart from each other and from
 	// keys given to Allow, even ones spelled like the API's.
-	ml := NewMemoryLimiter(0)
+	ml := newMemoryLimiter(0)
 	rl = rateLimiter{limiter: ml, tenant: &Limit{1000, 1000}, user: &Limit{1, 2}}
 	h := http.Header{}
 	for range 2 {
@@ -88,7 +88,7 @@ func TestRateLimitKeys(t *testing.T) {
 func BenchmarkLimiter(b *testing.B) {
 	b.Run("op=api-two-bucket", func(b *testing.B) {
 		// Limits that never trip, with bursts of the defaults' sizes.
-		rl := rateLimiter{limiter: NewMemoryLimiter(0), tenant: &Limit{1e9, 25}, user: &Limit{1e9, 10}}
+		rl := rateLimiter{limiter: newMemoryLimiter(0), tenant: &Limit{1e9, 25}, user: &Limit{1e9, 10}}
 		ctx, h := context.Background(), http.Header{}
 		issuer, subject := "https://tenant.example.com/", "auth0|6543210fedcba9876543210f"
 		b.ReportAllocs()
@@ -112,7 +112,7 @@ func BenchmarkLimiterMemory(b *testing.B) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			ml := NewMemoryLimiter(2 * users)
+			ml := newMemoryLimiter(2 * users)
 			rl := rateLimiter{limiter: ml, tenant: &Limit{1e9, 25}, user: &Limit{1, 10}}
 			h := http.Header{}
 			for i := range users {
@@ -141,7 +141,7 @@ func BenchmarkLimiterMemory(b *testing.B) {
 // included, however many new keys arrive.
 func TestMemoryLimiterEvictsLeastRecentlyUsed(t *testing.T) {
 	const maxKeys = 1024
-	l := NewMemoryLimiter(maxKeys)
+	l := newMemoryLimiter(maxKeys)
 	slow := Limit{Rate: 0.001, Burst: 5} // no bucket refills during the test
 	now := l.start
 	user := func(i int) bucketKey { return bucketKey{kind: userBucket, issuer: "t", subject: strconv.Itoa(i)} }
@@ -185,12 +185,12 @@ func BenchmarkLimiterNewKey(b *testing.B) {
 		// Tables holding between half and nine tenths of their bound, so
 		// that every key is new, the table never reaches its bound, and its
 		// size is close to that of the full one.
-		var l *MemoryLimiter
+		var l *memoryLimiter
 		i := 0
 		for b.Loop() {
 			if l == nil || len(l.buckets) >= maxKeys*9/10 {
 				b.StopTimer()
-				l = NewMemoryLimiter(maxKeys)
+				l = newMemoryLimiter(maxKeys)
 				for _, k := range keys[len(keys)-maxKeys/2:] {
 					l.allow(k, slow, l.start)
 				}
@@ -202,7 +202,7 @@ func BenchmarkLimiterNewKey(b *testing.B) {
 		}
 	})
 	b.Run("table=at-capacity", func(b *testing.B) {
-		l := NewMemoryLimiter(maxKeys)
+		l := newMemoryLimiter(maxKeys)
 		for _, k := range keys[:maxKeys] {
 			l.allow(k, slow, l.start)
 		}

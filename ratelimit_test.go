@@ -16,8 +16,8 @@ import (
 
 func TestTenantLimit(t *testing.T) {
 	h := newHarness(t, func(c *myaccount.Config) {
-		c.TenantRateLimit = myaccount.RateLimit{} // the default: 25/s, burst 25
-		c.UserRateLimit = myaccount.RateLimit{Disabled: true}
+		c.RateLimits.Tenant = myaccount.RateLimit{} // the default: 25/s, burst 25
+		c.RateLimits.User = myaccount.RateLimit{Disabled: true}
 	})
 	// 40 users at once: the bucket admits its burst of 25 plus what refills while
 	// the requests run, and refuses the rest.
@@ -66,8 +66,8 @@ func TestTenantLimit(t *testing.T) {
 
 func TestUserLimit(t *testing.T) {
 	h := newHarness(t, func(c *myaccount.Config) {
-		c.TenantRateLimit = myaccount.RateLimit{Disabled: true}
-		c.UserRateLimit = myaccount.RateLimit{} // the default: 1/s, burst 10
+		c.RateLimits.Tenant = myaccount.RateLimit{Disabled: true}
+		c.RateLimits.User = myaccount.RateLimit{} // the default: 1/s, burst 10
 	})
 	alice := h.token("auth0|alice")
 	for range 10 {
@@ -85,8 +85,8 @@ func TestUserLimit(t *testing.T) {
 
 func TestRateLimitHeadersOnEverySuccess(t *testing.T) {
 	h := newHarness(t, func(c *myaccount.Config) {
-		c.TenantRateLimit = myaccount.RateLimit{Rate: 1000, Burst: 1000}
-		c.UserRateLimit = myaccount.RateLimit{Rate: 1000, Burst: 1000}
+		c.RateLimits.Tenant = myaccount.RateLimit{Rate: 1000, Burst: 1000}
+		c.RateLimits.User = myaccount.RateLimit{Rate: 1000, Burst: 1000}
 	})
 	alice := h.token("auth0|alice")
 	r := h.do("POST", "/me/v1/authentication-methods", alice, map[string]any{"type": "passkey"})
@@ -134,15 +134,15 @@ func TestMemoryLimiterRefillsAndEvictsIdleBuckets(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if l.Len() != 3000 {
-		t.Fatalf("tracking %d buckets, want 3000", l.Len())
+	if myaccount.LimiterLen(l) != 3000 {
+		t.Fatalf("tracking %d buckets, want 3000", myaccount.LimiterLen(l))
 	}
 	time.Sleep(300 * time.Millisecond)
 	// New users arriving sweep the buckets that have refilled: they carry no state.
 	for i := range 1500 {
 		_, _ = l.Allow(ctx, fmt.Sprintf("new%d", i), quick)
 	}
-	if n := l.Len(); n > 2000 {
+	if n := myaccount.LimiterLen(l); n > 2000 {
 		t.Errorf("idle buckets kept: tracking %d", n)
 	}
 
@@ -152,7 +152,7 @@ func TestMemoryLimiterRefillsAndEvictsIdleBuckets(t *testing.T) {
 	for i := range 10_000 {
 		_, _ = bounded.Allow(ctx, fmt.Sprintf("u%d", i), slow)
 	}
-	if n := bounded.Len(); n > 2000 {
+	if n := myaccount.LimiterLen(bounded); n > 2000 {
 		t.Errorf("tracking %d buckets, bound 2000", n)
 	}
 
@@ -170,7 +170,7 @@ func TestMemoryLimiterRefillsAndEvictsIdleBuckets(t *testing.T) {
 
 func TestRateLimitedRequestsDoNotReachTheHandler(t *testing.T) {
 	h := newHarness(t, func(c *myaccount.Config) {
-		c.UserRateLimit = myaccount.RateLimit{Rate: 0.01, Burst: 1}
+		c.RateLimits.User = myaccount.RateLimit{Rate: 0.01, Burst: 1}
 	})
 	alice := h.token("auth0|alice")
 	wantStatus(t, h.do("POST", "/me/v1/authentication-methods", alice, map[string]any{"type": "passkey"}), http.StatusAccepted)

@@ -52,13 +52,13 @@ func (e *ReplayCacheFullError) Unwrap() error { return ErrUnavailable }
 // the cache itself.
 const defaultReplayCacheSize = 100_000
 
-// MemoryReplayCache is the default [ReplayCache]: one process's memory,
+// memoryReplayCache is the default [ReplayCache]: one process's memory,
 // bounded. Entries live in two generations: when every entry of the older one
 // has expired, it is dropped whole and the newer takes its place, so an entry
 // is kept until it expires at a map operation per proof. No entry is dropped
 // before it expires: at its capacity the cache refuses new proofs with a
 // [*ReplayCacheFullError] until the older generation has expired.
-type MemoryReplayCache struct {
+type memoryReplayCache struct {
 	mu       sync.Mutex
 	max      int
 	cur, old map[replayKey]int64 // id → expiry, UnixNano
@@ -67,15 +67,19 @@ type MemoryReplayCache struct {
 	now      func() time.Time
 }
 
-var _ ReplayCache = (*MemoryReplayCache)(nil)
+var _ ReplayCache = (*memoryReplayCache)(nil)
 
-// NewMemoryReplayCache returns a cache of at most max ids; max <= 0 means
-// 100,000 (about 4 MB), which the default rate limits cannot fill.
-func NewMemoryReplayCache(max int) *MemoryReplayCache {
+// NewMemoryReplayCache returns the in-process [ReplayCache], the default, of
+// at most max ids; max <= 0 means 100,000 (about 4 MB), which the default rate
+// limits cannot fill. A deployment of several instances shares one instead
+// (redislimit.NewReplayCache).
+func NewMemoryReplayCache(max int) ReplayCache { return newMemoryReplayCache(max) }
+
+func newMemoryReplayCache(max int) *memoryReplayCache {
 	if max <= 0 {
 		max = defaultReplayCacheSize
 	}
-	return &MemoryReplayCache{max: max, cur: make(map[replayKey]int64), old: make(map[replayKey]int64), now: time.Now}
+	return &memoryReplayCache{max: max, cur: make(map[replayKey]int64), old: make(map[replayKey]int64), now: time.Now}
 }
 
 // replayKey is what the memory cache keeps of an id: 16 bytes of its SHA-256.
@@ -84,7 +88,7 @@ func NewMemoryReplayCache(max int) *MemoryReplayCache {
 type replayKey [16]byte
 
 // Seen implements [ReplayCache]. Its only error is a [*ReplayCacheFullError].
-func (c *MemoryReplayCache) Seen(_ context.Context, id string, expires time.Time) (bool, error) {
+func (c *memoryReplayCache) Seen(_ context.Context, id string, expires time.Time) (bool, error) {
 	sum := sha256.Sum256([]byte(id))
 	key := replayKey(sum[:16])
 	now, exp := c.now().UnixNano(), expires.UnixNano()
@@ -112,7 +116,7 @@ func (c *MemoryReplayCache) Seen(_ context.Context, id string, expires time.Time
 
 // rotate drops old, every entry of which has expired (or there is none), and
 // makes cur the older generation. The caller holds c.mu.
-func (c *MemoryReplayCache) rotate() {
+func (c *memoryReplayCache) rotate() {
 	clear(c.old)
 	c.old, c.cur = c.cur, c.old
 	c.oldLast, c.curLast = c.curLast, 0
@@ -120,7 +124,7 @@ func (c *MemoryReplayCache) rotate() {
 
 // Len returns how many ids the cache holds, expired ones included until their
 // generation is dropped.
-func (c *MemoryReplayCache) Len() int {
+func (c *memoryReplayCache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.cur) + len(c.old)

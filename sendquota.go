@@ -75,7 +75,7 @@ func (a *API) checkSendQuotas(ctx context.Context, claims *Claims, destination s
 }
 
 func (a *API) takeSend(ctx context.Context, key string, q SendQuota) error {
-	d, err := a.cfg.Limiter.Allow(ctx, key, q.limit())
+	d, err := a.cfg.RateLimits.Limiter.Allow(ctx, key, q.limit())
 	if err != nil {
 		return err
 	}

@@ -36,30 +36,30 @@ func (a *API) sealSession(claims *Claims, st *enrollState) string {
 	return b64url.EncodeToString(a.keys.seal(nil, plain, sessionContext(claims)))
 }
 
-// openSession reverses sealSession. It gives [ErrSessionInvalid] for anything
+// openSession reverses sealSession. It gives [errSessionInvalid] for anything
 // it did not seal for this user, and for an expired session.
 func (a *API) openSession(claims *Claims, authSession string) (*enrollState, SessionRef, error) {
 	if len(authSession) > maxAuthSessionLength {
-		return nil, SessionRef{}, ErrSessionInvalid
+		return nil, SessionRef{}, errSessionInvalid
 	}
 	sealed, ok := decodeAuthSession(authSession)
 	if !ok {
-		return nil, SessionRef{}, ErrSessionInvalid
+		return nil, SessionRef{}, errSessionInvalid
 	}
 	plain, err := a.keys.open(sealed, sessionContext(claims))
 	if err != nil || len(plain) < 9 || plain[0] != sessionFormat {
-		return nil, SessionRef{}, ErrSessionInvalid
+		return nil, SessionRef{}, errSessionInvalid
 	}
 	fields, ok := readFields(plain[9:], 4)
 	if !ok {
-		return nil, SessionRef{}, ErrSessionInvalid
+		return nil, SessionRef{}, errSessionInvalid
 	}
 	st := &enrollState{
 		ExpiresAt: time.UnixMilli(int64(binary.BigEndian.Uint64(plain[1:9]))),
 		Type:      string(fields[0]), MethodID: string(fields[1]), Identity: string(fields[2]), Data: fields[3],
 	}
 	if !time.Now().Before(st.ExpiresAt) {
-		return nil, SessionRef{}, ErrSessionInvalid
+		return nil, SessionRef{}, errSessionInvalid
 	}
 	ref := SessionRef{ID: sessionID(sealed), Issuer: claims.Issuer, UserID: claims.Subject, ExpiresAt: st.ExpiresAt}
 	return st, ref, nil

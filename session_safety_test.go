@@ -51,7 +51,7 @@ func TestClientValuesAreCleanedBeforeTheyAreStored(t *testing.T) {
 // flakyStore fails its first CreateMethod as a database that drops the
 // connection would.
 type flakyStore struct {
-	*myaccount.MemoryStore
+	myaccount.Store
 	failures atomic.Int32
 }
 
@@ -59,13 +59,13 @@ func (s *flakyStore) CreateMethod(ctx context.Context, m *myaccount.Method, limi
 	if s.failures.Add(-1) >= 0 {
 		return fmt.Errorf("%w: connection reset", myaccount.ErrUnavailable)
 	}
-	return s.MemoryStore.CreateMethod(ctx, m, limit, session)
+	return s.Store.CreateMethod(ctx, m, limit, session)
 }
 
 // A store failure while the method is written does not spend the session:
 // the user's retry of the same verify succeeds.
 func TestStoreFailureAtVerifyLeavesTheSessionUsable(t *testing.T) {
-	store := &flakyStore{MemoryStore: myaccount.NewMemoryStore()}
+	store := &flakyStore{Store: myaccount.NewMemoryStore()}
 	store.failures.Store(1)
 	h := newHarness(t, func(c *myaccount.Config) { c.Store, c.SecretKeys = store, testKeys })
 	alice := h.token("auth0|alice")

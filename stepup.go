@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// ErrInsufficientAuthentication means the token's login is too old or too weak
+// errInsufficientAuthentication means the token's login is too old or too weak
 // for the operation (RFC 9470): the user must log in again.
-var ErrInsufficientAuthentication = errors.New("myaccount: insufficient user authentication")
+var errInsufficientAuthentication = errors.New("myaccount: insufficient user authentication")
 
 // StepUp is the authentication a scope demands on top of the scope itself
 // (RFC 9470). Zero values demand nothing.
@@ -71,7 +71,7 @@ func insufficientAuthenticationError(st *authState, s StepUp) *Error {
 	if len(s.ACRValues) > 0 {
 		params += `, acr_values="` + strings.Join(s.ACRValues, " ") + `"`
 	}
-	e := newError(http.StatusUnauthorized, "A0E-401-0001", detail, ErrInsufficientAuthentication)
+	e := newError(http.StatusUnauthorized, "A0E-401-0001", detail, errInsufficientAuthentication)
 	e.Header = http.Header{"Www-Authenticate": st.v.challenges(st.realm, st.scheme, params)}
 	return e
 }

@@ -44,7 +44,8 @@ type Method struct {
 	SecretSetAt time.Time
 }
 
-// WebAuthnCredential is the credential of a WebAuthn method.
+// WebAuthnCredential is the credential of a WebAuthn method ([Method.WebAuthn]),
+// which a Store keeps and gives back as it got it.
 type WebAuthnCredential struct {
 	CredentialID      []byte
 	PublicKey         []byte // COSE_Key
@@ -59,7 +60,8 @@ type WebAuthnCredential struct {
 	UserHandle        []byte
 }
 
-// MethodUpdate names the fields an update changes; nil fields are left alone.
+// MethodUpdate is what [Store.UpdateMethod] changes, for a Store of your
+// own: nil fields are left alone.
 type MethodUpdate struct {
 	Name             *string
 	PreferredChannel *string // phone methods only
@@ -142,9 +144,9 @@ type Store interface {
 	SetSecret(ctx context.Context, issuer, userID, id string, secret []byte, setAt time.Time, keepHistory int, session SessionRef) (*Method, error)
 }
 
-// MemoryStore is the in-memory [Store], the default. Its state lives as long as the
+// memoryStore is the in-memory [Store], the default. Its state lives as long as the
 // process; expired session records are dropped as new ones arrive, with no goroutine.
-type MemoryStore struct {
+type memoryStore struct {
 	mu          sync.Mutex
 	methods     map[userKey][]*Method // per user, in creation order
 	credentials map[string]bool       // relying party + "\x00" + credential id
@@ -156,7 +158,7 @@ type MemoryStore struct {
 	sessionCount, sweepAt int
 }
 
-// maxSessionsPerUser bounds the session records a [MemoryStore] keeps for one
+// maxSessionsPerUser bounds the session records a [memoryStore] keeps for one
 // user. A record appears only when a session is verified or a code tried, so a
 // person never comes near it; a client trying codes on thousands of
 // enrollments at once does, and gets [ErrRateLimited].
@@ -178,9 +180,13 @@ type sessionRecord struct {
 
 type userKey struct{ issuer, userID string }
 
-// NewMemoryStore returns an empty [MemoryStore].
-func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{
+// NewMemoryStore returns an empty in-memory [Store], the default: for tests,
+// and for one process whose methods may die with it. It also implements
+// [MethodsAndHandleReader].
+func NewMemoryStore() Store { return newMemoryStore() }
+
+func newMemoryStore() *memoryStore {
+	return &memoryStore{
 		methods:     make(map[userKey][]*Method),
 		credentials: make(map[string]bool),
 		handles:     make(map[userKey][]byte),
@@ -194,7 +200,7 @@ func credentialKey(rpID string, credentialID []byte) string {
 }
 
 // CreateMethod implements [Store].
-func (s *MemoryStore) CreateMethod(ctx context.Context, m *Method, limit int, session SessionRef) error {
+func (s *memoryStore) CreateMethod(ctx context.Context, m *Method, limit int, session SessionRef) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -233,7 +239,7 @@ func (s *MemoryStore) CreateMethod(ctx context.Context, m *Method, limit int, se
 }
 
 // ListMethods implements [Store].
-func (s *MemoryStore) ListMethods(ctx context.Context, issuer, userID, typ string) ([]*Method, error) {
+func (s *memoryStore) ListMethods(ctx context.Context, issuer, userID, typ string) ([]*Method, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -258,7 +264,7 @@ func (s *MemoryStore) ListMethods(ctx context.Context, issuer, userID, typ strin
 }
 
 // MethodsAndUserHandle implements [MethodsAndHandleReader].
-func (s *MemoryStore) MethodsAndUserHandle(ctx context.Context, issuer, userID, typ string, candidate []byte) ([]*Method, []byte, error) {
+func (s *memoryStore) MethodsAndUserHandle(ctx context.Context, issuer, userID, typ string, candidate []byte) ([]*Method, []byte, error) {
 	methods, err := s.ListMethods(ctx, issuer, userID, typ)
 	if err != nil {
 		return nil, nil, err
@@ -268,7 +274,7 @@ func (s *MemoryStore) MethodsAndUserHandle(ctx context.Context, issuer, userID, 
 }
 
 // GetMethod implements [Store].
-func (s *MemoryStore) GetMethod(ctx context.Context, issuer, userID, id string) (*Method, error) {
+func (s *memoryStore) GetMethod(ctx context.Context, issuer, userID, id string) (*Method, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -282,7 +288,7 @@ func (s *MemoryStore) GetMethod(ctx context.Context, issuer, userID, id string) 
 }
 
 // UpdateMethod implements [Store].
-func (s *MemoryStore) UpdateMethod(ctx context.Context, issuer, userID, id string, u MethodUpdate) (*Method, error) {
+func (s *memoryStore) UpdateMethod(ctx context.Context, issuer, userID, id string, u MethodUpdate) (*Method, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -302,7 +308,7 @@ func (s *MemoryStore) UpdateMethod(ctx context.Context, issuer, userID, id strin
 }
 
 // DeleteMethod implements [Store].
-func (s *MemoryStore) DeleteMethod(ctx context.Context, issuer, userID, id string) error {
+func (s *memoryStore) DeleteMethod(ctx context.Context, issuer, userID, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -324,7 +330,7 @@ func (s *MemoryStore) DeleteMethod(ctx context.Context, issuer, userID, id strin
 }
 
 // SetSecret implements [Store].
-func (s *MemoryStore) SetSecret(ctx context.Context, issuer, userID, id string, secret []byte, setAt time.Time, keepHistory int, session SessionRef) (*Method, error) {
+func (s *memoryStore) SetSecret(ctx context.Context, issuer, userID, id string, secret []byte, setAt time.Time, keepHistory int, session SessionRef) (*Method, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -353,7 +359,7 @@ func (s *MemoryStore) SetSecret(ctx context.Context, issuer, userID, id string, 
 }
 
 // find returns the index and the stored method; the caller holds s.mu.
-func (s *MemoryStore) find(issuer, userID, id string) (int, *Method) {
+func (s *memoryStore) find(issuer, userID, id string) (int, *Method) {
 	for i, m := range s.methods[userKey{issuer, userID}] {
 		if m.ID == id {
 			return i, m
@@ -363,7 +369,7 @@ func (s *MemoryStore) find(issuer, userID, id string) (int, *Method) {
 }
 
 // UserHandle implements [Store].
-func (s *MemoryStore) UserHandle(ctx context.Context, issuer, userID string, candidate []byte) ([]byte, error) {
+func (s *memoryStore) UserHandle(ctx context.Context, issuer, userID string, candidate []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -378,7 +384,7 @@ func (s *MemoryStore) UserHandle(ctx context.Context, issuer, userID string, can
 }
 
 // SpendSession implements [Store].
-func (s *MemoryStore) SpendSession(ctx context.Context, session SessionRef) error {
+func (s *memoryStore) SpendSession(ctx context.Context, session SessionRef) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -396,7 +402,7 @@ func (s *MemoryStore) SpendSession(ctx context.Context, session SessionRef) erro
 }
 
 // CountAttempt implements [Store].
-func (s *MemoryStore) CountAttempt(ctx context.Context, session SessionRef, max int) error {
+func (s *memoryStore) CountAttempt(ctx context.Context, session SessionRef, max int) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -415,7 +421,7 @@ func (s *MemoryStore) CountAttempt(ctx context.Context, session SessionRef, max 
 }
 
 // findRecord returns the session's record, or nil; the caller holds s.mu.
-func (s *MemoryStore) findRecord(session SessionRef) *sessionRecord {
+func (s *memoryStore) findRecord(session SessionRef) *sessionRecord {
 	if user := s.sessions[userKey{session.Issuer, session.UserID}]; user != nil {
 		return user.records[session.ID]
 	}
@@ -424,7 +430,7 @@ func (s *MemoryStore) findRecord(session SessionRef) *sessionRecord {
 
 // record returns the session's record, adding a fresh one when there is none;
 // the caller holds s.mu.
-func (s *MemoryStore) record(session SessionRef) (*sessionRecord, error) {
+func (s *memoryStore) record(session SessionRef) (*sessionRecord, error) {
 	if rec := s.findRecord(session); rec != nil {
 		return rec, nil
 	}
@@ -459,7 +465,7 @@ func (s *MemoryStore) record(session SessionRef) (*sessionRecord, error) {
 }
 
 // sweep drops the user's expired session records; the caller holds s.mu.
-func (s *MemoryStore) sweep(key userKey, now time.Time) {
+func (s *memoryStore) sweep(key userKey, now time.Time) {
 	user := s.sessions[key]
 	first := time.Time{}
 	for id, rec := range user.records {

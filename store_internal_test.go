@@ -19,7 +19,7 @@ import (
 // Opening enrollments costs the server nothing to keep: the state is sealed
 // into each auth_session. Trying codes does, and that is bounded per user.
 func TestMemoryStoreSessionRecordsAreBoundedPerUser(t *testing.T) {
-	s := NewMemoryStore()
+	s := newMemoryStore()
 	ctx := context.Background()
 	ref := func(user string, i int) SessionRef {
 		return SessionRef{ID: fmt.Sprint(i), Issuer: "iss", UserID: user, ExpiresAt: time.Now().Add(time.Hour)}
@@ -45,7 +45,7 @@ func TestMemoryStoreSessionRecordsAreBoundedPerUser(t *testing.T) {
 		t.Errorf("%d records, want %d", s.sessionCount, maxSessionsPerUser+1)
 	}
 	// Expired records make room again.
-	expired := NewMemoryStore()
+	expired := newMemoryStore()
 	for i := range maxSessionsPerUser {
 		r := ref("mallory", i)
 		r.ExpiresAt = time.Now().Add(-time.Second)
@@ -69,10 +69,10 @@ func TestThousandsOfEnrollmentsKeepNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	const issuer = "https://tenant.example.com/"
-	store := NewMemoryStore()
+	store := newMemoryStore()
 	a, err := New(Config{
-		Issuer: issuer, Keyfunc: func(*jwt.Token) (any, error) { return &key.PublicKey, nil },
-		Store: store, TenantRateLimit: RateLimit{Disabled: true}, UserRateLimit: RateLimit{Disabled: true},
+		Issuer: issuer, Token: TokenConfig{Keyfunc: func(*jwt.Token) (any, error) { return &key.PublicKey, nil }},
+		Store: store, RateLimits: RateLimitConfig{Tenant: RateLimit{Disabled: true}, User: RateLimit{Disabled: true}},
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

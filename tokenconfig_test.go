@@ -5,87 +5,56 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/http"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
 
-func TestConfigTokenIsTheOnePlaceOfTokenSettings(t *testing.T) {
+func TestConfigTokenSettings(t *testing.T) {
 	keys := func(*jwt.Token) (any, error) { return nil, errors.New("no keys") }
-	client := &http.Client{}
-	// The deprecated fields still work, moved into Token.
-	api, err := New(Config{Domain: "tenant.example.com", Keyfunc: keys, Leeway: time.Minute, TokenCacheSize: 7})
+	api, err := New(Config{Issuer: "https://tenant.example.com/", Token: TokenConfig{Keyfunc: keys, Leeway: time.Minute,
+		CacheSize: 7, DPoP: DPoPConfig{Mode: "required"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer api.Close()
-	if api.cfg.Token.Leeway != time.Minute || api.validator.leeway != time.Minute || api.validator.cache.max != 7 ||
-		api.cfg.Token.Issuer != "https://tenant.example.com/" || api.validator.realm != "https://tenant.example.com/me/" {
-		t.Errorf("deprecated fields not moved: %+v", api.cfg.Token)
-	}
-	// Token alone, Issuer included.
-	api2, err := New(Config{Token: TokenConfig{Issuer: "https://tenant.example.com/", Keyfunc: keys, Leeway: time.Second,
-		DPoP: DPoPConfig{Mode: DPoPRequired}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer api2.Close()
-	if api2.cfg.Issuer != "https://tenant.example.com/" || api2.cfg.RPID != "tenant.example.com" || api2.validator.dpop.mode != DPoPRequired {
-		t.Errorf("Token alone: %+v", api2.cfg)
+	if api.validator.leeway != time.Minute || api.validator.cache.max != 7 || api.validator.dpop.mode != dpopRequired ||
+		api.validator.realm != "https://tenant.example.com/me/" || api.cfg.WebAuthn.RPID != "tenant.example.com" {
+		t.Errorf("token settings not applied: %+v", api.cfg)
 	}
 	bad := map[string]Config{
-		"two issuers":          {Issuer: "https://a.example/", Token: TokenConfig{Issuer: "https://b.example/"}},
-		"two leeways":          {Leeway: time.Second, Token: TokenConfig{Leeway: time.Minute}},
-		"two keyfuncs":         {Token: TokenConfig{Keyfunc: keys}},
-		"two clients":          {HTTPClient: client, Token: TokenConfig{HTTPClient: &http.Client{}}},
-		"two algorithm lists":  {Algorithms: []string{"RS256"}, Token: TokenConfig{Algorithms: []string{"ES256"}}},
-		"two cache sizes":      {TokenCacheSize: 5, Token: TokenConfig{TokenCacheSize: 6}},
-		"DPoP public URL":      {Token: TokenConfig{DPoP: DPoPConfig{PublicURL: "https://x.example"}}},
 		"short nonce key":      {Token: TokenConfig{DPoP: DPoPConfig{NonceKey: []byte("short")}}},
 		"HMAC proof algorithm": {Token: TokenConfig{DPoP: DPoPConfig{Algorithms: []string{"HS256"}}}},
-		"unknown DPoP mode":    {Token: TokenConfig{DPoP: DPoPConfig{Mode: 7}}},
+		"unknown DPoP mode":    {Token: TokenConfig{DPoP: DPoPConfig{Mode: "sometimes"}}},
 		"negative step-up":     {Token: TokenConfig{StepUp: map[string]StepUp{"x": {MaxAge: -1}}}},
 		"acr with a quote":     {Token: TokenConfig{StepUp: map[string]StepUp{"x": {ACRValues: []string{`a"b`}}}}},
+		"cache size -2":        {Token: TokenConfig{CacheSize: -2}},
+		"public URL with path": {PublicURL: "https://x.example/api"},
 	}
 	for name, cfg := range bad {
 		t.Run(name, func(t *testing.T) {
 			cfg.Domain = "tenant.example.com"
-			cfg.Keyfunc = keys
+			cfg.Token.Keyfunc = keys
 			if a, err := New(cfg); !errors.Is(err, ErrConfig) {
 				if a != nil {
 					a.Close()
 				}
 				t.Errorf("New: %v, want ErrConfig", err)
 			}
+			if v, err := NewTokenValidator(cfg); !errors.Is(err, ErrConfig) {
+				if v != nil {
+					v.Close()
+				}
+				t.Errorf("NewTokenValidator: %v, want ErrConfig", err)
+			}
 		})
-	}
-	// Agreeing values are no conflict.
-	api3, err := New(Config{Domain: "tenant.example.com", Keyfunc: keys, Leeway: time.Second, Token: TokenConfig{Leeway: time.Second, Issuer: "https://tenant.example.com/"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api3.Close()
-}
-
-func TestDPoPModeText(t *testing.T) {
-	for _, m := range []DPoPMode{DPoPAllowed, DPoPRequired, DPoPDisabled} {
-		text, _ := m.MarshalText()
-		var back DPoPMode
-		if err := back.UnmarshalText(text); err != nil || back != m {
-			t.Errorf("%v: %s → %v %v", m, text, back, err)
-		}
-	}
-	var m DPoPMode
-	if err := m.UnmarshalText([]byte("sometimes")); err == nil {
-		t.Error("an unknown mode parsed")
 	}
 }
 
 func TestMemoryReplayCache(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
-	c := NewMemoryReplayCache(4)
+	c := newMemoryReplayCache(4)
 	c.now = func() time.Time { return now }
 	seen := func(id string, ttl time.Duration) bool {
 		s, err := c.Seen(context.Background(), id, now.Add(ttl))

@@ -42,7 +42,7 @@ func (totpFamily) offered(cfg *Config, _ string) bool { return !cfg.TOTP.Disable
 func (totpFamily) usage(string) string { return "secondary" }
 
 func (totpFamily) begin(_ context.Context, e *enrollment) error {
-	account, _ := e.api.cfg.UserNames(e.claims)
+	account, _ := e.api.cfg.Users.Names(e.claims)
 	key, err := totp.Generate(totp.GenerateOpts{
 		Issuer: e.api.cfg.TOTP.Issuer, AccountName: account, Period: uint(totpOptions.Period),
 		Digits: totpOptions.Digits, Algorithm: totpOptions.Algorithm,

@@ -6,11 +6,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -18,46 +16,34 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// DefaultAlgorithms are the signing algorithms accepted unless configured otherwise:
+// defaultAlgorithms are the signing algorithms accepted unless configured otherwise:
 // asymmetric only, so a public key can never double as an HMAC secret.
-var DefaultAlgorithms = []string{"RS256", "PS256", "ES256", "EdDSA"}
+var defaultAlgorithms = []string{"RS256", "PS256", "ES256", "EdDSA"}
 
 var asymmetricAlgorithms = []string{
 	"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
 }
 
-// TokenConfig holds every token setting, for a [TokenValidator] of an app's
-// own and for an [API] ([Config.Token]). Zero values are the defaults.
+// TokenConfig holds how an [API] or a [TokenValidator] checks tokens
+// ([Config.Token]); the issuer, the public URL, and how errors are answered
+// and logged are the [Config]'s. Zero values are the defaults.
 type TokenConfig struct {
-	// Issuer is the exact "iss" a token must carry, such as "https://tenant.auth0.com/".
-	// It must be https, except on loopback hosts, and an Auth0 one
-	// (*.auth0.com) must end in "/", as Auth0's "iss" does. Default: none, required for
-	// NewTokenValidator; an API's is [Config.Issuer].
-	Issuer string
 	// JWKSURL is where the issuer's signing keys are. Default:
 	// ".well-known/jwks.json" under Issuer, with or without its trailing slash.
 	JWKSURL string
-	// Keyfunc supplies verification keys instead of fetching JWKSURL. Default: nil.
+	// Keyfunc supplies verification keys instead of fetching JWKSURL, for keys
+	// of your own or a test issuer. Default: nil.
 	Keyfunc jwt.Keyfunc
-	// Algorithms are the accepted "alg" values, asymmetric only. Default: [DefaultAlgorithms].
+	// Algorithms are the accepted "alg" values, asymmetric only. Default: RS256, PS256, ES256 and EdDSA.
 	Algorithms []string
 	// Leeway is the clock skew allowed on exp, nbf, iat and auth_time. Default: 5 seconds.
 	Leeway time.Duration
-	// Realm is the realm of WWW-Authenticate challenges. Default: Issuer (an
-	// API: its Audience).
+	// Realm is the realm of WWW-Authenticate challenges. Default: an API's
+	// Audience; a TokenValidator of its own, the Issuer.
 	Realm string
 	// HTTPClient fetches the JWKS. Default: a client with a 10 second timeout.
 	HTTPClient *http.Client
-	// ErrorHandler writes token errors. Default: [WriteError] (an API:
-	// [Config.ErrorHandler]).
-	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
-	// ProblemJSON serves error bodies as application/problem+json instead of
-	// application/json, as [Config.ProblemJSON] does. Default: false.
-	ProblemJSON bool
-	// Logger receives JWKS refresh failures. Default: slog.Default() (an API:
-	// [Config.Logger]).
-	Logger *slog.Logger
-	// TokenCacheSize is how many verified tokens are remembered, by the SHA-256
+	// CacheSize is how many verified tokens are remembered, by the SHA-256
 	// of the whole token, so that a token seen before is accepted without
 	// verifying its signature again. exp, nbf and iat are still checked on every
 	// request, and an entry is used only while the keyfunc still returns the key
@@ -65,7 +51,7 @@ type TokenConfig struct {
 	// on a hit the keyfunc gets the token's header and claims, without Raw and
 	// Signature. A DPoP-bound token's proof is checked on every request, cached
 	// or not. -1 turns the cache off. Default: 10,000.
-	TokenCacheSize int
+	CacheSize int
 	// DPoP configures DPoP-bound tokens (RFC 9449). Default: accepted beside
 	// bearer tokens, without server nonces.
 	DPoP DPoPConfig
@@ -94,31 +80,35 @@ type TokenValidator struct {
 	cancel     context.CancelFunc         // stops the JWKS refresh
 }
 
-// NewTokenValidator checks cfg and, unless cfg.Keyfunc is set, starts fetching the
-// JWKS in the background. Call [TokenValidator.Close] to stop it.
-func NewTokenValidator(cfg TokenConfig) (*TokenValidator, error) {
-	base, err := requestBase(cfg.DPoP.PublicURL)
-	if err != nil {
+// NewTokenValidator returns a validator of an app's own, to protect its
+// routes with the token checks an API makes. It reads, of cfg, Domain or
+// Issuer, Token, PublicURL, TrustForwardedHeaders, ErrorHandler, ProblemJSON
+// and Logger, and ignores the rest. Unless cfg.Token.Keyfunc is set, it starts
+// fetching the JWKS in the background: call [TokenValidator.Close] to stop it.
+// Errors wrap [ErrConfig].
+func NewTokenValidator(cfg Config) (*TokenValidator, error) {
+	if _, err := cfg.resolveTokens(); err != nil {
 		return nil, err
 	}
-	return newTokenValidator(cfg, base)
+	onError := cfg.ErrorHandler
+	if cfg.ProblemJSON {
+		onError = withProblemJSON(onError)
+	}
+	return newTokenValidator(&cfg, cfg.Issuer, onError, cfg.publicBase)
 }
 
-// newTokenValidator is NewTokenValidator with the function that gives the
-// public scheme and host of a request, which an API derives its own way.
-func newTokenValidator(cfg TokenConfig, publicBase func(*http.Request) string) (*TokenValidator, error) {
-	if cfg.Issuer == "" {
-		return nil, fmt.Errorf("%w: Issuer is required", ErrConfig)
-	}
-	if err := checkSecureURL("Issuer", cfg.Issuer); err != nil {
-		return nil, err
-	}
-	if err := checkAuth0Issuer(cfg.Issuer); err != nil {
+// newTokenValidator builds the validator of a resolved cfg, with the realm
+// its challenges name by default, the function that answers its errors and
+// the one that gives the public scheme and host of a request.
+func newTokenValidator(c *Config, realm string, onError func(http.ResponseWriter, *http.Request, error),
+	publicBase func(*http.Request) string) (*TokenValidator, error) {
+	cfg := c.Token
+	if err := checkSecureURL("Issuer", c.Issuer); err != nil {
 		return nil, err
 	}
 	algs := cfg.Algorithms
 	if len(algs) == 0 {
-		algs = DefaultAlgorithms
+		algs = defaultAlgorithms
 	}
 	for _, alg := range algs {
 		if !slices.Contains(asymmetricAlgorithms, alg) {
@@ -129,8 +119,8 @@ func newTokenValidator(cfg TokenConfig, publicBase func(*http.Request) string) (
 	if leeway == 0 {
 		leeway = 5 * time.Second
 	}
-	if cfg.TokenCacheSize < -1 {
-		return nil, fmt.Errorf("%w: TokenCacheSize must be -1 (off), 0 (the default) or positive", ErrConfig)
+	if cfg.CacheSize < -1 {
+		return nil, fmt.Errorf("%w: Token.CacheSize must be -1 (off), 0 (the default) or positive", ErrConfig)
 	}
 	dpop, err := newDPoPChecker(cfg.DPoP)
 	if err != nil {
@@ -143,8 +133,8 @@ func newTokenValidator(cfg TokenConfig, publicBase func(*http.Request) string) (
 	v := &TokenValidator{
 		leeway:     leeway,
 		now:        time.Now,
-		realm:      orDefault(cfg.Realm, cfg.Issuer),
-		onError:    cfg.ErrorHandler,
+		realm:      orDefault(cfg.Realm, realm),
+		onError:    onError,
 		dpop:       dpop,
 		stepUp:     stepUp,
 		publicBase: publicBase,
@@ -152,7 +142,7 @@ func newTokenValidator(cfg TokenConfig, publicBase func(*http.Request) string) (
 	}
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods(algs),
-		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithIssuer(c.Issuer),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(leeway),
@@ -161,14 +151,8 @@ func newTokenValidator(cfg TokenConfig, publicBase func(*http.Request) string) (
 		jwt.WithStrictDecoding(),
 		jwt.WithTimeFunc(func() time.Time { return v.now() }),
 	)
-	if cfg.TokenCacheSize != -1 {
-		v.cache = newTokenCache(cmp.Or(cfg.TokenCacheSize, 10_000))
-	}
-	if v.onError == nil {
-		v.onError = WriteError
-	}
-	if cfg.ProblemJSON {
-		v.onError = withProblemJSON(v.onError)
+	if cfg.CacheSize != -1 {
+		v.cache = newTokenCache(cmp.Or(cfg.CacheSize, 10_000))
 	}
 	if cfg.Keyfunc != nil {
 		v.keyfunc = cfg.Keyfunc
@@ -178,8 +162,8 @@ func newTokenValidator(cfg TokenConfig, publicBase func(*http.Request) string) (
 	if jwksURL == "" {
 		// Derived from an Issuer checked above, so it needs no check of its own,
 		// and an error here would name a field the caller never set.
-		if jwksURL, err = underIssuer(cfg.Issuer, jwksPath); err != nil {
-			return nil, fmt.Errorf("%w: Issuer %q: %v", ErrConfig, cfg.Issuer, err)
+		if jwksURL, err = underIssuer(c.Issuer, jwksPath); err != nil {
+			return nil, fmt.Errorf("%w: Issuer %q: %v", ErrConfig, c.Issuer, err)
 		}
 	} else if err := checkSecureURL("JWKSURL", jwksURL); err != nil {
 		return nil, err
@@ -188,10 +172,7 @@ func newTokenValidator(cfg TokenConfig, publicBase func(*http.Request) string) (
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
+	logger := c.Logger
 	ctx, cancel := context.WithCancel(context.Background())
 	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{jwksURL}, keyfunc.Override{
 		Client: client,
@@ -217,31 +198,12 @@ func newTokenValidator(cfg TokenConfig, publicBase func(*http.Request) string) (
 	return v, nil
 }
 
-// requestBase returns how a validator of its own finds the public scheme and
-// host of a request: publicURL when set, else the request's Host and TLS.
-func requestBase(publicURL string) (func(*http.Request) string, error) {
-	if publicURL != "" {
-		u, err := url.Parse(publicURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
-			return nil, fmt.Errorf("%w: DPoP.PublicURL %q is not an http(s) scheme and host", ErrConfig, publicURL)
-		}
-		base := u.Scheme + "://" + u.Host
-		return func(*http.Request) string { return base }, nil
-	}
-	return func(r *http.Request) string {
-		if r.TLS != nil {
-			return "https://" + r.Host
-		}
-		return "http://" + r.Host
-	}, nil
-}
-
 // Close stops the background JWKS refresh. It is safe to call more than once.
 func (v *TokenValidator) Close() { v.cancel() }
 
 // Validate verifies a raw bearer token and returns its claims, a copy of the
 // caller's own. A token verified before may come from the cache
-// ([TokenConfig.TokenCacheSize]). A DPoP-bound token is refused, as its proof
+// ([TokenConfig.CacheSize]). A DPoP-bound token is refused, as its proof
 // cannot be checked here: use [TokenValidator.ValidateRequest]. Errors are
 // *Error values wrapping [ErrInvalidToken].
 func (v *TokenValidator) Validate(ctx context.Context, raw string) (*Claims, error) {
@@ -260,7 +222,7 @@ func (v *TokenValidator) Validate(ctx context.Context, raw string) (*Claims, err
 // with the proof of r's DPoP header, per [DPoPConfig.Mode]. It returns the
 // claims, a copy of the caller's own. Errors are *Error values with their
 // challenges, wrapping [ErrMissingToken], [ErrInvalidToken],
-// [ErrInvalidDPoPProof], [ErrUseDPoPNonce] or [ErrUnavailable].
+// or [ErrUnavailable].
 func (v *TokenValidator) ValidateRequest(r *http.Request) (*Claims, error) {
 	a, err := v.authenticate(r, nil, v.realm)
 	if err != nil {

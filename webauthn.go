@@ -24,11 +24,35 @@ var passkeyAlgorithms = []protocol.CredentialParameter{
 	{Type: protocol.PublicKeyCredentialType, Algorithm: webauthncose.AlgRS256},
 }
 
-// WebAuthnMFAConfig configures WebAuthn as a second factor: security keys
-// (webauthn-roaming, cross-platform authenticators) and built-in
-// authenticators such as a laptop's fingerprint reader (webauthn-platform).
-// Both are offered by default.
-type WebAuthnMFAConfig struct {
+// WebAuthnConfig configures the three WebAuthn methods: passkeys,
+// security keys (webauthn-roaming, cross-platform authenticators) and
+// built-in authenticators such as a laptop's fingerprint reader
+// (webauthn-platform), the last two as second factors.
+type WebAuthnConfig struct {
+	// RPID is the relying party id. Default: Config.Domain; without Domain,
+	// Config.Issuer's host, except that a loopback Issuer (localhost,
+	// 127.0.0.1, [::1], as in tests and local development) gives "localhost",
+	// since WebAuthn does not accept an IP address as a relying party id.
+	RPID string
+	// RPName is the relying party name shown by authenticators. Default: RPID.
+	RPName string
+	// Origins are the web origins allowed to create credentials. Default:
+	// "https://{RPID}", or "http://localhost" when RPID is "localhost"
+	// (browsers treat http://localhost as secure; it is also the origin
+	// myaccounttest.Authenticator reports by default). New logs a warning for
+	// an origin whose host is neither RPID nor under it, which browsers allow
+	// only through WebAuthn Related Origin Requests.
+	Origins []string
+	// UserVerification is the user verification requirement: "required",
+	// "preferred" or "discouraged". Default: "preferred".
+	UserVerification string
+	// MaxCredentials is how many credentials of each WebAuthn type a user may
+	// hold: passkeys, security keys and platform authenticators each. Default: 20.
+	MaxCredentials int
+	// AlwaysExcludeCredentials sends the user's credentials as
+	// excludeCredentials in every enrollment, not only when the request sets
+	// use_exclude_credentials, as Auth0 does. Default: false.
+	AlwaysExcludeCredentials bool
 	// DisableRoaming stops the API from offering webauthn-roaming. Default: false.
 	DisableRoaming bool
 	// DisablePlatform stops the API from offering webauthn-platform. Default: false.
@@ -74,16 +98,16 @@ func (webauthnFamily) verifyMembers(string) []member {
 	return []member{{name: "authn_response", kind: kindObject, required: true}}
 }
 
-// limit is MaxPasskeys for each of the three types.
-func (webauthnFamily) limit(cfg *Config, _ string) int { return cfg.MaxPasskeys }
+// limit is MaxCredentials for each of the three types.
+func (webauthnFamily) limit(cfg *Config, _ string) int { return cfg.WebAuthn.MaxCredentials }
 
 // offered: passkeys always; the MFA types unless disabled.
 func (webauthnFamily) offered(cfg *Config, typ string) bool {
 	switch typ {
 	case TypeWebAuthnRoaming:
-		return !cfg.WebAuthnMFA.DisableRoaming
+		return !cfg.WebAuthn.DisableRoaming
 	case TypeWebAuthnPlatform:
-		return !cfg.WebAuthnMFA.DisablePlatform
+		return !cfg.WebAuthn.DisablePlatform
 	}
 	return true
 }
@@ -101,7 +125,7 @@ func (webauthnFamily) usage(typ string) string {
 func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
 	a, claims := e.api, e.claims
 	var exclude []*Method
-	if a.cfg.AlwaysExcludeCredentials || string(e.body["use_exclude_credentials"]) == "true" {
+	if a.cfg.WebAuthn.AlwaysExcludeCredentials || string(e.body["use_exclude_credentials"]) == "true" {
 		// The user's credentials of every WebAuthn type, so one authenticator
 		// is not enrolled twice under two types.
 		all, err := a.cfg.Store.ListMethods(ctx, claims.Issuer, claims.Subject, "")
@@ -114,7 +138,7 @@ func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
 			}
 		}
 	}
-	name, displayName := a.cfg.UserNames(claims)
+	name, displayName := a.cfg.Users.Names(claims)
 	e.reply = append(e.reply, `,"authn_params_public_key":`...)
 	var ceremony *webauthn.SessionData
 	var err error
@@ -127,16 +151,16 @@ func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
 }
 
 func (webauthnFamily) checkVerifyBody(body map[string]json.RawMessage) error {
-	return checkAttestationBody(members(body["authn_response"]))
+	return checkAttestationBody(object(body["authn_response"]))
 }
 
 func (webauthnFamily) finish(ctx context.Context, v *verification) error {
 	ceremony, ok := decodeCeremony(v.state.Data)
 	if !ok {
-		return ErrSessionInvalid
+		return errSessionInvalid
 	}
 	want := attachments[v.state.Type]
-	if got := unquote(members(v.body["authn_response"])["authenticatorAttachment"]); want != "" && got != "" && got != string(want) {
+	if got := unquote(object(v.body["authn_response"])["authenticatorAttachment"]); want != "" && got != "" && got != string(want) {
 		// The session stays usable: the client may answer with the right kind.
 		return bodyError("/authn_response/authenticatorAttachment", `must be "`+string(want)+`" for `+v.state.Type)
 	}
@@ -205,17 +229,17 @@ func (a *API) beginPasskey(b, handle []byte, name, displayName, typ string, excl
 	}
 	session := &webauthn.SessionData{
 		Challenge:        b64url.EncodeToString(challenge),
-		RelyingPartyID:   a.cfg.RPID,
+		RelyingPartyID:   a.cfg.WebAuthn.RPID,
 		UserID:           handle,
-		UserVerification: protocol.UserVerificationRequirement(a.cfg.UserVerification),
+		UserVerification: protocol.UserVerificationRequirement(a.cfg.WebAuthn.UserVerification),
 		CredParams:       passkeyAlgorithms,
 	}
 	b = append(b, `{"challenge":"`...)
 	b = append(b, session.Challenge...)
 	b = append(b, `","rp":{"id":`...)
-	b = appendString(b, a.cfg.RPID)
+	b = appendString(b, a.cfg.WebAuthn.RPID)
 	b = append(b, `,"name":`...)
-	b = appendString(b, a.cfg.RPName)
+	b = appendString(b, a.cfg.WebAuthn.RPName)
 	b = append(b, `},"user":{"id":"`...)
 	b = b64url.AppendEncode(b, handle)
 	b = append(b, `","name":`...)
@@ -234,7 +258,7 @@ func (a *API) beginPasskey(b, handle []byte, name, displayName, typ string, excl
 		b = append(b, '}')
 	}
 	b = append(b, `],"authenticatorSelection":{`...)
-	if attachment := attachments[typ]; attachment != "" && a.cfg.WebAuthnMFA.AttachmentHint {
+	if attachment := attachments[typ]; attachment != "" && a.cfg.WebAuthn.AttachmentHint {
 		b = append(b, `"authenticatorAttachment":`...)
 		b = appendString(b, string(attachment))
 		b = append(b, ',')
@@ -245,7 +269,7 @@ func (a *API) beginPasskey(b, handle []byte, name, displayName, typ string, excl
 		b = append(b, ',')
 	}
 	b = append(b, `"userVerification":`...)
-	b = appendString(b, a.cfg.UserVerification)
+	b = appendString(b, a.cfg.WebAuthn.UserVerification)
 	b = append(b, `},"timeout":`...)
 	b = strconv.AppendInt(b, a.cfg.SessionTTL.Milliseconds(), 10)
 	if len(exclude) > 0 {
@@ -347,7 +371,7 @@ func checkAttestationBody(resp map[string]json.RawMessage) error {
 	if unquote(resp["type"]) != "public-key" {
 		return bodyError("/authn_response/type", `must be "public-key"`)
 	}
-	attestation := members(resp["response"])
+	attestation := object(resp["response"])
 	// authenticatorData, publicKey and publicKeyAlgorithm are what a browser's
 	// toJSON() adds; they repeat what the attestation object holds, so they are ignored.
 	return checkMembers(attestation, "/authn_response/response", []member{

@@ -62,8 +62,7 @@ func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
 		{"localhost", "localhost", "discouraged", "dave", "Dave", []byte{8}, time.Minute, TypeWebAuthnPlatform, false, nil},
 	}
 	for i, c := range cases {
-		a := &API{cfg: Config{RPID: c.rpID, RPName: c.rpName, UserVerification: c.uv, SessionTTL: c.ttl,
-			WebAuthnMFA: WebAuthnMFAConfig{AttachmentHint: c.hint}}}
+		a := &API{cfg: Config{WebAuthn: WebAuthnConfig{RPID: c.rpID, RPName: c.rpName, UserVerification: c.uv, AttachmentHint: c.hint}, SessionTTL: c.ttl}}
 		got, session, err := a.beginPasskey([]byte("prefix"), c.handle, c.name, c.displayName, c.typ, c.exclude)
 		if err != nil {
 			t.Fatal(err)

@@ -72,7 +72,7 @@ func TestWebAuthnMFALifecycle(t *testing.T) {
 // authenticator: a browser offers no other, as myaccounttest's refuses; the
 // rest of the options still follow the contract (the harness checks them).
 func TestWebAuthnMFAAttachmentHint(t *testing.T) {
-	h := newHarness(t, func(c *myaccount.Config) { c.WebAuthnMFA.AttachmentHint = true })
+	h := newHarness(t, func(c *myaccount.Config) { c.WebAuthn.AttachmentHint = true })
 	for typ, want := range map[string]string{"webauthn-roaming": "cross-platform", "webauthn-platform": "platform"} {
 		e := h.start(h.token("auth0|alice"), map[string]any{"type": typ})
 		raw, _ := json.Marshal(e["authn_params_public_key"])
@@ -174,7 +174,7 @@ func reuseCredential(t *testing.T, a *myaccounttest.Authenticator, options []byt
 }
 
 func TestWebAuthnMFACap(t *testing.T) {
-	h := newHarness(t, func(c *myaccount.Config) { c.MaxPasskeys = 2 })
+	h := newHarness(t, func(c *myaccount.Config) { c.WebAuthn.MaxCredentials = 2 })
 	alice := h.token("auth0|alice")
 	for range 2 {
 		e := h.start(alice, map[string]any{"type": "webauthn-platform"})

@@ -97,9 +97,9 @@ func benchVerify(b *testing.B, body string, sender myaccount.Sender, code func(c
 	iss := myaccounttest.NewIssuer(b)
 	store := &recordingStore{Store: myaccount.NewMemoryStore()}
 	api, err := myaccount.New(myaccount.Config{
-		Issuer: iss.Issuer, Audience: iss.Audience, JWKSURL: iss.JWKSURL(), RPID: "localhost", Origins: []string{origin},
+		Issuer: iss.Issuer, Audience: iss.Audience, Token: myaccount.TokenConfig{JWKSURL: iss.JWKSURL()}, WebAuthn: myaccount.WebAuthnConfig{RPID: "localhost", Origins: []string{origin}},
 		Store: store, SecretKeys: benchKeys, SessionTTL: benchSessionTTL, Messages: myaccount.MessageConfig{Sender: sender}, Logger: slog.New(slog.DiscardHandler),
-		TenantRateLimit: myaccount.RateLimit{Rate: 1e9, Burst: 25}, UserRateLimit: myaccount.RateLimit{Rate: 1e9, Burst: 10},
+		RateLimits: myaccount.RateLimitConfig{Tenant: myaccount.RateLimit{Rate: 1e9, Burst: 25}, User: myaccount.RateLimit{Rate: 1e9, Burst: 10}},
 	})
 	if err != nil {
 		b.Fatal(err)

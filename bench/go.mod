@@ -8,7 +8,7 @@ replace github.com/go-myaccount/myaccount => ../
 
 require (
 	github.com/auth0/go-jwt-middleware/v2 v2.3.1
-	github.com/go-myaccount/myaccount v0.0.0-00010101000000-000000000000
+	github.com/go-myaccount/myaccount v0.1.0
 	github.com/go-myaccount/myaccount/pgstore v0.0.0-00010101000000-000000000000
 	github.com/go-webauthn/webauthn v0.18.2
 	github.com/golang-jwt/jwt/v5 v5.3.1

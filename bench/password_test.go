@@ -101,12 +101,11 @@ func passwordCycle(b *testing.B, params myaccount.Argon2Params) func() {
 	}
 	store := myaccount.NewMemoryStore()
 	api, err := myaccount.New(myaccount.Config{
-		Issuer: iss.Issuer, Audience: iss.Audience, JWKSURL: iss.JWKSURL(),
-		RPID: "localhost", Origins: []string{origin}, Store: store,
-		Passwords:       myaccount.PasswordConfig{Backend: backend},
-		Logger:          slog.New(slog.DiscardHandler),
-		TenantRateLimit: myaccount.RateLimit{Rate: 1e9, Burst: 25},
-		UserRateLimit:   myaccount.RateLimit{Rate: 1e9, Burst: 10},
+		Issuer: iss.Issuer, Audience: iss.Audience, Token: myaccount.TokenConfig{JWKSURL: iss.JWKSURL()},
+		WebAuthn: myaccount.WebAuthnConfig{RPID: "localhost", Origins: []string{origin}}, Store: store,
+		Passwords:  myaccount.PasswordConfig{Backend: backend},
+		Logger:     slog.New(slog.DiscardHandler),
+		RateLimits: myaccount.RateLimitConfig{Tenant: myaccount.RateLimit{Rate: 1e9, Burst: 25}, User: myaccount.RateLimit{Rate: 1e9, Burst: 10}},
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -71,8 +71,8 @@ func contenders(b *testing.B, iss *myaccounttest.Issuer, alg string) []contender
 // ours is TokenValidator.Authenticate, RequireAudience and RequireScope, with
 // the verified-token cache off (-1) or at its default size (0).
 func ours(b *testing.B, iss *myaccounttest.Issuer, cacheSize int) http.Handler {
-	v, err := myaccount.NewTokenValidator(myaccount.TokenConfig{
-		Issuer: iss.Issuer, JWKSURL: iss.JWKSURL(), TokenCacheSize: cacheSize,
+	v, err := myaccount.NewTokenValidator(myaccount.Config{
+		Issuer: iss.Issuer, Token: myaccount.TokenConfig{JWKSURL: iss.JWKSURL(), CacheSize: cacheSize},
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -80,19 +80,18 @@ func newCluster(t *testing.T, configure func(*myaccount.Config)) *cluster {
 			t.Fatalf("instance %d: Migrate: %v", i, errs[i])
 		}
 		cfg := myaccount.Config{
-			Issuer:     c.iss.Issuer,
-			Audience:   c.iss.Audience,
-			JWKSURL:    c.iss.JWKSURL(),
-			RPID:       "localhost",
-			Origins:    []string{origin},
+			Issuer:   c.iss.Issuer,
+			Audience: c.iss.Audience,
+			Token:    myaccount.TokenConfig{JWKSURL: c.iss.JWKSURL()},
+			WebAuthn: myaccount.WebAuthnConfig{RPID: "localhost", Origins: []string{origin}},
+
 			Store:      s,
 			SecretKeys: keys,
 			// Failing closed, a Redis failure shows as a 503 instead of passing
 			// unlimited; the timeout is generous for the race detector on a small machine.
-			Limiter:         redislimit.New(newRedis(t), redislimit.Options{Prefix: prefix, FailClosed: true, Timeout: 2 * time.Second}),
-			TenantRateLimit: myaccount.RateLimit{Rate: noLimitRate, Burst: noLimitRate},
-			UserRateLimit:   myaccount.RateLimit{Disabled: true},
-			Logger:          slog.New(slog.NewTextHandler(c.logs, nil)),
+			RateLimits: myaccount.RateLimitConfig{Limiter: redislimit.New(newRedis(t), redislimit.Options{Prefix: prefix, FailClosed: true, Timeout: 2 * time.Second}), Tenant: myaccount.RateLimit{Rate: noLimitRate, Burst: noLimitRate}, User: myaccount.RateLimit{Disabled: true}},
+
+			Logger: slog.New(slog.NewTextHandler(c.logs, nil)),
 		}
 		if configure != nil {
 			configure(&cfg)
@@ -332,7 +331,7 @@ func TestTenantLimitAcrossInstances(t *testing.T) {
 	const duration = 5 * time.Second
 	const maxRequests = 6000
 	c := newCluster(t, func(cfg *myaccount.Config) {
-		cfg.TenantRateLimit = myaccount.RateLimit{Rate: rate, Burst: burst}
+		cfg.RateLimits.Tenant = myaccount.RateLimit{Rate: rate, Burst: burst}
 	})
 	users := make([]*user, 4)
 	for i := range users {

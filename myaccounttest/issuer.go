@@ -108,7 +108,7 @@ func (i *Issuer) Rotate() error {
 }
 
 // Keyfunc is a jwt.Keyfunc over the issuer's current keys, for a verifier in
-// the same process that need not fetch the JWKS (myaccount.Config.Keyfunc).
+// the same process that need not fetch the JWKS (myaccount.TokenConfig.Keyfunc).
 func (i *Issuer) Keyfunc(t *jwt.Token) (any, error) {
 	kid, _ := t.Header["kid"].(string)
 	i.mu.RLock()

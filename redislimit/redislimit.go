@@ -3,12 +3,12 @@
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 //	api, err := myaccount.New(myaccount.Config{
-//		Domain:  "tenant.auth0.com",
-//		Limiter: redislimit.New(rdb, redislimit.Options{}),
+//		Domain:     "tenant.auth0.com",
+//		RateLimits: myaccount.RateLimitConfig{Limiter: redislimit.New(rdb, redislimit.Options{})},
 //	})
 //
 // Buckets are GCRA token buckets run by a Lua script (github.com/go-redis/redis_rate),
-// with the same decisions as [myaccount.MemoryLimiter]. Every call is bounded by
+// with the same decisions as [myaccount.NewMemoryLimiter]'s. Every call is bounded by
 // [Options.Timeout]. When Redis fails or is too slow, the limiter fails open by
 // default: the request is allowed and a warning is logged, at most once per 10
 // seconds. With [Options.FailClosed] it returns an error wrapping

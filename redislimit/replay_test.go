@@ -25,7 +25,7 @@ func TestReplayedProofRefusedAcrossInstances(t *testing.T) {
 	prefix := "replay-test:" + rand.Text()[:10] + ":"
 	instance := func() *httptest.Server {
 		api, err := myaccount.New(myaccount.Config{
-			Issuer: iss.Issuer, Audience: iss.Audience, RPID: "localhost",
+			Issuer: iss.Issuer, Audience: iss.Audience, WebAuthn: myaccount.WebAuthnConfig{RPID: "localhost"},
 			PublicURL: "https://api.example.com", // both behind one name
 			Logger:    slog.New(slog.DiscardHandler),
 			Token: myaccount.TokenConfig{Keyfunc: iss.Keyfunc, DPoP: myaccount.DPoPConfig{

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -52,7 +53,7 @@ type options struct {
 	tenantRate, userRate                  float64
 	timeouts                              timeouts
 	devIssuer, force, trustForwarded      bool
-	dpop                                  myaccount.DPoPMode
+	dpop                                  string
 	dpopNonce                             bool
 	stepUpMaxAge                          time.Duration
 	methodOptions                         // -outbox, -secret-key (flags_keys.go)
@@ -85,7 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.postgres, "postgres", "", "keep passkeys and sessions in PostgreSQL (a DSN such as postgres://user@127.0.0.1:5432/db) instead of memory")
 	fs.IntVar(&o.postgresMaxConns, "postgres-max-conns", 0, "connections to PostgreSQL this process may open (default: the DSN's pool_max_conns, else 4 or the number of CPUs)")
 	fs.StringVar(&o.redis, "redis", "", "share the rate limits through Redis (a URL such as redis://127.0.0.1:6379/0)")
-	fs.TextVar(&o.dpop, "dpop", myaccount.DPoPAllowed, "DPoP-bound tokens: allowed (beside bearer tokens), required or disabled")
+	fs.StringVar(&o.dpop, "dpop", "allowed", "DPoP-bound tokens: allowed (beside bearer tokens), required or disabled")
 	fs.BoolVar(&o.dpopNonce, "dpop-nonce", false, "require DPoP server nonces (a random key per process; give each process of a group the same -redis to share proofs, not nonces)")
 	fs.DurationVar(&o.stepUpMaxAge, "step-up-max-age", 0, "demand a login at most this old (the token's auth_time) to enroll or delete a method (0: no step-up)")
 	o.methodOptions.register(fs)
@@ -105,6 +106,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.timeouts.read <= 0 || o.timeouts.write <= 0 || o.timeouts.idle <= 0 {
 		return nil, errors.New("-read-timeout, -write-timeout and -idle-timeout must be positive")
+	}
+	if !slices.Contains([]string{"allowed", "required", "disabled"}, o.dpop) {
+		return nil, fmt.Errorf("-dpop %q is not allowed, required or disabled", o.dpop)
 	}
 	if o.stepUpMaxAge < 0 {
 		return nil, errors.New("-step-up-max-age must not be negative")
@@ -138,11 +142,10 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	base := fmt.Sprintf("http://localhost:%d", port)
 
 	cfg := myaccount.Config{
-		Issuer: o.issuer, Audience: o.audience, RPID: o.rpID, Origins: o.origins,
+		Issuer: o.issuer, Audience: o.audience, WebAuthn: myaccount.WebAuthnConfig{RPID: o.rpID, Origins: o.origins},
 		CORS: myaccount.CORSConfig{Origins: o.corsOrigins}, TrustForwardedHeaders: o.trustForwarded,
-		TenantRateLimit: rateLimit(o.tenantRate, 0),
-		UserRateLimit:   rateLimit(o.userRate, max(1, int(3*o.userRate))),
-		Token:           tokenConfig(o),
+		RateLimits: myaccount.RateLimitConfig{Tenant: rateLimit(o.tenantRate, 0), User: rateLimit(o.userRate, max(1, int(3*o.userRate)))},
+		Token:      tokenConfig(o),
 	}
 	box, closeOutbox, err := openOutbox(o.outbox, stdout)
 	if err != nil {
@@ -173,9 +176,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		// published too, for other services to try.
 		cfg.Token.Keyfunc = dev.Keyfunc
 		cfg.Token.JWKSURL = ""
-		cfg.RPID = orDefault(cfg.RPID, "localhost")
-		if len(cfg.Origins) == 0 {
-			cfg.Origins = []string{base}
+		cfg.WebAuthn.RPID = orDefault(cfg.WebAuthn.RPID, "localhost")
+		if len(cfg.WebAuthn.Origins) == 0 {
+			cfg.WebAuthn.Origins = []string{base}
 		}
 		mux.Handle("GET /.well-known/jwks.json", dev.Handler())
 		mux.Handle("POST /dev/token", devTokenHandler(dev))
@@ -192,7 +195,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		return err
 	}
 	defer shared.close()
-	cfg.Store, cfg.Limiter = shared.store, shared.limiter
+	cfg.Store, cfg.RateLimits.Limiter = shared.store, shared.limiter
 	if shared.replay != nil {
 		cfg.Token.DPoP.ReplayCache = shared.replay
 	}

@@ -188,11 +188,10 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 // newAPI is the API on store, with limits that never trip but still run.
 func newAPI(iss *myaccounttest.Issuer, store myaccount.Store, cacheSize int) (*myaccount.API, error) {
 	return myaccount.New(myaccount.Config{
-		Issuer: iss.Issuer, Audience: iss.Audience, Token: myaccount.TokenConfig{JWKSURL: iss.JWKSURL(), TokenCacheSize: cacheSize},
-		RPID: "localhost", Origins: []string{"https://localhost"}, Store: store,
-		Logger:          slog.New(slog.DiscardHandler),
-		TenantRateLimit: myaccount.RateLimit{Rate: 1e9, Burst: 25},
-		UserRateLimit:   myaccount.RateLimit{Rate: 1e9, Burst: 10},
+		Issuer: iss.Issuer, Audience: iss.Audience, Token: myaccount.TokenConfig{JWKSURL: iss.JWKSURL(), CacheSize: cacheSize},
+		WebAuthn: myaccount.WebAuthnConfig{RPID: "localhost", Origins: []string{"https://localhost"}}, Store: store,
+		Logger:     slog.New(slog.DiscardHandler),
+		RateLimits: myaccount.RateLimitConfig{Tenant: myaccount.RateLimit{Rate: 1e9, Burst: 25}, User: myaccount.RateLimit{Rate: 1e9, Burst: 10}},
 	})
 }
 
