@@ -394,7 +394,7 @@ func TestSendQuotasAreCheckedBeforeAnythingIsSent(t *testing.T) {
 		Issuer: h.issuer.Issuer, Audience: h.issuer.Audience, Token: myaccount.TokenConfig{JWKSURL: h.issuer.JWKSURL()},
 		WebAuthn: myaccount.WebAuthnConfig{RPID: "localhost", Origins: []string{testOrigin}}, Messages: myaccount.MessageConfig{Sender: box},
 		RateLimits: myaccount.RateLimitConfig{Limiter: limiter, Tenant: myaccount.RateLimit{Rate: 1e6, Burst: 1e6}, User: myaccount.RateLimit{Rate: 1e6, Burst: 1e6}},
-		Logger: slog.New(slog.DiscardHandler),
+		Logger:     slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -344,6 +344,7 @@ func (c *Config) resolveTokens() (domain string, err error) {
 	}
 	return domain, nil
 }
+
 // resolve fills in the relying party from the API's domain or issuer and
 // checks the WebAuthn settings.
 func (w *WebAuthnConfig) resolve(domain, issuer string) error {
