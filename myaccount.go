@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -23,12 +24,19 @@ const (
 	ScopeCreateMethods = "create:me:authentication_methods"
 	ScopeUpdateMethods = "update:me:authentication_methods"
 	ScopeDeleteMethods = "delete:me:authentication_methods"
+
+	ScopeCreateConnectedAccounts = "create:me:connected_accounts"
+	ScopeReadConnectedAccounts   = "read:me:connected_accounts"
+	ScopeDeleteConnectedAccounts = "delete:me:connected_accounts"
+	ScopeReadConsents            = "read:me:consents"
+	ScopeReadOrganizations       = "read:me:organizations"
 )
 
 // AllScopes returns every scope of the My Account API, for a token that may do
 // anything (a development issuer, a test).
 func AllScopes() []string {
-	return []string{ScopeReadFactors, ScopeReadMethods, ScopeCreateMethods, ScopeUpdateMethods, ScopeDeleteMethods}
+	return []string{ScopeReadFactors, ScopeReadMethods, ScopeCreateMethods, ScopeUpdateMethods, ScopeDeleteMethods,
+		ScopeCreateConnectedAccounts, ScopeReadConnectedAccounts, ScopeDeleteConnectedAccounts, ScopeReadConsents, ScopeReadOrganizations}
 }
 
 // Config configures an [API]. Zero values are the defaults; [Config.Domain] alone
@@ -164,6 +172,10 @@ type Config struct {
 	Passwords PasswordConfig
 	// Push configures push-notification methods. Default: not offered (no Provider).
 	Push PushConfig
+	// ConnectedAccounts configures connected accounts (the providers users
+	// link, the redirect URIs) and the consent and organization sources.
+	// Default: no connection, and empty consent and organization lists.
+	ConnectedAccounts ConnectedAccountsConfig
 	// SecretKeys is the key ring that seals auth_sessions and TOTP secrets with
 	// AES-256-GCM: 32-byte keys, the first sealing and every one opening, so a
 	// key is rotated by putting a new one first and dropping the old one once
@@ -208,6 +220,9 @@ type API struct {
 	offeredTypes []string
 	limits       rateLimiter
 	errs         errorWriter
+	// providers are the connections of Config.ConnectedAccounts by name.
+	providers    map[string]*provider
+	refreshLocks refreshLocks
 	routes       map[string]*route
 	handler      http.Handler
 }
@@ -240,6 +255,8 @@ func New(cfg Config) (*API, error) {
 		a.offered[t] = true
 	}
 	a.errs = errorWriter{handler: cfg.ErrorHandler, logger: cfg.Logger}
+	a.providers = newProviders(&cfg.ConnectedAccounts)
+	a.refreshLocks.seed = maphash.MakeSeed()
 	if cfg.ProblemJSON {
 		a.errs.handler = withProblemJSON(cfg.ErrorHandler)
 	}
@@ -357,6 +374,9 @@ func (c *Config) resolve() error {
 	if err := c.Push.resolve(); err != nil {
 		return err
 	}
+	if err := c.ConnectedAccounts.resolve(); err != nil {
+		return err
+	}
 	if c.Limiter == nil {
 		c.Limiter = NewMemoryLimiter(0)
 	}
@@ -432,7 +452,7 @@ func (a *API) buildRoutes() map[string]*route {
 	protect := func(scope string, h http.HandlerFunc) http.Handler {
 		return a.validator.Authenticate(RequireAudience(a.cfg.Audience)(a.rateLimit(RequireScope(scope)(h))))
 	}
-	return map[string]*route{
+	routes := map[string]*route{
 		"factors": {
 			handlers: map[string]http.Handler{http.MethodGet: protect(ScopeReadFactors, a.listFactors)},
 			allow:    "GET, HEAD",
@@ -457,6 +477,8 @@ func (a *API) buildRoutes() map[string]*route {
 			allow:    "POST",
 		},
 	}
+	a.addAccountRoutes(routes, protect)
+	return routes
 }
 
 // route finds the route for the request path, answering 404 and 405 itself.
@@ -497,6 +519,9 @@ func matchPath(escaped string) (name, id string, ok bool) {
 	switch rest {
 	case "factors", "authentication-methods":
 		return rest, "", true
+	}
+	if name, id, ok = matchAccountPath(rest); ok {
+		return name, id, true
 	}
 	rest, found = strings.CutPrefix(rest, "authentication-methods/")
 	if !found {

@@ -139,6 +139,9 @@ type Store interface {
 	// session is left as it was. Of concurrent calls with one session, at
 	// most one succeeds.
 	SetSecret(ctx context.Context, issuer, userID, id string, secret []byte, setAt time.Time, keepHistory int, session SessionRef) (*Method, error)
+
+	// ConnectedAccountStore keeps connected accounts and their flows.
+	ConnectedAccountStore
 }
 
 // MemoryStore is the in-memory [Store], the default. Its state lives as long as the
@@ -153,6 +156,8 @@ type MemoryStore struct {
 	// at which expired ones are swept; doubling it after each sweep keeps the
 	// sweep's cost amortised O(1) per record.
 	sessionCount, sweepAt int
+	// connected holds connected accounts and their flows (memconnected.go).
+	connected memoryConnected
 }
 
 // maxSessionsPerUser bounds the session records a [MemoryStore] keeps for one
