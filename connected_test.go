@@ -211,6 +211,9 @@ func TestConnectedAccountLifecycle(t *testing.T) {
 		if got := h.userinfo(tok.AccessToken); got != "provider-user" {
 			t.Errorf("userinfo sub %q", got)
 		}
+		if tok.RefreshToken != "" {
+			t.Error("the vault hands out the refresh token")
+		}
 	}
 	if _, err := h.api.ConnectedAccountToken(context.Background(), iss, "auth0|bob", id); !errors.Is(err, myaccount.ErrNotFound) {
 		t.Errorf("another user's account: %v", err)

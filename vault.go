@@ -37,8 +37,10 @@ func newVaultToken(t *oauth2.Token) *vaultToken {
 	return &vaultToken{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken, Expiry: t.Expiry}
 }
 
-func (t *vaultToken) oauth2() *oauth2.Token {
-	return &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken, Expiry: t.Expiry}
+// forApp is the token the vault hands the app: the access token alone; the
+// refresh token never leaves the vault.
+func (t *vaultToken) forApp() *oauth2.Token {
+	return &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, Expiry: t.Expiry}
 }
 
 // expiryMargin is how long before its expiry an access token is refreshed,
@@ -99,8 +101,9 @@ func (l *refreshLocks) lock(id string) func() {
 // provider refused the refresh token (the account is then marked revoked,
 // and listed with expires_at at that time).
 //
-// This is the vault's call for the app's back end; the returned token is the
-// app's to send to the provider and must not reach the browser.
+// This is the vault's call for the app's back end; the returned token holds
+// the access token alone (the refresh token stays in the vault), for the app
+// to send to the provider; it must not reach the browser.
 func (a *API) ConnectedAccountToken(ctx context.Context, issuer, userID, account string) (*oauth2.Token, error) {
 	acct, err := a.findConnectedAccount(ctx, issuer, userID, account)
 	if err != nil {
@@ -121,7 +124,7 @@ func (a *API) ConnectedAccountToken(ctx context.Context, issuer, userID, account
 		}
 		now := time.Now()
 		if tok.fresh(now) {
-			return tok.oauth2(), nil
+			return tok.forApp(), nil
 		}
 		if now.Before(tok.LeaseUntil) { // another instance is refreshing it
 			select {
@@ -163,10 +166,11 @@ func (a *API) ConnectedAccountToken(ctx context.Context, issuer, userID, account
 		}
 		// A lost swap means our lease ran out and another caller refreshed
 		// too: our token is valid, and the stored one stays.
-		if _, err := a.swapTokens(ctx, acct, newVaultToken(renewed)); err != nil && !errors.Is(err, errStale) {
+		fresh := newVaultToken(renewed)
+		if _, err := a.swapTokens(ctx, acct, fresh); err != nil && !errors.Is(err, errStale) {
 			return nil, err
 		}
-		return renewed, nil
+		return fresh.forApp(), nil
 	}
 }
 

@@ -110,6 +110,23 @@ func (p *Provider) Refreshes() int {
 	return p.refreshs
 }
 
+// Tokens returns every access token the provider issued and every refresh
+// token that still works, so that a test can look for them where they must
+// not be.
+func (p *Provider) Tokens() (access, refresh []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for t := range p.access {
+		access = append(access, t)
+	}
+	for t, g := range p.refresh {
+		if !g.revoked {
+			refresh = append(refresh, t)
+		}
+	}
+	return access, refresh
+}
+
 // LiveRefreshTokens counts the refresh tokens that still work.
 func (p *Provider) LiveRefreshTokens() int {
 	p.mu.Lock()
