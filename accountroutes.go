@@ -28,11 +28,27 @@ func (a *API) addAccountRoutes(routes map[string]*route, protect func(string, ht
 		allow:    "DELETE",
 	}
 	routes["connected-accounts/connections"] = get(protect(ScopeReadConnectedAccounts, a.listConnections))
-	routes["connected-accounts/authorize"] = get(http.HandlerFunc(a.connectAuthorize))
-	routes["connected-accounts/callback"] = get(http.HandlerFunc(a.connectCallback))
+	routes["connected-accounts/authorize"] = get(a.browserStep(a.connectAuthorize))
+	routes["connected-accounts/callback"] = get(a.browserStep(a.connectCallback))
 	routes["consents"] = get(protect(ScopeReadConsents, a.listConsents))
 	routes["consents/{id}"] = get(protect(ScopeReadConsents, a.getConsent))
 	routes["organizations"] = get(protect(ScopeReadOrganizations, a.listOrganizations))
+}
+
+// browserStep serves a step of the flow that a browser visits without a
+// token: it takes from the tenant's rate-limit bucket (there is no user to
+// charge before the ticket or state is read), and keeps the step's URL, which
+// holds that ticket or state, out of the Referer sent to the next page.
+func (a *API) browserStep(next http.HandlerFunc) http.Handler {
+	tenantOnly := rateLimiter{limiter: a.limits.limiter, tenant: a.limits.tenant}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := tenantOnly.check(r.Context(), w.Header(), a.cfg.Issuer, ""); err != nil {
+			a.errs.write(w, r, err)
+			return
+		}
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		next(w, r)
+	})
 }
 
 // matchAccountPath maps the part of an escaped path after /me/v1/ (or /me/)

@@ -688,3 +688,25 @@ func TestConsentsAndOrganizations(t *testing.T) {
 		wantError(t, h.do("GET", "/me/v1/organizations", tok, nil), http.StatusForbidden, "A0E-403-0002")
 	})
 }
+
+// TestBrowserStepsAreRateLimited: the connect_uri and the callback carry no
+// token, so the tenant's bucket bounds them.
+func TestBrowserStepsAreRateLimited(t *testing.T) {
+	h := newConnectedHarness(t, func(c *myaccount.Config) {
+		c.TenantRateLimit = myaccount.RateLimit{Rate: 0.001, Burst: 2}
+	})
+	for i, want := range []int{http.StatusBadRequest, http.StatusBadRequest, http.StatusTooManyRequests} {
+		step := []string{"authorize?ticket=x", "callback?state=x"}[i%2]
+		resp, err := http.Get(h.server.URL + "/me/v1/connected-accounts/" + step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("request %d: %d, want %d", i, resp.StatusCode, want)
+		}
+		if resp.Header.Get("Referrer-Policy") != "no-referrer" && want != http.StatusTooManyRequests {
+			t.Errorf("request %d: Referrer-Policy %q", i, resp.Header.Get("Referrer-Policy"))
+		}
+	}
+}
