@@ -363,7 +363,8 @@ func (a *API) connectCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	st.Subject, st.Token, st.Granted = subject, newVaultToken(tok), st.Scopes
 	if s, ok := tok.Extra("scope").(string); ok && s != "" {
-		st.Granted = strings.Fields(s)
+		// RFC 6749 separates scopes with spaces; GitHub with commas.
+		st.Granted = strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' })
 	}
 	if secs := extraSeconds(tok, "refresh_token_expires_in"); secs > 0 {
 		st.RefreshExpiresAt = time.Now().Add(time.Duration(secs) * time.Second).UTC()
