@@ -68,17 +68,17 @@ func parseToken(s string, n int) bool {
 
 func newToken(n int) string { return b64url.EncodeToString(randomBytes(n)) }
 
-func (a *API) flowContext(f *ConnectFlow) []byte {
+func flowContext(f *ConnectFlow) []byte {
 	return []byte("myaccount connect flow\x00" + f.ID + "\x00" + f.Issuer + "\x00" + f.UserID)
 }
 
 func (a *API) sealFlow(f *ConnectFlow, st *connectState) {
 	plain, _ := json.Marshal(st)
-	f.Sealed = a.keys.seal(nil, plain, a.flowContext(f))
+	f.Sealed = a.keys.seal(nil, plain, flowContext(f))
 }
 
 func (a *API) openFlow(f *ConnectFlow) (*connectState, error) {
-	plain, err := a.keys.open(f.Sealed, a.flowContext(f))
+	plain, err := a.keys.open(f.Sealed, flowContext(f))
 	if err != nil {
 		return nil, ErrSessionInvalid
 	}
