@@ -710,3 +710,40 @@ func TestBrowserStepsAreRateLimited(t *testing.T) {
 		}
 	}
 }
+
+// loseFirstSwap is a store on which another instance changes the account
+// just before the vault's first compare-and-swap, which then loses.
+type loseFirstSwap struct {
+	myaccount.Store
+	once sync.Once
+}
+
+func (s *loseFirstSwap) SwapConnectedAccountTokens(ctx context.Context, issuer, userID, id string, version int64, tokens []byte, revoked bool, expiresAt time.Time) (bool, error) {
+	lost := false
+	s.once.Do(func() {
+		current, err := s.Store.GetConnectedAccount(ctx, issuer, userID, id)
+		if err == nil {
+			lost, _ = s.Store.SwapConnectedAccountTokens(ctx, issuer, userID, id, current.Version, current.Tokens, current.Revoked, time.Time{})
+		}
+	})
+	if lost {
+		return false, nil
+	}
+	return s.Store.SwapConnectedAccountTokens(ctx, issuer, userID, id, version, tokens, revoked, expiresAt)
+}
+
+func TestVaultRetriesALostSwap(t *testing.T) {
+	store := &loseFirstSwap{Store: myaccount.NewMemoryStore()}
+	h := newConnectedHarness(t, func(c *myaccount.Config) {
+		c.Store, c.SecretKeys = store, [][]byte{[]byte(strings.Repeat("k", 32))}
+	})
+	h.provider.AccessTokenTTL = 10 * time.Second
+	id := h.link(h.token("auth0|alice"), "provider", nil)["id"].(string)
+	tok, err := h.api.ConnectedAccountToken(context.Background(), h.issuer.Issuer, "auth0|alice", id)
+	if err != nil {
+		t.Fatalf("vault: %v", err)
+	}
+	if h.userinfo(tok.AccessToken) != "provider-user" || h.provider.Refreshes() != 1 {
+		t.Errorf("token works: %v; refreshes %d, want 1", h.userinfo(tok.AccessToken) == "provider-user", h.provider.Refreshes())
+	}
+}

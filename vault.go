@@ -109,10 +109,11 @@ func (a *API) ConnectedAccountToken(ctx context.Context, issuer, userID, account
 	if err != nil {
 		return nil, err
 	}
-	unlock := a.refreshLocks.lock(acct.ID)
+	id := acct.ID
+	unlock := a.refreshLocks.lock(id)
 	defer unlock()
 	for {
-		if acct, err = a.cfg.Store.GetConnectedAccount(ctx, issuer, userID, acct.ID); err != nil {
+		if acct, err = a.cfg.Store.GetConnectedAccount(ctx, issuer, userID, id); err != nil {
 			return nil, err
 		}
 		if acct.Revoked {
@@ -146,11 +147,13 @@ func (a *API) ConnectedAccountToken(ctx context.Context, issuer, userID, account
 		}
 		leased := *tok
 		leased.LeaseUntil = now.Add(refreshLease)
-		if acct, err = a.swapTokens(ctx, acct, &leased); errors.Is(err, errStale) {
-			continue
+		held, err := a.swapTokens(ctx, acct, &leased)
+		if errors.Is(err, errStale) {
+			continue // another caller changed it first: read it again
 		} else if err != nil {
 			return nil, err
 		}
+		acct = held
 		renewed, err := p.refresh(ctx, tok.RefreshToken)
 		var re *oauth2.RetrieveError
 		switch {

@@ -1,14 +1,21 @@
 package integration_test
 
 import (
+	"crypto/rand"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-myaccount/myaccount"
 	"github.com/go-myaccount/myaccount/myaccounttest"
+	"github.com/go-myaccount/myaccount/pgstore"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -117,5 +124,107 @@ func TestNoProviderTokenInThePostgresRows(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("rows:\n%s", dump.String())
+	}
+}
+
+// TestVaultRefreshRaceOnPostgres has two API instances, each with its own
+// pool on one PostgreSQL schema, ask the vault for one account's token at
+// once, with access tokens that always need refreshing and a provider that
+// rotates refresh tokens: every caller gets a working token, one refresh
+// token stays live at the provider, and it is the one stored.
+func TestVaultRefreshRaceOnPostgres(t *testing.T) {
+	p := myaccounttest.NewProvider(t)
+	p.AccessTokenTTL = 10 * time.Second // inside the vault's 30-second margin: always refreshed
+	iss := myaccounttest.NewIssuer(t)
+	schema := freshSchema(t)
+	keys := [][]byte{make([]byte, 32)}
+	_, _ = rand.Read(keys[0])
+	apis := make([]*myaccount.API, 2)
+	for i := range apis {
+		store := pgstore.New(newPool(t), pgstore.WithSchema(schema))
+		if err := store.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		api, err := myaccount.New(myaccount.Config{
+			Issuer: iss.Issuer, Audience: iss.Audience, JWKSURL: iss.JWKSURL(), Store: store, SecretKeys: keys,
+			Logger: slog.New(slog.DiscardHandler), UserRateLimit: myaccount.RateLimit{Disabled: true},
+			TenantRateLimit: myaccount.RateLimit{Disabled: true},
+			ConnectedAccounts: myaccount.ConnectedAccountsConfig{
+				Connections: []myaccount.Connection{{
+					Name: "provider", Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret,
+					Scopes: []string{"openid", "offline_access"},
+				}},
+				RedirectURIs: []string{appRedirect},
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(api.Close)
+		apis[i] = api
+	}
+	srv := httptest.NewServer(apis[0])
+	t.Cleanup(srv.Close)
+	c := &cluster{iss: iss, urls: [2]string{srv.URL, srv.URL}, schema: schema, client: &http.Client{Timeout: requestLimit}}
+	t.Cleanup(c.client.CloseIdleConnections)
+	subject := "auth0|" + rand.Text()[:16]
+	token := iss.Token(t, subject, myaccount.AllScopes()...)
+	r := c.do(0, http.MethodPost, "/me/v1/connected-accounts/connect", token,
+		map[string]any{"connection": "provider", "redirect_uri": appRedirect})
+	var start struct {
+		AuthSession   string                  `json:"auth_session"`
+		ConnectURI    string                  `json:"connect_uri"`
+		ConnectParams struct{ Ticket string } `json:"connect_params"`
+	}
+	if err := json.Unmarshal(r.body, &start); err != nil || r.status != http.StatusCreated {
+		t.Fatalf("connect: %d %s", r.status, r.body)
+	}
+	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	next, code := start.ConnectURI+"?ticket="+url.QueryEscape(start.ConnectParams.Ticket), ""
+	for code == "" {
+		resp, err := browser.Get(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, err := resp.Location()
+		if err != nil {
+			t.Fatalf("%s: %d", next, resp.StatusCode)
+		}
+		code, next = loc.Query().Get("connect_code"), loc.String()
+	}
+	r = c.do(0, http.MethodPost, "/me/v1/connected-accounts/complete", token,
+		map[string]any{"auth_session": start.AuthSession, "connect_code": code, "redirect_uri": appRedirect})
+	var acct struct{ ID string }
+	if err := json.Unmarshal(r.body, &acct); err != nil || r.status != http.StatusCreated {
+		t.Fatalf("complete: %d %s", r.status, r.body)
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 24)
+	for i := range 24 {
+		wg.Go(func() {
+			tok, err := apis[i%2].ConnectedAccountToken(t.Context(), iss.Issuer, subject, acct.ID)
+			if err == nil && tok.AccessToken == "" {
+				err = errors.New("no access token")
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("vault: %v", err)
+		}
+	}
+	if n := p.Refreshes(); n < 2 {
+		t.Fatalf("%d refreshes: no race", n)
+	}
+	if _, refresh := p.Tokens(); len(refresh) != 1 {
+		t.Errorf("%d live refresh tokens at the provider, want 1", len(refresh))
+	}
+	if _, err := apis[1].ConnectedAccountToken(t.Context(), iss.Issuer, subject, acct.ID); err != nil {
+		t.Errorf("a refresh after the race: %v (the stored refresh token is not the live one)", err)
 	}
 }
