@@ -747,3 +747,40 @@ func TestVaultRetriesALostSwap(t *testing.T) {
 		t.Errorf("token works: %v; refreshes %d, want 1", h.userinfo(tok.AccessToken) == "provider-user", h.provider.Refreshes())
 	}
 }
+
+// cancelAfterRefresh is a transport that ends the vault caller's context
+// once the provider has answered a refresh: the provider has rotated the
+// refresh token by then.
+type cancelAfterRefresh struct {
+	cancel func()
+}
+
+func (c *cancelAfterRefresh) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if strings.HasSuffix(req.URL.Path, "/token") && c.cancel != nil {
+		c.cancel()
+	}
+	return resp, err
+}
+
+// TestVaultKeepsARotatedTokenWhenTheCallerGivesUp: a caller whose context
+// ends after the provider rotated the refresh token must not lose the new
+// one.
+func TestVaultKeepsARotatedTokenWhenTheCallerGivesUp(t *testing.T) {
+	transport := &cancelAfterRefresh{}
+	h := newConnectedHarness(t, func(c *myaccount.Config) {
+		c.ConnectedAccounts.HTTPClient = &http.Client{Transport: transport, Timeout: 5 * time.Second}
+	})
+	h.provider.AccessTokenTTL = 10 * time.Second
+	id := h.link(h.token("auth0|alice"), "provider", nil)["id"].(string)
+	ctx, cancel := context.WithCancel(context.Background())
+	transport.cancel = cancel
+	_, _ = h.api.ConnectedAccountToken(ctx, h.issuer.Issuer, "auth0|alice", id) // its outcome may be either
+	transport.cancel = nil
+	if h.provider.Refreshes() != 1 {
+		t.Fatalf("%d refreshes", h.provider.Refreshes())
+	}
+	if _, err := h.api.ConnectedAccountToken(context.Background(), h.issuer.Issuer, "auth0|alice", id); err != nil {
+		t.Errorf("the next call: %v (the rotated refresh token was lost)", err)
+	}
+}

@@ -153,28 +153,39 @@ func (a *API) ConnectedAccountToken(ctx context.Context, issuer, userID, account
 		} else if err != nil {
 			return nil, err
 		}
-		acct = held
-		renewed, err := p.refresh(ctx, tok.RefreshToken)
-		var re *oauth2.RetrieveError
-		switch {
-		case errors.As(err, &re) && re.ErrorCode == "invalid_grant":
-			// We held the lease: no one else spent the refresh token.
-			if err := a.markRevoked(ctx, acct); !errors.Is(err, errStale) {
-				return nil, err
-			}
-			continue
-		case err != nil:
-			_, _ = a.swapTokens(ctx, acct, tok) // give the lease back
-			return nil, fmt.Errorf("%w: refreshing connected account %s: %v", ErrUnavailable, acct.ID, err)
-		}
-		// A lost swap means our lease ran out and another caller refreshed
-		// too: our token is valid, and the stored one stays.
-		fresh := newVaultToken(renewed)
-		if _, err := a.swapTokens(ctx, acct, fresh); err != nil && !errors.Is(err, errStale) {
-			return nil, err
-		}
-		return fresh.forApp(), nil
+		return a.refreshHeld(ctx, p, held, tok)
 	}
+}
+
+// refreshHeld redeems the refresh token of an account whose lease it holds,
+// and stores the result. Once the provider may have rotated the refresh
+// token, the new one must be stored even if the caller gives up: this runs
+// on a context that the caller's cancellation does not end, bounded by the
+// lease.
+func (a *API) refreshHeld(ctx context.Context, p *provider, acct *ConnectedAccount, tok *vaultToken) (*oauth2.Token, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshLease)
+	defer cancel()
+	renewed, err := p.refresh(ctx, tok.RefreshToken)
+	var re *oauth2.RetrieveError
+	switch {
+	case errors.As(err, &re) && re.ErrorCode == "invalid_grant":
+		// We held the lease: no one else spent the refresh token.
+		err := a.markRevoked(ctx, acct)
+		if errors.Is(err, errStale) { // our lease ran out and another caller took over
+			err = fmt.Errorf("%w: connected account %s changed during its refresh", ErrUnavailable, acct.ID)
+		}
+		return nil, err
+	case err != nil:
+		_, _ = a.swapTokens(ctx, acct, tok) // give the lease back
+		return nil, fmt.Errorf("%w: refreshing connected account %s: %v", ErrUnavailable, acct.ID, err)
+	}
+	// A lost swap means our lease ran out and another caller refreshed
+	// too: our token is valid, and the stored one stays.
+	fresh := newVaultToken(renewed)
+	if _, err := a.swapTokens(ctx, acct, fresh); err != nil && !errors.Is(err, errStale) {
+		return nil, err
+	}
+	return fresh.forApp(), nil
 }
 
 // refreshLease is how long a refresh may take before others may try; they
