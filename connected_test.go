@@ -175,6 +175,14 @@ func TestConnectedAccountLifecycle(t *testing.T) {
 	if !strings.Contains(back.RawQuery, "state="+url.QueryEscape(state)) || back.Query().Get("state") != state {
 		t.Errorf("state in %q", back.RawQuery)
 	}
+	// What the library asked the provider for: its own PKCE and state, the
+	// scopes asked, the authorization_params the connection passes on.
+	auth := h.provider.LastAuthorization()
+	if auth.Get("code_challenge_method") != "S256" || auth.Get("code_challenge") == p.challenge || auth.Get("state") == state ||
+		auth.Get("scope") != "openid offline_access read:tasks" || auth.Get("prompt") != "consent" || auth.Get("nonce") == "" ||
+		auth.Has("audience") || auth.Has("max_age") || auth.Get("redirect_uri") != h.server.URL+"/me/v1/connected-accounts/callback" {
+		t.Errorf("authorization request %v", auth)
+	}
 	code := back.Query().Get("connect_code")
 	if code == "" || len(code) > 46 {
 		t.Fatalf("connect_code %q", code)

@@ -43,6 +43,7 @@ type Provider struct {
 	refresh  map[string]*grant // live refresh tokens
 	access   map[string]*grant // live access tokens
 	deny     string            // the error the next authorization answers, if any
+	lastAuth url.Values        // the query of the last authorization request
 	refreshs int
 
 	srv *httptest.Server
@@ -101,6 +102,18 @@ func (p *Provider) RevokeUser(subject string) {
 			g.revoked = true
 		}
 	}
+}
+
+// LastAuthorization returns the query of the last authorization request,
+// so that a test can see what a client asked for.
+func (p *Provider) LastAuthorization() url.Values {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := url.Values{}
+	for k, v := range p.lastAuth {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
 }
 
 // Refreshes counts the successful refresh-token grants so far.
@@ -177,6 +190,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	back := url.Values{"state": {q.Get("state")}}
 	p.mu.Lock()
+	p.lastAuth = q
 	deny := p.deny
 	p.deny = ""
 	switch {
