@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -790,5 +792,49 @@ func TestVaultKeepsARotatedTokenWhenTheCallerGivesUp(t *testing.T) {
 	}
 	if _, err := h.api.ConnectedAccountToken(context.Background(), h.issuer.Issuer, "auth0|alice", id); err != nil {
 		t.Errorf("the next call: %v (the rotated refresh token was lost)", err)
+	}
+}
+
+// TestConnectFlowUnderBasePath: mounted under /api, the connect_uri and the
+// provider's callback are under /api too, and the flow runs through them.
+func TestConnectFlowUnderBasePath(t *testing.T) {
+	iss := myaccounttest.NewIssuer(t)
+	p := myaccounttest.NewProvider(t)
+	api, err := myaccount.New(myaccount.Config{
+		Issuer: iss.Issuer, BasePath: "/api", Logger: slog.New(slog.DiscardHandler),
+		ConnectedAccounts: myaccount.ConnectedAccountsConfig{
+			Connections: []myaccount.Connection{{Name: "provider", Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret}},
+			RedirectURIs: []string{appRedirect},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(api.Close)
+	mux := http.NewServeMux()
+	mux.Handle("/api/me/", api)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	c := client{t: t, base: srv.URL + "/api", token: iss.Token(t, "auth0|alice", myaccount.AllScopes()...)}
+	status, _, body := c.do("POST", "/me/v1/connected-accounts/connect", map[string]any{"connection": "provider", "redirect_uri": appRedirect})
+	var start connectAnswer
+	if err := json.Unmarshal(body, &start); err != nil || status != http.StatusCreated {
+		t.Fatalf("connect: %d %s", status, body)
+	}
+	if start.ConnectURI != srv.URL+"/api/me/v1/connected-accounts/authorize" {
+		t.Errorf("connect_uri %s", start.ConnectURI)
+	}
+	h := &connectedHarness{harness: &harness{t: t}, provider: p}
+	back, code := h.browse(start.ConnectURI, start.ConnectParams.Ticket)
+	if back == nil {
+		t.Fatalf("the browser flow ended with %d", code)
+	}
+	if got := p.LastAuthorization().Get("redirect_uri"); got != srv.URL+"/api/me/v1/connected-accounts/callback" {
+		t.Errorf("callback %s", got)
+	}
+	status, _, body = c.do("POST", "/me/v1/connected-accounts/complete", map[string]any{
+		"auth_session": start.AuthSession, "connect_code": back.Query().Get("connect_code"), "redirect_uri": appRedirect})
+	if status != http.StatusCreated {
+		t.Fatalf("complete: %d %s", status, body)
 	}
 }
