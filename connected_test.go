@@ -803,7 +803,7 @@ func TestConnectFlowUnderBasePath(t *testing.T) {
 	api, err := myaccount.New(myaccount.Config{
 		Issuer: iss.Issuer, BasePath: "/api", Logger: slog.New(slog.DiscardHandler),
 		ConnectedAccounts: myaccount.ConnectedAccountsConfig{
-			Connections: []myaccount.Connection{{Name: "provider", Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret}},
+			Connections:  []myaccount.Connection{{Name: "provider", Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret}},
 			RedirectURIs: []string{appRedirect},
 		},
 	})
