@@ -92,6 +92,8 @@ func (c *ConnectedAccountsConfig) resolve() error {
 			return fmt.Errorf("%w: ConnectedAccounts.RedirectURIs: %q is not an absolute URI without a fragment", ErrConfig, u)
 		}
 	}
+	// New keeps its own copies: the deployment's slices may change later.
+	c.Connections, c.RedirectURIs = slices.Clone(c.Connections), slices.Clone(c.RedirectURIs)
 	seen := make(map[string]bool)
 	for i := range c.Connections {
 		conn := &c.Connections[i]
