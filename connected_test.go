@@ -838,3 +838,28 @@ func TestConnectFlowUnderBasePath(t *testing.T) {
 		t.Fatalf("complete: %d %s", status, body)
 	}
 }
+
+func TestConnectedAccountAuditEvents(t *testing.T) {
+	log := &auditLog{}
+	h := newConnectedHarness(t, func(c *myaccount.Config) { c.Audit.Handler = log.handle })
+	alice := h.token("auth0|alice")
+	id := h.link(alice, "plain", nil)["id"].(string)
+	session, code := h.connectCode(alice, map[string]any{"connection": "plain", "redirect_uri": appRedirect})
+	r := h.do("POST", "/me/v1/connected-accounts/complete", alice,
+		map[string]any{"auth_session": session, "connect_code": code, "redirect_uri": "https://app.example/other"})
+	wantError(t, r, http.StatusBadRequest, "A0E-400-0003")
+	wantStatus(t, h.do("DELETE", "/me/v1/connected-accounts/accounts/"+id, alice, nil), http.StatusNoContent)
+	var got []string
+	for _, ev := range log.take() {
+		if ev.MethodType == "connected-account" {
+			if ev.UserID != "auth0|alice" {
+				t.Errorf("event %+v", ev)
+			}
+			got = append(got, ev.Type+" "+ev.MethodID)
+		}
+	}
+	want := []string{myaccount.AuditAccountConnected + " " + id, myaccount.AuditConnectRefused + " ", myaccount.AuditAccountDisconnected + " " + id}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("events %q, want %q", got, want)
+	}
+}

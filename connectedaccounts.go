@@ -189,5 +189,6 @@ func (a *API) deleteConnectedAccount(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
+	a.audit(r, AuditEvent{Type: AuditAccountDisconnected, MethodID: id, MethodType: auditConnectedType})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -451,6 +451,7 @@ func (a *API) completeConnect(w http.ResponseWriter, r *http.Request) {
 	// From here a refusal spends the code (RFC 6749 section 4.1.2: a code
 	// works once); an answer of 5xx does not, so that a retry can succeed.
 	refuse := func(err error) {
+		a.audit(r, AuditEvent{Type: AuditConnectRefused, MethodType: auditConnectedType, Reason: auditReason(err)})
 		if spendErr := a.cfg.Store.DeleteConnectFlow(r.Context(), handle); spendErr != nil && !errors.Is(spendErr, ErrSessionUsed) {
 			err = spendErr
 		}
@@ -492,6 +493,7 @@ func (a *API) completeConnect(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
+	a.audit(r, AuditEvent{Type: AuditAccountConnected, MethodID: acct.ID, MethodType: auditConnectedType})
 	writeJSON(w, r, http.StatusCreated, accountBody(acct))
 }
 
