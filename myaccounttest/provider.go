@@ -140,19 +140,6 @@ func (p *Provider) Tokens() (access, refresh []string) {
 	return access, refresh
 }
 
-// LiveRefreshTokens counts the refresh tokens that still work.
-func (p *Provider) LiveRefreshTokens() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for _, g := range p.refresh {
-		if !g.revoked {
-			n++
-		}
-	}
-	return n
-}
-
 // Handler serves the provider under the path of Issuer:
 // /.well-known/openid-configuration, /authorize, /token, /revoke, /userinfo
 // and /jwks.
