@@ -146,7 +146,7 @@ func logAudit(logger *slog.Logger) func(context.Context, AuditEvent) {
 	return func(ctx context.Context, ev AuditEvent) {
 		level := slog.LevelInfo
 		switch ev.Type {
-		case AuditVerificationFailed, AuditPasswordChangeFailed, AuditEnrollmentFailed, AuditTokenRefused, AuditRateLimited:
+		case AuditVerificationFailed, AuditPasswordChangeFailed, AuditEnrollmentFailed, AuditTokenRefused, AuditRateLimited, AuditConnectRefused:
 			level = slog.LevelWarn
 		}
 		if !logger.Enabled(ctx, level) {

@@ -66,6 +66,17 @@
 // [NewMemoryLimiter] is the default and the redislimit module shares buckets
 // across instances through Redis.
 //
+// # Connected accounts
+//
+// [Config.ConnectedAccounts] names the providers ([Connection]) a user may
+// link an account at through /connected-accounts/connect and /complete; the
+// library runs the OAuth 2.0 leg towards the provider itself and keeps the
+// provider's tokens sealed in a [ConnectedAccount]. The app's back end gets a
+// valid access token for the user with [API.ConnectedAccountToken], refreshed
+// when needed; [ErrAccessRevoked] says the user withdrew access at the
+// provider. /consents and /organizations read a [ConsentSource] and an
+// [OrganizationSource] the deployment supplies.
+//
 // # Browsers and proxies
 //
 // [Config.CORS] lets SPAs on other origins call the API; the headers Auth0's
@@ -94,7 +105,8 @@
 // # Testing
 //
 // The myaccounttest package has an Issuer that mints tokens and serves its JWKS,
-// and a software passkey Authenticator, for tests of apps that mount the API.
+// and a software passkey Authenticator, for tests of apps that mount the API,
+// and a Provider, an OAuth 2.0 / OIDC server for connected accounts.
 // Their defaults meet: with a loopback Issuer and no Domain, [WebAuthnConfig.RPID]
 // defaults to "localhost" and [WebAuthnConfig.Origins] to "http://localhost", the
 // origin the Authenticator reports when given none.

@@ -17,6 +17,10 @@ var (
 	// ErrNotFound means the object does not exist for this issuer and user. Another
 	// user's object is reported the same way, so its existence never leaks.
 	ErrNotFound = errors.New("myaccount: not found")
+	// ErrInvalidCursor is what an [OrganizationSource] returns for a page
+	// cursor it did not hand out; the API answers 400 naming the from
+	// parameter.
+	ErrInvalidCursor = errors.New("myaccount: invalid page cursor")
 	// errSessionInvalid means an auth_session is unknown, expired, already used, or
 	// belongs to another user or method type.
 	errSessionInvalid = errors.New("myaccount: auth_session is invalid, expired or already used")

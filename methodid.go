@@ -52,3 +52,10 @@ func (a *API) pathID(w http.ResponseWriter, r *http.Request) (id methodID, ok bo
 	}
 	return id, ok
 }
+
+// rawPathID is the unescaped id of a route whose ids are not method ids
+// (connected accounts, consents): their routes' matchers checked its grammar.
+func rawPathID(r *http.Request) string {
+	_, id, _ := matchPath(r.URL.EscapedPath())
+	return id
+}

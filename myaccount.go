@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -23,12 +24,19 @@ const (
 	ScopeCreateMethods = "create:me:authentication_methods"
 	ScopeUpdateMethods = "update:me:authentication_methods"
 	ScopeDeleteMethods = "delete:me:authentication_methods"
+
+	ScopeCreateConnectedAccounts = "create:me:connected_accounts"
+	ScopeReadConnectedAccounts   = "read:me:connected_accounts"
+	ScopeDeleteConnectedAccounts = "delete:me:connected_accounts"
+	ScopeReadConsents            = "read:me:consents"
+	ScopeReadOrganizations       = "read:me:organizations"
 )
 
 // AllScopes returns every scope of the My Account API, for a token that may do
 // anything (a development issuer, a test).
 func AllScopes() []string {
-	return []string{ScopeReadFactors, ScopeReadMethods, ScopeCreateMethods, ScopeUpdateMethods, ScopeDeleteMethods}
+	return []string{ScopeReadFactors, ScopeReadMethods, ScopeCreateMethods, ScopeUpdateMethods, ScopeDeleteMethods,
+		ScopeCreateConnectedAccounts, ScopeReadConnectedAccounts, ScopeDeleteConnectedAccounts, ScopeReadConsents, ScopeReadOrganizations}
 }
 
 // Config configures an [API], and the token checks of a [TokenValidator] of an
@@ -100,6 +108,10 @@ type Config struct {
 	Passwords PasswordConfig
 	// Push configures push-notification methods. Default: not offered (no Provider).
 	Push PushConfig
+	// ConnectedAccounts configures connected accounts (the providers users
+	// link, the redirect URIs) and the consent and organization sources.
+	// Default: no connection, and empty consent and organization lists.
+	ConnectedAccounts ConnectedAccountsConfig
 	// SecretKeys is the key ring that seals auth_sessions and TOTP secrets with
 	// AES-256-GCM: 32-byte keys, the first sealing and every one opening, so a
 	// key is rotated by putting a new one first and dropping the old one once
@@ -167,6 +179,9 @@ type API struct {
 	limits       rateLimiter
 	refused      *refusedTokens // counts refused tokens per client address
 	errs         errorWriter
+	// providers are the connections of Config.ConnectedAccounts by name.
+	providers    map[string]*provider
+	refreshLocks refreshLocks
 	routes       map[string]*route
 	handler      http.Handler
 	// basePathHinted is set once a request under a prefix, with BasePath
@@ -205,6 +220,8 @@ func New(cfg Config) (*API, error) {
 	}
 	a.refused = &refusedTokens{interval: cfg.Audit.RefusedTokenInterval, byAddr: make(map[string]*refusalCount)}
 	a.errs = errorWriter{handler: cfg.ErrorHandler, logger: cfg.Logger}
+	a.providers = newProviders(&cfg.ConnectedAccounts)
+	a.refreshLocks.seed = maphash.MakeSeed()
 	if cfg.ProblemJSON {
 		a.errs.handler = withProblemJSON(cfg.ErrorHandler)
 	}
@@ -285,6 +302,9 @@ func (c *Config) resolve() error {
 	}
 	c.Passwords.resolve()
 	if err := c.Push.resolve(); err != nil {
+		return err
+	}
+	if err := c.ConnectedAccounts.resolve(); err != nil {
 		return err
 	}
 	if c.RateLimits.Limiter == nil {
@@ -439,7 +459,7 @@ func (a *API) buildRoutes() map[string]*route {
 		// The DPoP proof is recorded by rateLimit, once the request passed the limits.
 		return a.validator.authenticateWith(AuthOptions{}, true)(RequireAudience(a.cfg.Audience)(a.rateLimit(RequireScope(scope)(h))))
 	}
-	return map[string]*route{
+	routes := map[string]*route{
 		"factors": {
 			handlers: map[string]http.Handler{http.MethodGet: protect(ScopeReadFactors, a.listFactors)},
 			allow:    "GET, HEAD",
@@ -464,6 +484,8 @@ func (a *API) buildRoutes() map[string]*route {
 			allow:    "POST",
 		},
 	}
+	a.addAccountRoutes(routes, protect)
+	return routes
 }
 
 // route finds the route for the request path, answering 404 and 405 itself.
@@ -505,6 +527,9 @@ func matchPath(escaped string) (name, id string, ok bool) {
 	switch rest {
 	case "factors", "authentication-methods":
 		return rest, "", true
+	}
+	if name, id, ok = matchAccountPath(rest); ok {
+		return name, id, true
 	}
 	rest, found = strings.CutPrefix(rest, "authentication-methods/")
 	if !found {

@@ -142,6 +142,9 @@ type Store interface {
 	// session is left as it was. Of concurrent calls with one session, at
 	// most one succeeds.
 	SetSecret(ctx context.Context, issuer, userID, id string, secret []byte, setAt time.Time, keepHistory int, session SessionRef) (*Method, error)
+
+	// ConnectedAccountStore keeps connected accounts and their flows.
+	ConnectedAccountStore
 }
 
 // memoryStore is the in-memory [Store], the default. Its state lives as long as the
@@ -156,6 +159,8 @@ type memoryStore struct {
 	// at which expired ones are swept; doubling it after each sweep keeps the
 	// sweep's cost amortised O(1) per record.
 	sessionCount, sweepAt int
+	// connected holds connected accounts and their flows (memconnected.go).
+	connected memoryConnected
 }
 
 // maxSessionsPerUser bounds the session records a [memoryStore] keeps for one

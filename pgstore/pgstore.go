@@ -90,6 +90,8 @@ type Store struct {
 	connectRetry time.Duration
 	q            queries
 	writes       atomic.Uint64 // session records written, for the expired-record sweep
+
+	cq connectedQueries // connected.go
 }
 
 var (
@@ -123,6 +125,7 @@ func New(pool *pgxpool.Pool, opts ...Option) *Store {
 		o(s)
 	}
 	s.q = newQueries(s.table)
+	s.cq = newConnectedQueries(s.table)
 	return s
 }
 

@@ -285,3 +285,9 @@ func TestExpiredSessionsSwept(t *testing.T) {
 		t.Fatalf("after 82 spends: %d expired and %d live session records stored, want 0 and 32", expired, live)
 	}
 }
+
+func TestConformanceConnectedAccounts(t *testing.T) {
+	pool := testPool(t)
+	_, schema := migrated(t, pool)
+	storetest.RunConnectedAccounts(t, func(*testing.T) myaccount.Store { return pgstore.New(pool, pgstore.WithSchema(schema)) })
+}

@@ -18,3 +18,7 @@ func BenchmarkList(b *testing.B) {
 func BenchmarkCreate(b *testing.B) {
 	storetest.BenchmarkCreate(b, myaccount.NewMemoryStore())
 }
+
+func TestMemoryStoreConnectedAccounts(t *testing.T) {
+	storetest.RunConnectedAccounts(t, func(*testing.T) myaccount.Store { return myaccount.NewMemoryStore() })
+}

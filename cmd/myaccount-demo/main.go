@@ -57,6 +57,7 @@ type options struct {
 	dpopNonce                             bool
 	stepUpMaxAge                          time.Duration
 	methodOptions                         // -outbox, -secret-key (flags_keys.go)
+	connectedOptions                      // -connection, -connect-redirect-uri (flags_connected.go)
 }
 
 type stringList []string
@@ -90,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.dpopNonce, "dpop-nonce", false, "require DPoP server nonces (a random key per process; give each process of a group the same -redis to share proofs, not nonces)")
 	fs.DurationVar(&o.stepUpMaxAge, "step-up-max-age", 0, "demand a login at most this old (the token's auth_time) to enroll or delete a method (0: no step-up)")
 	o.methodOptions.register(fs)
+	o.connectedOptions.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -190,6 +192,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	push := newDevPush(base)
 	cfg.Push.Provider = push
 	mux.Handle("POST /dev/push/{handle}", push.handler())
+	if err := configureConnected(&o.connectedOptions, &cfg, mux, base, dev != nil); err != nil {
+		return err
+	}
 	shared, err := openBackends(ctx, o.postgres, o.postgresMaxConns, o.redis)
 	if err != nil {
 		return err
@@ -205,6 +210,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 	}
 	defer api.Close()
 	mux.Handle("/me/", api)
+	if dev != nil {
+		mux.Handle("POST /dev/vault-call", vaultCallHandler(api, cfg.Audience, base+"/dev/provider"))
+	}
 	mountPage(mux) // the demo page at /
 
 	srv := o.timeouts.server(mux)

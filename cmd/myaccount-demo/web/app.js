@@ -740,6 +740,94 @@ async function loadOutbox() {
   $('outbox-empty').hidden = rows.length > 0;
 }
 
+// --- connected accounts ---------------------------------------------------------
+
+// The flow leaves the page for the provider and comes back to it: what the
+// page needs then (whose token, the PKCE verifier, the state) waits in
+// sessionStorage, never a token.
+const connectKey = 'demo-connect';
+
+function randomB64url(n) {
+  return bytesToB64url(crypto.getRandomValues(new Uint8Array(n)));
+}
+
+async function loadConnected() {
+  const conns = await api('GET', '/connected-accounts/connections');
+  const select = $('connection');
+  const chosen = select.value;
+  select.replaceChildren(...conns.connections.map((c) => el('option', { value: c.name, text: c.name + ' (' + c.strategy + ')' })));
+  if (chosen) select.value = chosen;
+  const data = await api('GET', '/connected-accounts/accounts');
+  const rows = data.accounts.map((a) => el('tr', { 'data-id': a.id, 'data-testid': 'account-row' },
+    el('td', { 'data-field': 'connection', text: a.connection }),
+    el('td', { 'data-field': 'scopes', text: (a.scopes || []).join(' ') }),
+    el('td', { 'data-field': 'created' }, el('time', { datetime: a.created_at, text: when(a.created_at) })),
+    el('td', { 'data-field': 'access', text: a.expires_at && new Date(a.expires_at) <= new Date() ? 'revoked or expired' : 'granted' }),
+    el('td', {}, el('button', { type: 'button', class: 'secondary', 'data-action': 'disconnect', 'data-testid': 'disconnect', text: 'Disconnect' }))));
+  $('account-rows').replaceChildren(...rows);
+  $('accounts-empty').hidden = rows.length > 0;
+}
+
+async function connectAccount() {
+  const connection = $('connection').value;
+  if (!connection) throw new UserError('This server offers no provider to connect.');
+  const verifier = randomB64url(32);
+  const challenge = bytesToB64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+  const state = randomB64url(16);
+  const redirectURI = location.origin + '/';
+  const start = await api('POST', '/connected-accounts/connect', {
+    connection, redirect_uri: redirectURI, state, code_challenge: challenge, code_challenge_method: 'S256',
+  });
+  sessionStorage.setItem(connectKey, JSON.stringify({
+    sub: token.claims.sub, authSession: start.auth_session, verifier, state, redirectURI,
+  }));
+  say('Going to the provider…');
+  location.assign(start.connect_uri + '?ticket=' + encodeURIComponent(start.connect_params.ticket));
+}
+
+// resumeConnect finishes a connection when the provider sent the browser
+// back here with a connect code (or an error).
+async function resumeConnect() {
+  const params = new URLSearchParams(location.search);
+  const saved = JSON.parse(sessionStorage.getItem(connectKey) || 'null');
+  if (!saved || (!params.has('connect_code') && !params.has('error'))) return;
+  sessionStorage.removeItem(connectKey);
+  history.replaceState(null, '', location.pathname);
+  $('user').value = saved.sub;
+  token = await getToken(saved.sub, 3600);
+  showToken();
+  await loadMethods();
+  if (params.get('state') !== saved.state) throw new UserError('The state that came back is not the one sent: refusing it.');
+  if (params.has('error')) {
+    await loadConnected();
+    throw new UserError('The provider answered ' + params.get('error') + ': ' + (params.get('error_description') || ''));
+  }
+  const account = await api('POST', '/connected-accounts/complete', {
+    auth_session: saved.authSession, connect_code: params.get('connect_code'),
+    redirect_uri: saved.redirectURI, code_verifier: saved.verifier,
+  });
+  await loadConnected();
+  say('Connected ' + account.connection + ' (' + account.id + ').');
+}
+
+async function disconnectAccount(tr) {
+  await api('DELETE', '/connected-accounts/accounts/' + encodeURIComponent(tr.dataset.id));
+  await loadConnected();
+  say('Disconnected the account.');
+}
+
+// callProvider asks the demo's back end to call the development provider with
+// the vault's token; the page sees what the provider answered, never the token.
+async function callProvider() {
+  const init = { method: 'POST', headers: { Authorization: 'Bearer ' + token.raw }, credentials: 'omit', cache: 'no-store' };
+  const resp = token.dpop ? await window.demoDPoP.send(send, '/dev/vault-call', init, token.raw) : await send('/dev/vault-call', init);
+  const text = (await resp.text()).trim();
+  if (!resp.ok) throw new ApiError(resp.status, resp.statusText || 'Error', text);
+  const data = JSON.parse(text);
+  $('vault-result').textContent = 'The provider answered ' + data.provider_status + ': ' + JSON.stringify(data.provider_response);
+  say('Called the provider with the vault\'s token.');
+}
+
 // --- wiring -----------------------------------------------------------------
 
 function checkContext() {
@@ -774,6 +862,7 @@ document.addEventListener('DOMContentLoaded', () => {
       say('Got a token for ' + sub + '.');
       try {
         await loadMethods();
+        await loadConnected();
       } catch (e) {
         showError('Could not load the sign-in methods', e);
       }
@@ -802,5 +891,12 @@ document.addEventListener('DOMContentLoaded', () => {
     else if (b.dataset.action === 'channel') switchChannel(tr, b.dataset.channel);
     else if (b.dataset.action === 'change-password') task('Could not change the password', setPassword);
   });
+  $('connect').addEventListener('click', () => task('Could not connect the account', connectAccount));
+  $('vault-call').addEventListener('click', () => task('Could not call the provider', callProvider));
+  $('account-rows').addEventListener('click', (ev) => {
+    const b = ev.target.closest('button[data-action="disconnect"]');
+    if (b && !busy) task('Could not disconnect the account', () => disconnectAccount(b.closest('tr')));
+  });
   updateButtons();
+  if (sessionStorage.getItem(connectKey)) task('Could not connect the account', resumeConnect);
 });
