@@ -9,8 +9,11 @@ import (
 // DeletePolicy decides whether a user may delete method m, given the user's
 // other methods. A non-nil error refuses the delete with 409; an [*Error] it
 // returns is answered as it is, any other error with a generic 409. The
-// policy sees what the store held a moment before the delete, so two
-// concurrent deletes can each pass it.
+// store decides it in the same atomic step as the delete (see
+// [Store.DeleteMethod]): others are the user's methods at that moment, so of
+// two concurrent deletes that would each leave the user without what the
+// policy keeps, at most one succeeds. It runs while the store holds the
+// user's methods locked: it must be quick and must not call the store.
 type DeletePolicy func(ctx context.Context, claims *Claims, m *Method, others []*Method) error
 
 // ErrDeleteRefused means a [DeletePolicy] refused a delete.
@@ -33,31 +36,22 @@ func KeepLastPrimary(_ context.Context, _ *Claims, m *Method, others []*Method) 
 	return newError(http.StatusConflict, "A0E-409-0003", "This is the last method you can sign in with; add another before deleting it.", ErrDeleteRefused)
 }
 
-// checkDeletePolicy runs the configured policy on the method with this id.
-func (a *API) checkDeletePolicy(ctx context.Context, claims *Claims, id string) error {
-	all, err := a.cfg.Store.ListMethods(ctx, claims.Issuer, claims.Subject, "")
-	if err != nil {
-		return err
-	}
-	var target *Method
-	others := make([]*Method, 0, len(all))
-	for _, m := range all {
-		if m.ID == id {
-			target = m
-		} else {
-			others = append(others, m)
-		}
-	}
-	if target == nil {
-		return ErrNotFound
-	}
-	err = a.cfg.DeletePolicy(ctx, claims, target, others)
-	var e *Error
-	switch {
-	case err == nil:
+// deleteCheck is the configured policy as the store runs it, answering its
+// refusals as 409; nil when no policy is configured.
+func (a *API) deleteCheck(ctx context.Context, claims *Claims) DeleteCheck {
+	policy := a.cfg.DeletePolicy
+	if policy == nil {
 		return nil
-	case errors.As(err, &e):
-		return err
 	}
-	return newError(http.StatusConflict, "A0E-409-0003", "This authentication method cannot be deleted.", errors.Join(ErrDeleteRefused, err))
+	return func(m *Method, others []*Method) error {
+		err := policy(ctx, claims, m, others)
+		var e *Error
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &e):
+			return err
+		}
+		return newError(http.StatusConflict, "A0E-409-0003", "This authentication method cannot be deleted.", errors.Join(ErrDeleteRefused, err))
+	}
 }
