@@ -67,6 +67,11 @@ func Run(t *testing.T, newStore func(t *testing.T) myaccount.Store) {
 		{"CanceledContext", testCanceled},
 		{"CanceledMidway", testCanceledMidway},
 		{"SetSecret", testSetSecret}, {"SetSecretConcurrent", testSetSecretConcurrent},
+		{"DuplicateID", testDuplicateID}, {"DuplicateIDConcurrent", testDuplicateIDConcurrent},
+		{"DeleteCheck", testDeleteCheck}, {"DeleteCheckConcurrent", testDeleteCheckConcurrent},
+		{"SessionsKnownByID", testSessionsKnownByID}, {"SessionUsesConcurrent", testSessionUsesConcurrent},
+		{"CountAttemptParallel", testCountAttemptParallel},
+		{"TOTPStep", testTOTPStep}, {"TOTPStepConcurrent", testTOTPStepConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,6 +224,8 @@ func diffMethod(got, want *myaccount.Method) string {
 		return fmt.Sprintf("Destination %q, want %q", g.Destination, w.Destination)
 	case g.PreferredChannel != w.PreferredChannel:
 		return fmt.Sprintf("PreferredChannel %q, want %q", g.PreferredChannel, w.PreferredChannel)
+	case g.LastTOTPStep != w.LastTOTPStep:
+		return fmt.Sprintf("LastTOTPStep %d, want %d", g.LastTOTPStep, w.LastTOTPStep)
 	}
 	gp, wp := g.WebAuthn, w.WebAuthn
 	switch {
