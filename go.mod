@@ -12,6 +12,7 @@ require (
 	github.com/rs/cors v1.11.1
 	golang.org/x/crypto v0.57.0
 	golang.org/x/time v0.16.0
+	pgregory.net/rapid v1.3.0
 )
 
 require (
