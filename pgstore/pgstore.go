@@ -26,6 +26,16 @@
 // A create marks its auth_session used in the same transaction, with an INSERT
 // ... ON CONFLICT on the session's row, so of concurrent creates with one session
 // exactly one wins, on any number of instances; a failed create leaves nothing.
+// A method id the user holds already is refused by the primary key
+// ([myaccount.ErrMethodExists]).
+//
+// A delete with a check ([myaccount.DeleteCheck], the API's delete policy)
+// takes the same advisory lock, reads the user's methods, runs the check and
+// deletes in one transaction: of concurrent deletes that would each leave the
+// user without what the policy keeps, at most one succeeds.
+//
+// A TOTP method's last accepted time step advances in one UPDATE that compares
+// it ([Store.AdvanceTOTPStep]): of concurrent checks of one code, one wins.
 //
 // # Durability
 //
