@@ -1,6 +1,7 @@
 package myaccount
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -38,6 +41,11 @@ type Argon2Options struct {
 	// a turn before its context ends fails with [ErrUnavailable] (503).
 	// Default: runtime.NumCPU().
 	MaxConcurrentHashes int
+	// MaxUserWait bounds how long a password set or check waits for its
+	// user's turn: one user's hashes run one at a time, so that one account
+	// cannot take every hashing slot from the others. A request that waits
+	// longer fails with [ErrUnavailable] (503). Default: 3 seconds.
+	MaxUserWait time.Duration
 }
 
 // Argon2Passwords is the built-in [PasswordBackend]: passwords are kept as
@@ -48,6 +56,7 @@ type Argon2Passwords struct {
 	policy PasswordPolicy
 	params Argon2Params
 	slots  chan struct{} // one token per hash that may run
+	users  userTurns     // one turn per user: a user's hashes run one at a time
 	// onHash, when set, is called as a hash starts (true) and ends (false);
 	// tests count the hashes running at once with it.
 	onHash func(start bool)
@@ -88,6 +97,10 @@ func NewArgon2Passwords(opts Argon2Options) (*Argon2Passwords, error) {
 		n = runtime.NumCPU()
 	}
 	p.slots = make(chan struct{}, n)
+	if opts.MaxUserWait < 0 {
+		return nil, fmt.Errorf("%w: MaxUserWait must not be negative", ErrConfig)
+	}
+	p.users = userTurns{wait: cmp.Or(opts.MaxUserWait, 3*time.Second), turns: make(map[userKey]*userTurn)}
 	return p, nil
 }
 
@@ -98,7 +111,21 @@ func (p *Argon2Passwords) Policy(context.Context, PasswordUser) (PasswordPolicy,
 
 // SetPassword implements [PasswordBackend]: it refuses a password that matches
 // one of the last ones the history rule covers, then returns the new hash.
-func (p *Argon2Passwords) SetPassword(ctx context.Context, _ PasswordUser, password string, current *Method) ([]byte, error) {
+// Both see the password's NFKC form, as [Argon2Passwords.CheckPassword] does,
+// so a password typed in another Unicode form is the same password.
+func (p *Argon2Passwords) SetPassword(ctx context.Context, user PasswordUser, password string, current *Method) ([]byte, error) {
+	password = normalizePassword(password)
+	var key userKey
+	if user.Claims != nil {
+		key = userKey{user.Claims.Issuer, user.Claims.Subject}
+	} else if current != nil {
+		key = userKey{current.Issuer, current.UserID}
+	}
+	release, err := p.users.acquire(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if p.policy.History.Active && current != nil {
 		last := append([][]byte{current.Secret}, current.SecretHistory...)
 		last = last[:min(len(last), p.policy.History.Size)]
@@ -120,12 +147,18 @@ func (p *Argon2Passwords) SetPassword(ctx context.Context, _ PasswordUser, passw
 // password method from the Store that this backend set); an app calls it
 // when the user signs in. It waits for a hashing turn as SetPassword does, and
 // gives [ErrUnavailable] when ctx ends first. A Secret it cannot read is an
-// error, never a match.
+// error, never a match. The password is compared in its NFKC form, the form
+// SetPassword hashed.
 func (p *Argon2Passwords) CheckPassword(ctx context.Context, m *Method, password string) (bool, error) {
 	if m.Type != TypePassword {
 		return false, fmt.Errorf("myaccount: CheckPassword of a %s method", m.Type)
 	}
-	return p.matches(ctx, m.Secret, password)
+	release, err := p.users.acquire(ctx, userKey{m.Issuer, m.UserID})
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	return p.matches(ctx, m.Secret, normalizePassword(password))
 }
 
 // hash returns the encoded argon2id hash of password with a fresh salt.
@@ -196,4 +229,60 @@ func decodeArgon2(s string) (params Argon2Params, salt, key []byte, err error) {
 		return params, nil, nil, errBadHash
 	}
 	return Argon2Params{Memory: uint32(m), Time: uint32(t), Threads: uint8(threads)}, salt, key, nil
+}
+
+// userTurns gives each user one hashing turn at a time, waiting at most wait
+// for it. A user has an entry only while one of their hashes runs or waits,
+// so the table holds at most as many entries as there are requests in
+// flight, however many users and tenants come and go.
+type userTurns struct {
+	wait  time.Duration
+	mu    sync.Mutex
+	turns map[userKey]*userTurn
+}
+
+// userTurn is one user's turn: a token in turn while a hash runs, and the
+// number of requests holding or waiting for it.
+type userTurn struct {
+	turn  chan struct{}
+	users int
+}
+
+// acquire waits for key's turn, at most u.wait and no longer than ctx, and
+// returns the function that hands the turn on.
+func (u *userTurns) acquire(ctx context.Context, key userKey) (release func(), err error) {
+	u.mu.Lock()
+	t := u.turns[key]
+	if t == nil {
+		t = &userTurn{turn: make(chan struct{}, 1)}
+		u.turns[key] = t
+	}
+	t.users++
+	u.mu.Unlock()
+	leave := func() {
+		u.mu.Lock()
+		if t.users--; t.users == 0 {
+			delete(u.turns, key)
+		}
+		u.mu.Unlock()
+	}
+	timer := time.NewTimer(u.wait)
+	defer timer.Stop()
+	select {
+	case t.turn <- struct{}{}:
+		return func() { <-t.turn; leave() }, nil
+	case <-timer.C:
+		err = fmt.Errorf("%w: another password of this user is being hashed", ErrUnavailable)
+	case <-ctx.Done():
+		err = fmt.Errorf("%w: no password hashing turn before the request ended", ErrUnavailable)
+	}
+	leave()
+	return nil, err
+}
+
+// len reports how many users hold or wait for a hashing turn.
+func (u *userTurns) len() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.turns)
 }

@@ -59,6 +59,12 @@ type AuditEvent struct {
 	UserAgent string // truncated to 256 bytes
 	// Reason says why a refusal happened, in the words sent to the client.
 	Reason string
+	// Count is, for an AuditTokenRefused event, how many refused tokens from
+	// ClientIP it stands for: the refusals since that address's previous
+	// event, this one included (see [AuditConfig.RefusedTokenInterval]). A
+	// ClientIP of "*" counts addresses past the bound of those counted apart.
+	// 0 for the other events.
+	Count int
 }
 
 // AuditConfig says where audit events go.
@@ -68,6 +74,11 @@ type AuditConfig struct {
 	// logged to [Config.Logger] as an slog record with message "audit": level
 	// Info, or Warn for refusals (failed verification, refused token, rate limit).
 	Handler func(ctx context.Context, ev AuditEvent)
+	// RefusedTokenInterval is the least time between two AuditTokenRefused
+	// events of one client address: the refusals in between are counted, and
+	// the next event carries the count, so that a flood of bad tokens is a
+	// line a minute, not a line a request. Default: 1 minute.
+	RefusedTokenInterval time.Duration
 }
 
 // audit completes ev from the request (time, user, client) and hands it to the
@@ -80,8 +91,10 @@ func (a *API) audit(r *http.Request, ev AuditEvent) {
 	if ev.MethodType == "" {
 		ev.MethodType, _, _ = strings.Cut(ev.MethodID, "|")
 	}
-	ev.ClientIP = a.clientIP(r)
-	ev.UserAgent = truncate(strings.ToValidUTF8(r.UserAgent(), "\uFFFD"), 256)
+	if ev.ClientIP == "" {
+		ev.ClientIP = a.clientIP(r)
+	}
+	ev.UserAgent = truncate(cleanText(r.UserAgent()), 256)
 	a.cfg.Audit.Handler(r.Context(), ev)
 }
 
@@ -106,11 +119,12 @@ func (a *API) clientIP(r *http.Request) string {
 }
 
 // auditErrors wraps the token validator's error handler so that a refused
-// token becomes an event before the error is written.
+// token is counted, and reported at a bounded rate per client address, before
+// the error is written.
 func (a *API) auditErrors(next func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrInsufficientScope) {
-			a.audit(r, AuditEvent{Type: AuditTokenRefused, Reason: auditReason(err)})
+			a.auditRefusedToken(r, err)
 		}
 		next(w, r, err)
 	}
@@ -135,6 +149,9 @@ func logAudit(logger *slog.Logger) func(context.Context, AuditEvent) {
 			if kv[1] != "" {
 				attrs = append(attrs, slog.String(kv[0], kv[1]))
 			}
+		}
+		if ev.Count > 0 {
+			attrs = append(attrs, slog.Int("count", ev.Count))
 		}
 		logger.LogAttrs(ctx, level, "audit", attrs...)
 	}

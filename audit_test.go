@@ -97,7 +97,10 @@ func wantEvent(t *testing.T, events []myaccount.AuditEvent, want myaccount.Audit
 // the user, the method, the client as the server saw it, and no secret.
 func TestAuditEvents(t *testing.T) {
 	log := &auditLog{}
-	h := newHarness(t, func(c *myaccount.Config) { c.Audit.Handler = log.handle })
+	h := newHarness(t, func(c *myaccount.Config) {
+		c.Audit.Handler = log.handle
+		c.Audit.RefusedTokenInterval = time.Nanosecond // an event per refusal, to check each
+	})
 	alice := h.token("auth0|alice")
 	iss := h.issuer.Issuer
 	auth := myaccounttest.NewAuthenticator()
@@ -165,7 +168,7 @@ func TestAuditEvents(t *testing.T) {
 		{h.issuer.Token(t, "auth0|alice", myaccount.ScopeReadFactors), 403, "auth0|alice"},
 	} {
 		wantStatus(t, h.call("GET", "/me/v1/authentication-methods", c.token, nil), c.status)
-		want := myaccount.AuditEvent{Type: "myaccount_token_refused", UserID: c.user, Reason: "set"}
+		want := myaccount.AuditEvent{Type: "myaccount_token_refused", UserID: c.user, Reason: "set", Count: 1}
 		if c.user != "" {
 			want.Issuer = iss
 		}

@@ -203,13 +203,16 @@ const passkeyVerifyID = TypePasskey + "|new"
 func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 	claims, _ := ClaimsFromContext(r.Context())
 	ctx := r.Context()
+	pid, ok := a.pathID(w, r)
+	if !ok {
+		return
+	}
 	body, err := a.readObject(w, r)
 	if err != nil {
 		a.errs.write(w, r, err)
 		return
 	}
-	id := pathID(r)
-	typ, _, _ := strings.Cut(id, "|")
+	id, typ := pid.String(), pid.typ()
 	family := families[typ]
 	if !a.offered[typ] || (typ == TypePasskey && id != passkeyVerifyID) {
 		a.errs.write(w, r, ErrNotFound)

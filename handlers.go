@@ -66,7 +66,11 @@ func (a *API) listMethods(w http.ResponseWriter, r *http.Request) {
 // GET /authentication-methods/{id}
 func (a *API) getMethod(w http.ResponseWriter, r *http.Request) {
 	claims, _ := ClaimsFromContext(r.Context())
-	m, err := a.cfg.Store.GetMethod(r.Context(), claims.Issuer, claims.Subject, pathID(r))
+	id, ok := a.pathID(w, r)
+	if !ok {
+		return
+	}
+	m, err := a.cfg.Store.GetMethod(r.Context(), claims.Issuer, claims.Subject, id.String())
 	if err != nil {
 		a.errs.write(w, r, err)
 		return
@@ -77,6 +81,10 @@ func (a *API) getMethod(w http.ResponseWriter, r *http.Request) {
 // PATCH /authentication-methods/{id}
 func (a *API) updateMethod(w http.ResponseWriter, r *http.Request) {
 	claims, _ := ClaimsFromContext(r.Context())
+	pid, ok := a.pathID(w, r)
+	if !ok {
+		return
+	}
 	body, err := a.readObject(w, r)
 	if err != nil {
 		a.errs.write(w, r, err)
@@ -101,7 +109,7 @@ func (a *API) updateMethod(w http.ResponseWriter, r *http.Request) {
 		}
 		update.Name = &name
 	}
-	id := pathID(r)
+	id := pid.String()
 	m, err := a.cfg.Store.GetMethod(r.Context(), claims.Issuer, claims.Subject, id)
 	if err != nil {
 		a.errs.write(w, r, err)
@@ -131,7 +139,11 @@ func (a *API) updateMethod(w http.ResponseWriter, r *http.Request) {
 // DELETE /authentication-methods/{id}
 func (a *API) deleteMethod(w http.ResponseWriter, r *http.Request) {
 	claims, _ := ClaimsFromContext(r.Context())
-	id := pathID(r)
+	pid, ok := a.pathID(w, r)
+	if !ok {
+		return
+	}
+	id := pid.String()
 	check := a.deleteCheck(r.Context(), claims)
 	if err := a.removePushDevice(r.Context(), claims, id, check); err != nil {
 		a.errs.write(w, r, err)
@@ -435,13 +447,6 @@ func writeBody(w http.ResponseWriter, r *http.Request, status int, body []byte) 
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
-}
-
-// pathID is the method id in the request path. The route matched the path
-// already; matching it again is cheaper than a context value.
-func pathID(r *http.Request) string {
-	_, id, _ := matchPath(r.URL.EscapedPath())
-	return id
 }
 
 func randomBytes(n int) []byte {

@@ -68,8 +68,9 @@ type Route struct {
 }
 
 // Routes returns every route of the API, under /me/v1/ and the unversioned
-// /me/, each prefixed with Config.BasePath. With CORSOrigins set, each pattern
-// also has an OPTIONS route that answers CORS preflight requests.
+// /me/, each prefixed with Config.BasePath. With a CORS origin (CORS.Origins
+// or the deprecated CORSOrigins), each pattern also has an OPTIONS route that
+// answers CORS preflight requests.
 //
 // Mounting the API at BasePath + "/me/" serves the same routes; Routes is for
 // routers that cannot mount a handler next to routes of their own under the
@@ -83,7 +84,7 @@ func (a *API) Routes() []Route {
 			for _, method := range slices.Sorted(maps.Keys(a.routes[name].handlers)) {
 				routes = append(routes, Route{Method: method, Pattern: pattern, Handler: h})
 			}
-			if len(a.cfg.CORSOrigins) > 0 {
+			if len(a.cfg.CORS.Origins) > 0 { // CORS.Origins and the deprecated CORSOrigins, merged
 				routes = append(routes, Route{Method: http.MethodOptions, Pattern: pattern, Handler: h})
 			}
 		}

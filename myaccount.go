@@ -207,6 +207,7 @@ type API struct {
 	offered      map[string]bool
 	offeredTypes []string
 	limits       rateLimiter
+	refused      *refusedTokens // counts refused tokens per client address
 	errs         errorWriter
 	routes       map[string]*route
 	handler      http.Handler
@@ -239,6 +240,7 @@ func New(cfg Config) (*API, error) {
 	for _, t := range a.offeredTypes {
 		a.offered[t] = true
 	}
+	a.refused = &refusedTokens{interval: cfg.Audit.RefusedTokenInterval, byAddr: make(map[string]*refusalCount)}
 	a.errs = errorWriter{handler: cfg.ErrorHandler, logger: cfg.Logger}
 	if cfg.ProblemJSON {
 		a.errs.handler = withProblemJSON(cfg.ErrorHandler)
@@ -353,6 +355,12 @@ func (c *Config) resolve() error {
 	if c.Messages.MaxPerUser == 0 {
 		c.Messages.MaxPerUser = 5
 	}
+	if err := c.Messages.PerDestination.resolve("Messages.PerDestination", defaultDestinationMax, defaultDestinationWindow); err != nil {
+		return err
+	}
+	if err := c.Messages.PerUser.resolve("Messages.PerUser", defaultUserSendMax, defaultUserSendWindow); err != nil {
+		return err
+	}
 	c.Passwords.resolve()
 	if err := c.Push.resolve(); err != nil {
 		return err
@@ -365,6 +373,12 @@ func (c *Config) resolve() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Audit.RefusedTokenInterval < 0 {
+		return fmt.Errorf("%w: Audit.RefusedTokenInterval must not be negative", ErrConfig)
+	}
+	if c.Audit.RefusedTokenInterval == 0 {
+		c.Audit.RefusedTokenInterval = time.Minute
 	}
 	if c.Audit.Handler == nil {
 		c.Audit.Handler = logAudit(c.Logger)

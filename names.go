@@ -15,9 +15,10 @@ const maxNameLength = 100
 // must not be able to pass for another: no bytes that are not UTF-8 and no
 // unpaired surrogate escapes (which decoding would quietly turn into U+FFFD),
 // no control characters, no bidirectional controls (U+202E can make
-// "evil.exe" read as "exe.live"), no line or paragraph separators, and not
-// blank once the characters that show nothing (spaces, zero-width characters,
-// a BOM) are taken out. Errors are 400s pointing at /name.
+// "evil.exe" read as "exe.live"), no line or paragraph separators, no other
+// format characters (zero-width spaces and joiners, a BOM: the text rule of
+// isText), and not blank once the characters that show nothing (spaces,
+// variation selectors, fillers) are taken out. Errors are 400s pointing at /name.
 func parseName(raw json.RawMessage) (string, error) {
 	if !utf8.Valid(raw) || hasLoneSurrogate(raw) {
 		return "", bodyError("/name", "must be valid UTF-8, without unpaired surrogates")
@@ -35,6 +36,8 @@ func parseName(raw json.RawMessage) (string, error) {
 			return "", bodyError("/name", "must not contain bidirectional control characters (such as U+202E)")
 		case c == '\u2028' || c == '\u2029':
 			return "", bodyError("/name", "must not contain line or paragraph separators")
+		case notText.Contains(c):
+			return "", bodyError("/name", "must not contain format characters (such as zero-width spaces and joiners)")
 		}
 		visible = visible || !invisible(c)
 	}

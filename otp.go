@@ -3,6 +3,7 @@ package myaccount
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -45,6 +46,14 @@ type MessageConfig struct {
 	// MaxPerUser is how many email methods, and how many phone methods, a user
 	// may hold. Default: 5.
 	MaxPerUser int
+	// PerDestination bounds the codes sent to one email address or phone
+	// number, whichever users ask for them, checked before anything is sent:
+	// past it the enrollment is 429 with Retry-After. Default: 5 per 15
+	// minutes.
+	PerDestination SendQuota
+	// PerUser bounds the codes sent for one user, to any destination, in the
+	// same way. Default: 20 per hour.
+	PerUser SendQuota
 }
 
 // maxEmailLength is the longest address a mail system delivers to (RFC 5321's
@@ -93,6 +102,12 @@ func (messageFamily) begin(ctx context.Context, e *enrollment) error {
 			return err
 		}
 		msg.To, msg.Channel = number, channel
+	}
+	if err := e.api.checkSendQuotas(ctx, e.claims, msg.To); err != nil {
+		if errors.Is(err, ErrRateLimited) {
+			e.api.audit(e.r, AuditEvent{Type: AuditRateLimited, MethodType: e.state.Type, Reason: "send quota: " + auditReason(err)})
+		}
+		return err
 	}
 	msg.Code = randomString("0123456789", 6)
 	salt := make([]byte, 16)
@@ -143,9 +158,13 @@ func (messageFamily) appendFields(b []byte, m *Method) []byte {
 }
 
 // checkEmail accepts one bare address (no display name, no comments), at most
-// maxEmailLength bytes, and returns it as net/mail reads it.
+// maxEmailLength bytes, that passes the text rule (isText), and returns it as
+// net/mail reads it.
 func checkEmail(s string) (string, error) {
 	bad := bodyError("/email", "must be one email address, such as name@example.com")
+	if !isText(s) {
+		return "", bodyError("/email", "must not contain control or format characters (such as U+202E or a zero-width space)")
+	}
 	if s == "" || len(s) > maxEmailLength || !utf8.ValidString(s) || strings.ContainsAny(s, "<>\"(), \t\r\n") {
 		return "", bad
 	}

@@ -36,7 +36,9 @@ type PasswordBackend interface {
 	// against its complexity, profile_data and dictionary rules before
 	// SetPassword sees it. An error answers 503.
 	Policy(ctx context.Context, user PasswordUser) (PasswordPolicy, error)
-	// SetPassword sets password for the user's identity; current is the
+	// SetPassword sets password, in its NFKC form (the API normalises it
+	// before every rule; a backend checking a password later normalises the
+	// same way), for the user's identity; current is the
 	// identity's password method as stored (with its Secret and SecretHistory)
 	// when it has one, nil for a first password. It returns the secret the
 	// Store keeps as the method's Secret: a hash, or nil when the password
@@ -83,7 +85,8 @@ type PasswordPolicy struct {
 
 // PasswordComplexity is the complexity part of a [PasswordPolicy].
 type PasswordComplexity struct {
-	// MinLength is the fewest characters (Unicode code points) a password has.
+	// MinLength is the fewest characters (Unicode code points of its NFKC
+	// form) a password has.
 	MinLength int `json:"min_length"`
 	// CharacterTypes are the kinds of character required: "uppercase",
 	// "lowercase", "number", "special" (anything else, a space included).
@@ -290,12 +293,20 @@ type passwordData struct {
 
 func (passwordFamily) finish(ctx context.Context, v *verification) error {
 	a := v.api
+	// Every verify is one of the session's attempts, counted before any rule
+	// or hash runs: a password refused by the policy or by the history costs
+	// the client a try, as a wrong code does, and a session buys at most
+	// maxCodeAttempts rounds of hashing.
+	if err := v.countAttempt(ctx); err != nil {
+		return err
+	}
 	user := PasswordUser{Claims: v.claims, IdentityUserID: v.state.Identity, Connection: string(v.state.Data)}
 	policy, err := a.passwordPolicy(ctx, user)
 	if err != nil {
 		return err
 	}
-	password := unquote(v.body["new_password"])
+	// Every rule, and the backend, see the NFKC form: one password has one spelling.
+	password := normalizePassword(unquote(v.body["new_password"]))
 	if reasons := a.breakPasswordRules(&policy, password, v.claims); len(reasons) > 0 {
 		return passwordRejected(reasons)
 	}

@@ -2,6 +2,7 @@ package myaccount
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"time"
@@ -41,8 +42,8 @@ func (a *API) openSession(claims *Claims, authSession string) (*enrollState, Ses
 	if len(authSession) > maxAuthSessionLength {
 		return nil, SessionRef{}, ErrSessionInvalid
 	}
-	sealed, err := b64url.DecodeString(authSession)
-	if err != nil {
+	sealed, ok := decodeAuthSession(authSession)
+	if !ok {
 		return nil, SessionRef{}, ErrSessionInvalid
 	}
 	plain, err := a.keys.open(sealed, sessionContext(claims))
@@ -60,14 +61,38 @@ func (a *API) openSession(claims *Claims, authSession string) (*enrollState, Ses
 	if !time.Now().Before(st.ExpiresAt) {
 		return nil, SessionRef{}, ErrSessionInvalid
 	}
-	ref := SessionRef{ID: sessionID(authSession), Issuer: claims.Issuer, UserID: claims.Subject, ExpiresAt: st.ExpiresAt}
+	ref := SessionRef{ID: sessionID(sealed), Issuer: claims.Issuer, UserID: claims.Subject, ExpiresAt: st.ExpiresAt}
 	return st, ref, nil
 }
 
-// sessionID is how a store knows an auth_session: its SHA-256, so what a
+// strictB64URL decodes the one spelling sealSession writes: unpadded
+// base64url with zero unused trailing bits.
+var strictB64URL = base64.RawURLEncoding.Strict()
+
+// decodeAuthSession reads an auth_session in its one spelling. Go's decoder,
+// strict or not, skips '\r' and '\n', so every byte is checked against the
+// alphabet first: whitespace, padding and any other character refuse it, and
+// the strict decoder refuses non-zero unused trailing bits. Two strings that
+// decode to the same bytes are therefore the same string.
+func decodeAuthSession(s string) ([]byte, bool) {
+	for i := 0; i < len(s); i++ {
+		if !isBase64URL(s[i]) {
+			return nil, false
+		}
+	}
+	b, err := strictB64URL.DecodeString(s)
+	return b, err == nil && len(b) > 0
+}
+
+func isBase64URL(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+}
+
+// sessionID is how a store knows an auth_session: the SHA-256 of its decoded
+// bytes, so a session is one record whatever the client sent, and what a
 // store keeps cannot be turned back into a usable session.
-func sessionID(authSession string) string {
-	sum := sha256.Sum256([]byte(authSession))
+func sessionID(sealed []byte) string {
+	sum := sha256.Sum256(sealed)
 	return hex.EncodeToString(sum[:])
 }
 

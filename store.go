@@ -92,7 +92,8 @@ type MethodsAndHandleReader interface {
 // sealed inside the auth_session itself; a store keeps only what makes it
 // single use: whether it was used, and how many codes were tried with it.
 type SessionRef struct {
-	// ID is the SHA-256 of the auth_session the client holds, hex encoded.
+	// ID is the SHA-256 of the auth_session's decoded bytes, hex encoded: one
+	// session has one ID, as the API reads it in one spelling only.
 	ID     string
 	Issuer string
 	UserID string

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
@@ -306,16 +305,11 @@ func cleanTransports(ts []protocol.AuthenticatorTransport) []string {
 // maxUserAgent bounds the user agent kept with a credential, in bytes.
 const maxUserAgent = 512
 
-// cleanUserAgent makes a User-Agent header fit to store and show: valid UTF-8
-// (other bytes become U+FFFD), no control characters, at most maxUserAgent bytes.
+// cleanUserAgent makes a User-Agent header fit to store and show: the text
+// rule's cleanText (valid UTF-8, no control, format, line or paragraph
+// separator characters), at most maxUserAgent bytes.
 func cleanUserAgent(ua string) string {
-	ua = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(ua, "\uFFFD"))
-	return truncate(ua, maxUserAgent)
+	return truncate(cleanText(ua), maxUserAgent)
 }
 
 // checkAttestationBody checks the members of authn_response: the browser's
