@@ -220,7 +220,7 @@ type machine struct {
 	user       string
 	token      string
 	begun      []*begun
-	codeBegins int            // begins that send or show a code
+	codeBegins int            // begins whose verify tries a code or password
 	created    map[string]int // 201s by method id, passwords aside (a change answers 201 with the same id)
 	hadPrimary bool
 	sends      int
@@ -292,15 +292,20 @@ func (m *machine) begin(rt *rapid.T) {
 		reply.ID = "passkey|new"
 	}
 	b := &begun{typ: typ, id: reply.ID, session: reply.AuthSession, options: reply.Options, secret: reply.Secret, to: to}
-	if usesCode(typ) {
+	if triesCodes(typ) {
 		m.codeBegins++
 	}
 	m.begun = append(m.begun, b)
 }
 
-// usesCode reports whether a type's verify checks a code, counted per session.
-func usesCode(typ string) bool {
-	return typ == myaccount.TypeTOTP || typ == myaccount.TypeEmail || typ == myaccount.TypePhone
+// triesCodes reports whether a type's verify checks a code or a password,
+// one of the session's attempts each time.
+func triesCodes(typ string) bool {
+	switch typ {
+	case myaccount.TypeTOTP, myaccount.TypeEmail, myaccount.TypePhone, myaccount.TypePassword:
+		return true
+	}
+	return false
 }
 
 // pick draws one of the enrollments begun, or skips the action when none.
@@ -385,7 +390,7 @@ func (m *machine) record(rt *rapid.T, b *begun, session string, r Response) {
 	if respelled && (evaluated || r.Status != http.StatusBadRequest) {
 		rt.Fatalf("verify of %s with the auth_session spelt %q (issued %q) answered %d: %s", b.typ, session, b.session, r.Status, r.Body)
 	}
-	if evaluated && (usesCode(b.typ) || b.typ == myaccount.TypePassword) {
+	if evaluated && triesCodes(b.typ) {
 		b.evaluated++
 	}
 	if r.Status != http.StatusCreated {
@@ -555,7 +560,7 @@ func (m *machine) check(rt *rapid.T) {
 		}
 	}
 	if got, limit := m.srv.counts.attempts(m.srv.Issuer.Issuer, m.user), maxEvaluations*m.codeBegins; got > limit {
-		rt.Fatalf("the store let %d code attempts through for %d enrollments with codes, more than %d", got, m.codeBegins, limit)
+		rt.Fatalf("the store let %d code attempts through for %d enrollments that try codes, more than %d", got, m.codeBegins, limit)
 	}
 	for id, n := range m.created {
 		if n > 1 {
