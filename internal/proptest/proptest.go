@@ -199,6 +199,7 @@ func Run(t *testing.T, srv *Server) {
 			"deleteAtOnce":     m.deleteAtOnce,
 			"rename":           m.rename,
 			"respelledID":      m.respelledID,
+			"checkTOTP":        m.checkTOTP,
 			"":                 m.check,
 		})
 	})
@@ -207,11 +208,12 @@ func Run(t *testing.T, srv *Server) {
 // begun is one enrollment the machine started.
 type begun struct {
 	typ, id, session string
-	options          json.RawMessage // a passkey's creation options
-	secret           string          // a totp's
-	to               string          // an email's or phone's destination
-	created          int             // 201s
-	evaluated        int             // codes checked: wrong ones and 201s
+	options          json.RawMessage  // a passkey's creation options
+	secret           string           // a totp's
+	steps            map[string]int64 // a totp's codes sent, by the time step they are of
+	to               string           // an email's or phone's destination
+	created          int              // 201s
+	evaluated        int              // codes checked: wrong ones and 201s
 }
 
 // machine is one user's sequence of calls.
@@ -223,7 +225,10 @@ type machine struct {
 	codeBegins int            // begins whose verify tries a code or password
 	created    map[string]int // 201s by method id, passwords aside (a change answers 201 with the same id)
 	hadPrimary bool
-	sends      int
+	// totp holds the user's TOTP methods by id: their secret, and the time
+	// steps they accepted, at enrollment and in API.CheckTOTP.
+	totp  map[string]*totpMethod
+	sends int
 }
 
 func newMachine(rt *rapid.T, srv *Server) *machine {
@@ -232,7 +237,7 @@ func newMachine(rt *rapid.T, srv *Server) *machine {
 	if err != nil {
 		rt.Fatal(err)
 	}
-	return &machine{srv: srv, user: user, token: token, created: map[string]int{}}
+	return &machine{srv: srv, user: user, token: token, created: map[string]int{}, totp: map[string]*totpMethod{}}
 }
 
 // types are the method types the machine enrolls.
@@ -291,7 +296,7 @@ func (m *machine) begin(rt *rapid.T) {
 	if typ == myaccount.TypePasskey {
 		reply.ID = "passkey|new"
 	}
-	b := &begun{typ: typ, id: reply.ID, session: reply.AuthSession, options: reply.Options, secret: reply.Secret, to: to}
+	b := &begun{typ: typ, id: reply.ID, session: reply.AuthSession, options: reply.Options, secret: reply.Secret, to: to, steps: map[string]int64{}}
 	if triesCodes(typ) {
 		m.codeBegins++
 	}
@@ -327,10 +332,12 @@ func (m *machine) verifyBody(rt *rapid.T, b *begun, session string, right bool) 
 		}
 		body["authn_response"] = json.RawMessage(resp)
 	case myaccount.TypeTOTP:
-		code, err := totp.GenerateCode(b.secret, time.Now())
+		step := time.Now().Unix() / 30
+		code, err := totp.GenerateCode(b.secret, time.Unix(step*30, 0))
 		if err != nil {
 			rt.Fatal(err)
 		}
+		b.steps[code] = step
 		body["otp_code"] = wrongUnless(right, code)
 	case myaccount.TypeEmail, myaccount.TypePhone:
 		body["otp_code"] = wrongUnless(right, m.srv.outbox.code(b.to))
@@ -359,8 +366,9 @@ func (m *machine) verify(rt *rapid.T) {
 	b := m.pick(rt)
 	right := rapid.Bool().Draw(rt, "right")
 	session := respellSession(rt, b.session)
-	r := m.do(rt, "POST", verifyPath(b), m.verifyBody(rt, b, session, right))
-	m.record(rt, b, session, r)
+	body := m.verifyBody(rt, b, session, right)
+	r := m.do(rt, "POST", verifyPath(b), body)
+	m.record(rt, b, session, r, body)
 }
 
 func (m *machine) verifyInParallel(rt *rapid.T) {
@@ -379,12 +387,12 @@ func (m *machine) verifyInParallel(rt *rapid.T) {
 			rt.Fatalf("verify %d: %v", i, errs[i])
 		}
 		noServerError(rt, "POST", reqs[i].Path, r)
-		m.record(rt, b, sessions[i], r)
+		m.record(rt, b, sessions[i], r, reqs[i].Body.(map[string]any))
 	}
 }
 
-// record takes in the answer to a verify of b sent with session.
-func (m *machine) record(rt *rapid.T, b *begun, session string, r Response) {
+// record takes in the answer to a verify of b sent with session and body.
+func (m *machine) record(rt *rapid.T, b *begun, session string, r Response, body map[string]any) {
 	respelled := session != b.session
 	evaluated := r.Status == http.StatusCreated || wrongCode(r)
 	if respelled && (evaluated || r.Status != http.StatusBadRequest) {
@@ -409,6 +417,61 @@ func (m *machine) record(rt *rapid.T, b *begun, session string, r Response) {
 	}
 	if method.Type == myaccount.TypePasskey || method.Type == myaccount.TypePassword {
 		m.hadPrimary = true
+	}
+	if method.Type == myaccount.TypeTOTP {
+		code, _ := body["otp_code"].(string)
+		m.totp[method.ID] = &totpMethod{secret: b.secret, accepted: map[int64]bool{b.steps[code]: true}}
+	}
+}
+
+// totpMethod is one of the user's TOTP methods as the machine knows it.
+type totpMethod struct {
+	secret   string
+	accepted map[int64]bool
+}
+
+// checkTOTP signs in with the current code of one of the user's TOTP
+// methods, a few times at once: a time step is accepted once at most, the
+// enrollment's included.
+func (m *machine) checkTOTP(rt *rapid.T) {
+	ms := m.methods(rt)
+	ms = slices.DeleteFunc(ms, func(x *myaccount.Method) bool { return m.totp[x.ID] == nil })
+	if len(ms) == 0 {
+		rt.Skip("no totp method")
+	}
+	method := ms[rapid.IntRange(0, len(ms)-1).Draw(rt, "totp")]
+	known := m.totp[method.ID]
+	now := time.Now()
+	step := now.Unix() / 30
+	code, err := totp.GenerateCode(known.secret, time.Unix(step*30, 0))
+	if err != nil {
+		rt.Fatal(err)
+	}
+	n := rapid.IntRange(1, 4).Draw(rt, "checks")
+	oks, errs := make([]bool, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			oks[i], errs[i] = m.srv.API.CheckTOTP(ctx, method, code, now)
+		})
+	}
+	wg.Wait()
+	accepted := 0
+	for i := range n {
+		if errs[i] != nil {
+			rt.Fatalf("CheckTOTP: %v", errs[i])
+		}
+		if oks[i] {
+			accepted++
+		}
+	}
+	if accepted > 1 || accepted == 1 && known.accepted[step] {
+		rt.Fatalf("the code of step %d was accepted %d times now, and before: %v", step, accepted, known.accepted[step])
+	}
+	if accepted == 1 {
+		known.accepted[step] = true
 	}
 }
 
