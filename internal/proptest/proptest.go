@@ -4,17 +4,20 @@
 // pgregory.net/rapid, against a [myaccount.Store]. The core package runs it on
 // the memory store, pgstore on PostgreSQL. Only tests import it.
 //
-// After every call it checks: at most one 201 per auth_session; at most 5
-// code evaluations per auth_session (counted over HTTP and in the store);
-// method ids unique; with [myaccount.KeepLastPrimary], a user who had a
-// primary method keeps one; another spelling of an auth_session is refused
-// and never evaluated, another spelling of a method id is 404; no 500 ever.
+// After every call it checks: at most one 201 per auth_session, none after a
+// refused passkey verify spent it; at most 5 code evaluations per
+// auth_session (counted over HTTP and in the store); method ids unique; with
+// [myaccount.KeepLastPrimary], a user who had a primary method keeps one; a
+// TOTP time step accepted once at most, the enrollment's included; another
+// spelling of an auth_session is refused and never evaluated, another
+// spelling of a method id is 404; no 500 ever.
 package proptest
 
 import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -212,6 +215,7 @@ type begun struct {
 	secret           string           // a totp's
 	steps            map[string]int64 // a totp's codes sent, by the time step they are of
 	to               string           // an email's or phone's destination
+	failed           bool             // a passkey verify was refused, spending the session
 	created          int              // 201s
 	evaluated        int              // codes checked: wrong ones and 201s
 }
@@ -326,7 +330,11 @@ func (m *machine) verifyBody(rt *rapid.T, b *begun, session string, right bool) 
 	body := map[string]any{"auth_session": session}
 	switch b.typ {
 	case myaccount.TypePasskey:
-		resp, err := myaccounttest.NewAuthenticator().Create(b.options, origin)
+		options := b.options
+		if !right {
+			options = otherChallenge(rt, options)
+		}
+		resp, err := myaccounttest.NewAuthenticator().Create(options, origin)
 		if err != nil {
 			rt.Fatalf("authenticator: %v", err)
 		}
@@ -350,6 +358,21 @@ func (m *machine) verifyBody(rt *rapid.T, b *begun, session string, right bool) 
 	return body
 }
 
+// otherChallenge returns creation options with another challenge, which the
+// API refuses in the attestation (and spends the session).
+func otherChallenge(rt *rapid.T, options json.RawMessage) json.RawMessage {
+	var o map[string]any
+	if err := json.Unmarshal(options, &o); err != nil {
+		rt.Fatalf("options %s: %v", options, err)
+	}
+	o["challenge"] = base64.RawURLEncoding.EncodeToString([]byte(rand.Text()))
+	out, err := json.Marshal(o)
+	if err != nil {
+		rt.Fatal(err)
+	}
+	return out
+}
+
 // wrongUnless returns code, or when !right another 6 digits.
 func wrongUnless(right bool, code string) string {
 	if right {
@@ -367,8 +390,9 @@ func (m *machine) verify(rt *rapid.T) {
 	right := rapid.Bool().Draw(rt, "right")
 	session := respellSession(rt, b.session)
 	body := m.verifyBody(rt, b, session, right)
+	failedBefore := b.failed
 	r := m.do(rt, "POST", verifyPath(b), body)
-	m.record(rt, b, session, r, body)
+	m.record(rt, b, session, r, body, failedBefore)
 }
 
 func (m *machine) verifyInParallel(rt *rapid.T) {
@@ -381,22 +405,31 @@ func (m *machine) verifyInParallel(rt *rapid.T) {
 		right := rapid.Bool().Draw(rt, "right")
 		reqs[i] = Request{Method: "POST", Path: verifyPath(b), Token: m.token, Body: m.verifyBody(rt, b, sessions[i], right)}
 	}
+	failedBefore := b.failed
 	answers, errs := m.srv.DoAll(reqs)
 	for i, r := range answers {
 		if errs[i] != nil {
 			rt.Fatalf("verify %d: %v", i, errs[i])
 		}
 		noServerError(rt, "POST", reqs[i].Path, r)
-		m.record(rt, b, sessions[i], r, reqs[i].Body.(map[string]any))
+		m.record(rt, b, sessions[i], r, reqs[i].Body.(map[string]any), failedBefore)
 	}
 }
 
-// record takes in the answer to a verify of b sent with session and body.
-func (m *machine) record(rt *rapid.T, b *begun, session string, r Response, body map[string]any) {
+// record takes in the answer to a verify of b sent with session and body;
+// failedBefore is whether a passkey verify of b had been refused before it
+// was sent, which spends the session.
+func (m *machine) record(rt *rapid.T, b *begun, session string, r Response, body map[string]any, failedBefore bool) {
 	respelled := session != b.session
 	evaluated := r.Status == http.StatusCreated || wrongCode(r)
 	if respelled && (evaluated || r.Status != http.StatusBadRequest) {
 		rt.Fatalf("verify of %s with the auth_session spelt %q (issued %q) answered %d: %s", b.typ, session, b.session, r.Status, r.Body)
+	}
+	if r.Status == http.StatusCreated && failedBefore {
+		rt.Fatalf("a passkey auth_session gave 201 after a refused verify spent it: %s", r.Body)
+	}
+	if !respelled && b.typ == myaccount.TypePasskey && r.Status == http.StatusBadRequest {
+		b.failed = true
 	}
 	if evaluated && triesCodes(b.typ) {
 		b.evaluated++
