@@ -7,9 +7,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -165,13 +167,24 @@ type proofRequest struct {
 	jkt    string // the token's cnf.jkt
 }
 
-// check verifies a proof for req. The error is an *Error with its challenge
-// (invalid_dpop_proof, use_dpop_nonce or a 503); fresh is the nonce to hand
-// the client on success, "" when it has the current one or nonces are off.
-func (d *dpopChecker) check(ctx context.Context, v *TokenValidator, realm, proof string, req proofRequest) (fresh string, err error) {
+// proofUse is a proof that passed every check but the replay cache: what
+// record needs to note it as used.
+type proofUse struct {
+	id      string    // its replay id
+	expires time.Time // when its iat window ends
+	realm   string    // of the challenge that refuses it
+}
+
+// check verifies a proof for req, all but its replay: the caller records use
+// once the request is to be served (record), so that a proof is noted as
+// used only by a request that passed the rate limits. The error is an *Error
+// with its challenge (invalid_dpop_proof or use_dpop_nonce); fresh is the
+// nonce to hand the client on success, "" when it has the current one or
+// nonces are off.
+func (d *dpopChecker) check(v *TokenValidator, realm, proof string, req proofRequest) (fresh string, use proofUse, err error) {
 	now := v.now()
 	if len(proof) > maxProofBytes {
-		return "", d.proofError(v, realm, "The DPoP proof is too large.")
+		return "", proofUse{}, d.proofError(v, realm, "The DPoP proof is too large.")
 	}
 	var key proofKey
 	claims := new(proofClaims)
@@ -192,40 +205,54 @@ func (d *dpopChecker) check(ctx context.Context, v *TokenValidator, realm, proof
 	})
 	switch {
 	case err != nil:
-		return "", d.proofError(v, realm, "The DPoP proof is invalid: "+describeProofError(err))
+		return "", proofUse{}, d.proofError(v, realm, "The DPoP proof is invalid: "+describeProofError(err))
 	case claims.HTM != req.method:
-		return "", d.proofError(v, realm, "The DPoP proof is for another HTTP method.")
+		return "", proofUse{}, d.proofError(v, realm, "The DPoP proof is for another HTTP method.")
 	case !sameHTU(claims.HTU, req.url):
-		return "", d.proofError(v, realm, "The DPoP proof is for another URL.")
+		return "", proofUse{}, d.proofError(v, realm, "The DPoP proof is for another URL.")
 	case !claims.IAT.set:
-		return "", d.proofError(v, realm, "The DPoP proof lacks iat.")
+		return "", proofUse{}, d.proofError(v, realm, "The DPoP proof lacks iat.")
 	case claims.IAT.date.Before(now.Add(-d.window)) || claims.IAT.date.After(now.Add(d.window)):
-		return "", d.proofError(v, realm, "The DPoP proof's iat is too far from now.")
+		return "", proofUse{}, d.proofError(v, realm, "The DPoP proof's iat is too far from now.")
 	case claims.JTI == "" || len(claims.JTI) > 256:
-		return "", d.proofError(v, realm, "The DPoP proof needs a jti of at most 256 characters.")
+		return "", proofUse{}, d.proofError(v, realm, "The DPoP proof needs a jti of at most 256 characters.")
 	case !sameString(claims.ATH, accessTokenHash(req.token)):
-		return "", d.proofError(v, realm, "The DPoP proof's ath does not match the access token.")
+		return "", proofUse{}, d.proofError(v, realm, "The DPoP proof's ath does not match the access token.")
 	case !sameString(key.jkt, req.jkt):
-		return "", d.proofError(v, realm, "The DPoP proof is not signed by the key the access token is bound to.")
+		return "", proofUse{}, d.proofError(v, realm, "The DPoP proof is not signed by the key the access token is bound to.")
 	}
 	if d.nonces != nil {
 		ok, current := d.nonces.check(claims.Nonce, now)
 		if !ok {
-			return "", d.nonceError(v, realm, now)
+			return "", proofUse{}, d.nonceError(v, realm, now)
 		}
 		if !current {
 			fresh = d.nonces.nonce(now)
 		}
 	}
-	// Last, once the proof is known good, so that forged proofs fill nothing.
-	seen, err := d.replay.Seen(ctx, replayID(key.jkt, claims.JTI), claims.IAT.date.Add(d.window))
+	return fresh, proofUse{id: replayID(key.jkt, claims.JTI), expires: claims.IAT.date.Add(d.window), realm: realm}, nil
+}
+
+// record notes a checked proof as used, refusing one used before. It runs
+// only once the proof is known good, so that forged proofs fill nothing, and,
+// on an API's routes, once the request has passed the rate limits, so that
+// requests refused for their rate fill nothing either. A full cache is a 503
+// with the cache's Retry-After.
+func (d *dpopChecker) record(ctx context.Context, v *TokenValidator, use proofUse) error {
+	seen, err := d.replay.Seen(ctx, use.id, use.expires)
 	if err != nil {
-		return "", fmt.Errorf("%w: DPoP replay cache: %w", ErrUnavailable, err)
+		var full *ReplayCacheFullError
+		if errors.As(err, &full) {
+			e := newError(http.StatusServiceUnavailable, "A0E-503-0001", "The service is temporarily unavailable. Try again shortly.", err)
+			e.Header = http.Header{"Retry-After": {strconv.FormatInt(max(1, int64(math.Ceil(full.RetryAfter.Seconds()))), 10)}}
+			return e
+		}
+		return fmt.Errorf("%w: DPoP replay cache: %w", ErrUnavailable, err)
 	}
 	if seen {
-		return "", d.proofError(v, realm, "The DPoP proof was used before.")
+		return d.proofError(v, use.realm, "The DPoP proof was used before.")
 	}
-	return fresh, nil
+	return nil
 }
 
 var errProofType = errors.New(`a DPoP proof's typ must be "dpop+jwt"`)

@@ -2,6 +2,8 @@ module github.com/go-myaccount/myaccount
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	github.com/MicahParks/keyfunc/v3 v3.9.1
 	github.com/fxamacker/cbor/v2 v2.9.4

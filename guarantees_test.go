@@ -507,3 +507,69 @@ func TestRefusedTokensAreAuditedAtABoundedRatePerAddress(t *testing.T) {
 		t.Errorf("counts %v, want [1 200]: the event an interval later counts the 199 refusals between and itself", got)
 	}
 }
+
+// TestReplayCacheCannotBeFlushed replays the review's attack on M2, scaled
+// down to a cache of 20: a victim's request is served, an attacker floods the
+// API with proofs of their own token, and the victim's captured proof, sent
+// again with another body, is still refused. Proofs refused for their rate
+// are never recorded; a full cache refuses new proofs with 503 and
+// Retry-After instead of forgetting one.
+func TestReplayCacheCannotBeFlushed(t *testing.T) {
+	cache := myaccount.NewMemoryReplayCache(20)
+	h := newHarness(t, func(c *myaccount.Config) {
+		c.Token.DPoP.ReplayCache = cache
+		c.TenantRateLimit = myaccount.RateLimit{Rate: 5, Burst: 5}
+		c.UserRateLimit = myaccount.RateLimit{Disabled: true}
+	})
+	victimKey, attackerKey := myaccounttest.NewTestDPoPKey(t), myaccounttest.NewTestDPoPKey(t)
+	victim, attacker := h.boundToken("auth0|alice", victimKey), h.boundToken("auth0|mallory", attackerKey)
+	send := func(method, path, token, proof string, body any) *response {
+		req := h.request(method, path, body)
+		req.Header.Set("Authorization", "DPoP "+token)
+		req.Header.Set("DPoP", proof)
+		return h.send(req)
+	}
+	proof := func(key *myaccounttest.DPoPKey, method, path, token string) string {
+		p, err := key.Proof(method, h.server.URL+path, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	captured := proof(victimKey, "POST", "/me/v1/authentication-methods", victim)
+	wantStatus(t, send("POST", "/me/v1/authentication-methods", victim, captured, map[string]any{"type": "passkey"}), http.StatusAccepted)
+	statuses := map[int]int{}
+	for range 300 {
+		r := send("GET", "/me/v1/factors", attacker, proof(attackerKey, "GET", "/me/v1/factors", attacker), nil)
+		statuses[r.status]++
+		if r.status == http.StatusServiceUnavailable && r.header.Get("Retry-After") == "" {
+			t.Error("503 without Retry-After")
+		}
+	}
+	if n := cache.Len(); n > 20 || n > 1+statuses[http.StatusOK] {
+		t.Errorf("%d proofs recorded after %v: only served requests may record one", n, statuses)
+	}
+	time.Sleep(1100 * time.Millisecond) // the tenant bucket refills
+	r := send("POST", "/me/v1/authentication-methods", victim, captured, map[string]any{"type": "totp"})
+	wantChallenges(t, h, r, "DPoP", "invalid_dpop_proof")
+
+	// Past its size the cache refuses new proofs, and still knows old ones.
+	small := myaccount.NewMemoryReplayCache(5)
+	h = newHarness(t, func(c *myaccount.Config) { c.Token.DPoP.ReplayCache = small })
+	victim, attacker = h.boundToken("auth0|alice", victimKey), h.boundToken("auth0|mallory", attackerKey)
+	captured = proof(victimKey, "POST", "/me/v1/authentication-methods", victim)
+	wantStatus(t, send("POST", "/me/v1/authentication-methods", victim, captured, map[string]any{"type": "passkey"}), http.StatusAccepted)
+	for i := range 10 {
+		r := send("GET", "/me/v1/factors", attacker, proof(attackerKey, "GET", "/me/v1/factors", attacker), nil)
+		if i < 4 {
+			wantStatus(t, r, http.StatusOK)
+			continue
+		}
+		wantError(t, r, http.StatusServiceUnavailable, "A0E-503-0001")
+		if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > 120 {
+			t.Errorf("503 with Retry-After %q", r.header.Get("Retry-After"))
+		}
+	}
+	wantChallenges(t, h, send("POST", "/me/v1/authentication-methods", victim, captured, map[string]any{"type": "totp"}), "DPoP", "invalid_dpop_proof")
+}

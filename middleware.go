@@ -37,6 +37,10 @@ type authState struct {
 	realm   string
 	scheme  string // how the token came: schemeBearer or schemeDPoP
 	onError func(http.ResponseWriter, *http.Request, error)
+	// proof is the request's DPoP proof, checked but not yet recorded in the
+	// replay cache, on an API's routes until their rate limits pass; nil
+	// otherwise.
+	proof *proofUse
 }
 
 // authContext is the request context after [TokenValidator.Authenticate]: the
@@ -108,6 +112,13 @@ func (v *TokenValidator) Authenticate(next http.Handler) http.Handler {
 // own routes: their audience and realm, another place for the token, and
 // optional credentials.
 func (v *TokenValidator) AuthenticateWith(o AuthOptions) func(http.Handler) http.Handler {
+	return v.authenticateWith(o, false)
+}
+
+// authenticateWith is AuthenticateWith; with deferProof, a DPoP proof is left
+// in the request's authState for recordProof to record once the API's rate
+// limits have passed, instead of being recorded here.
+func (v *TokenValidator) authenticateWith(o AuthOptions, deferProof bool) func(http.Handler) http.Handler {
 	realm := orDefault(o.Realm, orDefault(o.Audience, v.realm))
 	onError := o.ErrorHandler
 	if onError == nil {
@@ -128,10 +139,19 @@ func (v *TokenValidator) AuthenticateWith(o AuthOptions) func(http.Handler) http
 				onError(w, r, v.challengeError(realm, a.scheme, "invalid_token", "The access token has the wrong audience."))
 				return
 			}
+			if a.proof != nil && !deferProof {
+				if err := v.dpop.record(r.Context(), v, *a.proof); err != nil {
+					onError(w, r, err)
+					return
+				}
+			}
 			if a.nonce != "" {
 				w.Header().Set("DPoP-Nonce", a.nonce)
 			}
 			ctx := &authContext{Context: r.Context(), state: authState{v: v, realm: realm, scheme: a.scheme, onError: onError}}
+			if deferProof {
+				ctx.state.proof = a.proof
+			}
 			a.claims.copyTo(&ctx.state.claims, &ctx.state.dates)
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
@@ -142,7 +162,20 @@ func (v *TokenValidator) AuthenticateWith(o AuthOptions) func(http.Handler) http
 type authenticated struct {
 	claims *Claims // may be the cache's: copy before handing out
 	scheme string
-	nonce  string // a DPoP nonce to hand the client, or ""
+	nonce  string    // a DPoP nonce to hand the client, or ""
+	proof  *proofUse // the DPoP proof to record as used; nil for a bearer token
+}
+
+// recordProof records the DPoP proof that authenticateWith left unrecorded in
+// r's context, if any; an error is the response to write.
+func recordProof(r *http.Request) error {
+	st, ok := r.Context().Value(contextKey{}).(*authState)
+	if !ok || st.proof == nil {
+		return nil
+	}
+	use := *st.proof
+	st.proof = nil
+	return st.v.dpop.record(r.Context(), st.v, use)
 }
 
 // authenticate finds and verifies r's token. Errors are *Error values with
@@ -189,13 +222,13 @@ func (v *TokenValidator) authenticate(r *http.Request, extract TokenExtractor, r
 	if claims.Confirmation.JKT == "" {
 		return authenticated{}, v.challengeError(realm, schemeDPoP, "invalid_token", "The access token is not DPoP-bound: send it with the Bearer scheme.")
 	}
-	nonce, err := v.dpop.check(r.Context(), v, realm, proofs[0], proofRequest{
+	nonce, use, err := v.dpop.check(v, realm, proofs[0], proofRequest{
 		method: r.Method, url: requestURL(v.publicBase(r), r), token: token, jkt: claims.Confirmation.JKT,
 	})
 	if err != nil {
 		return authenticated{}, err
 	}
-	return authenticated{claims: claims, scheme: schemeDPoP, nonce: nonce}, nil
+	return authenticated{claims: claims, scheme: schemeDPoP, nonce: nonce, proof: &use}, nil
 }
 
 // authorization reads the Authorization header: its scheme, Bearer or DPoP

@@ -444,7 +444,8 @@ func (a *API) EnrollHandler() http.Handler {
 
 func (a *API) buildRoutes() map[string]*route {
 	protect := func(scope string, h http.HandlerFunc) http.Handler {
-		return a.validator.Authenticate(RequireAudience(a.cfg.Audience)(a.rateLimit(RequireScope(scope)(h))))
+		// The DPoP proof is recorded by rateLimit, once the request passed the limits.
+		return a.validator.authenticateWith(AuthOptions{}, true)(RequireAudience(a.cfg.Audience)(a.rateLimit(RequireScope(scope)(h))))
 	}
 	return map[string]*route{
 		"factors": {
@@ -531,13 +532,22 @@ func matchPath(escaped string) (name, id string, ok bool) {
 }
 
 // rateLimit is middleware that applies the tenant and user buckets of the
-// verified token, setting the rate-limit headers.
+// verified token, setting the rate-limit headers, and then records the
+// request's DPoP proof as used: a request refused for its rate records
+// nothing, so a flood of them cannot fill the replay cache.
 func (a *API) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := ClaimsFromContext(r.Context())
 		if err := a.limits.check(r.Context(), w.Header(), claims.Issuer, claims.Subject); err != nil {
 			if errors.Is(err, ErrRateLimited) {
 				a.audit(r, AuditEvent{Type: AuditRateLimited, Reason: auditReason(err)})
+			}
+			a.errs.write(w, r, err)
+			return
+		}
+		if err := recordProof(r); err != nil {
+			if errors.Is(err, ErrInvalidToken) {
+				a.auditRefusedToken(r, err)
 			}
 			a.errs.write(w, r, err)
 			return

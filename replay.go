@@ -13,18 +13,51 @@ import (
 type ReplayCache interface {
 	// Seen records id until expires and reports whether it was already
 	// recorded and had not expired. Of concurrent callers with one id, exactly
-	// one gets false. An id is at most 64 bytes. An error means the cache could
-	// not answer; the proof is then refused with 503 (wrap
+	// one gets false. An id is at most 64 bytes. A cache never forgets an id
+	// before its expiry, whatever else it is asked to record: when it has no
+	// room, it returns a [*ReplayCacheFullError] instead of recording (the
+	// proof is refused with 503 and that Retry-After). Any other error means
+	// the cache could not answer; the proof is then refused with 503 (wrap
 	// [ErrUnavailable]).
 	Seen(ctx context.Context, id string, expires time.Time) (bool, error)
 }
 
+// ReplayCacheFullError is a [ReplayCache]'s answer when it has no room for a
+// new proof: forgetting a recorded one would let it be replayed, so the new
+// one is refused instead, with 503 and Retry-After.
+type ReplayCacheFullError struct {
+	// RetryAfter is when the cache expects room again.
+	RetryAfter time.Duration
+}
+
+// Error says the cache is full.
+func (e *ReplayCacheFullError) Error() string {
+	return "myaccount: the DPoP replay cache is full for " + e.RetryAfter.Round(time.Second).String()
+}
+
+// Unwrap gives [ErrUnavailable]: a full cache is a backend unavailable for now.
+func (e *ReplayCacheFullError) Unwrap() error { return ErrUnavailable }
+
+// defaultReplayCacheSize is NewMemoryReplayCache's default. An API records a
+// proof only once its request has passed the rate limits, so the default
+// tenant limit (25 requests per second, burst 25, for all of an issuer's
+// users) bounds the proofs recorded. A proof's entry is kept until its
+// generation is dropped: an entry expires at most 2 × ProofWindow after it is
+// recorded (its iat may be a window ahead), a generation is dropped once all
+// of its entries have expired, and one takes in entries for at most that long
+// again, so no entry is held more than 4 × ProofWindow = 240 s with the
+// default 60 s window. The default limits can therefore fill at most
+// 25 × 240 + 25 = 6,025 entries, and 100,000 (about 4 MB) leaves room for a
+// tenant limit of about 400 requests per second before a deployment must size
+// the cache itself.
+const defaultReplayCacheSize = 100_000
+
 // MemoryReplayCache is the default [ReplayCache]: one process's memory,
 // bounded. Entries live in two generations: when every entry of the older one
 // has expired, it is dropped whole and the newer takes its place, so an entry
-// is kept until it expires at a map operation per proof. Past its capacity it
-// drops the oldest entries first, which a deployment should size it to avoid
-// (proofs per second times twice the proof window).
+// is kept until it expires at a map operation per proof. No entry is dropped
+// before it expires: at its capacity the cache refuses new proofs with a
+// [*ReplayCacheFullError] until the older generation has expired.
 type MemoryReplayCache struct {
 	mu       sync.Mutex
 	max      int
@@ -37,10 +70,10 @@ type MemoryReplayCache struct {
 var _ ReplayCache = (*MemoryReplayCache)(nil)
 
 // NewMemoryReplayCache returns a cache of at most max ids; max <= 0 means
-// 100,000 (about 4 MB).
+// 100,000 (about 4 MB), which the default rate limits cannot fill.
 func NewMemoryReplayCache(max int) *MemoryReplayCache {
 	if max <= 0 {
-		max = 100_000
+		max = defaultReplayCacheSize
 	}
 	return &MemoryReplayCache{max: max, cur: make(map[replayKey]int64), old: make(map[replayKey]int64), now: time.Now}
 }
@@ -50,7 +83,7 @@ func NewMemoryReplayCache(max int) *MemoryReplayCache {
 // and an entry costs no allocation of its own.
 type replayKey [16]byte
 
-// Seen implements [ReplayCache]. It never fails.
+// Seen implements [ReplayCache]. Its only error is a [*ReplayCacheFullError].
 func (c *MemoryReplayCache) Seen(_ context.Context, id string, expires time.Time) (bool, error) {
 	sum := sha256.Sum256([]byte(id))
 	key := replayKey(sum[:16])
@@ -58,9 +91,7 @@ func (c *MemoryReplayCache) Seen(_ context.Context, id string, expires time.Time
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if now > c.oldLast { // everything in old has expired
-		clear(c.old)
-		c.old, c.cur = c.cur, c.old
-		c.oldLast, c.curLast = c.curLast, 0
+		c.rotate()
 	}
 	if e, ok := c.cur[key]; ok && e >= now {
 		return true, nil
@@ -68,21 +99,23 @@ func (c *MemoryReplayCache) Seen(_ context.Context, id string, expires time.Time
 	if e, ok := c.old[key]; ok && e >= now {
 		return true, nil
 	}
-	for k := range c.old {
-		if len(c.cur)+len(c.old) < c.max {
-			break
+	if len(c.cur)+len(c.old) >= c.max {
+		if len(c.old) == 0 {
+			c.rotate() // cur alone is full: it becomes old, to be dropped once it has expired
 		}
-		delete(c.old, k)
-	}
-	for k := range c.cur {
-		if len(c.cur)+len(c.old) < c.max {
-			break
-		}
-		delete(c.cur, k)
+		return false, &ReplayCacheFullError{RetryAfter: time.Duration(c.oldLast - now)}
 	}
 	c.cur[key] = exp
 	c.curLast = max(c.curLast, exp)
 	return false, nil
+}
+
+// rotate drops old, every entry of which has expired (or there is none), and
+// makes cur the older generation. The caller holds c.mu.
+func (c *MemoryReplayCache) rotate() {
+	clear(c.old)
+	c.old, c.cur = c.cur, c.old
+	c.oldLast, c.curLast = c.curLast, 0
 }
 
 // Len returns how many ids the cache holds, expired ones included until their

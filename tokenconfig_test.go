@@ -105,11 +105,30 @@ func TestMemoryReplayCache(t *testing.T) {
 	if seen("a", time.Minute) {
 		t.Fatal("remembered after it expired")
 	}
-	// Bounded: past max, the oldest go first.
+	// Bounded: past max, new ids are refused until room comes back, and no
+	// recorded id is forgotten before it expires.
+	var recorded []string
 	for i := range 100 {
-		seen(fmt.Sprint("id", i), time.Minute)
+		id := fmt.Sprint("id", i)
+		s, err := c.Seen(context.Background(), id, now.Add(time.Minute))
+		var full *ReplayCacheFullError
+		if errors.As(err, &full) {
+			if full.RetryAfter <= 0 || full.RetryAfter > 2*time.Minute || !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("full, retry after %v", full.RetryAfter)
+			}
+			continue
+		}
+		if err != nil || s {
+			t.Fatalf("a new id: %v, %v", s, err)
+		}
+		recorded = append(recorded, id)
 		if n := c.Len(); n > 4 {
 			t.Fatalf("%d entries", n)
+		}
+	}
+	for _, id := range recorded {
+		if !seen(id, time.Minute) {
+			t.Fatalf("%s forgotten before it expired", id)
 		}
 	}
 	// Every entry of a generation expired: the generation goes.

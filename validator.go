@@ -255,6 +255,11 @@ func (v *TokenValidator) ValidateRequest(r *http.Request) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.proof != nil {
+		if err := v.dpop.record(r.Context(), v, *a.proof); err != nil {
+			return nil, err
+		}
+	}
 	return a.claims.clone(), nil
 }
 

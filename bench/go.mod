@@ -2,6 +2,8 @@ module github.com/go-myaccount/myaccount/bench
 
 go 1.26.0
 
+toolchain go1.26.10
+
 replace github.com/go-myaccount/myaccount => ../
 
 require (

@@ -2,6 +2,8 @@ module github.com/go-myaccount/myaccount/integration
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	github.com/go-myaccount/myaccount v0.0.0-00010101000000-000000000000
 	github.com/go-myaccount/myaccount/pgstore v0.0.0-00010101000000-000000000000

@@ -2,6 +2,8 @@ module github.com/go-myaccount/myaccount/pgstore
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	github.com/go-myaccount/myaccount v0.0.0-00010101000000-000000000000
 	github.com/jackc/pgx/v5 v5.12.0

@@ -2,6 +2,8 @@ module github.com/go-myaccount/myaccount/redislimit
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	github.com/go-myaccount/myaccount v0.0.0-00010101000000-000000000000
 	github.com/go-redis/redis_rate/v10 v10.0.1

@@ -3,6 +3,7 @@ package redislimit
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/go-myaccount/myaccount"
@@ -32,6 +33,13 @@ type ReplayOptions struct {
 // when Redis fails or is slow, Seen returns an error wrapping
 // [myaccount.ErrUnavailable] and the request gets 503, since accepting proofs
 // unchecked would let a captured one be replayed. It does not own the client.
+//
+// A key is never dropped before its expiry as long as Redis does not evict
+// keys: run it with maxmemory-policy noeviction (the default), since any
+// other policy may drop a proof that could still be replayed. A Redis at its
+// maxmemory then refuses the write, and Seen answers a
+// [*myaccount.ReplayCacheFullError]: the proof is refused with 503 and
+// Retry-After, and no recorded proof is forgotten.
 type ReplayCache struct {
 	client redis.UniversalClient
 	opts   ReplayOptions
@@ -71,6 +79,11 @@ func (c *ReplayCache) Seen(ctx context.Context, id string, expires time.Time) (b
 	}()
 	select {
 	case r := <-done:
+		if r.err != nil && strings.HasPrefix(r.err.Error(), "OOM ") {
+			// Redis is at its maxmemory: room comes back as proofs expire,
+			// at the latest when this one would have.
+			return false, fmt.Errorf("redislimit: %w: %w", &myaccount.ReplayCacheFullError{RetryAfter: ttl}, r.err)
+		}
 		if r.err != nil {
 			return false, fmt.Errorf("redislimit: %w: %w", myaccount.ErrUnavailable, r.err)
 		}

@@ -131,3 +131,31 @@ func TestReplayCacheFailsClosed(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayCacheAtMaxmemoryRefusesNewProofs: a Redis at its maxmemory (with
+// the noeviction policy, which keeps every proof until it expires) refuses
+// the write, and Seen answers a ReplayCacheFullError, so that the API answers
+// 503 with Retry-After; a proof recorded before is still refused.
+func TestReplayCacheAtMaxmemoryRefusesNewProofs(t *testing.T) {
+	client := testClient(t)
+	ctx := context.Background()
+	c := redislimit.NewReplayCache(client, redislimit.ReplayOptions{Prefix: "replay-test:" + rand.Text()[:10] + ":"})
+	if seen, err := c.Seen(ctx, "recorded", time.Now().Add(time.Minute)); seen || err != nil {
+		t.Fatalf("first use: %v, %v", seen, err)
+	}
+	policy, err := client.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil || policy["maxmemory-policy"] != "noeviction" {
+		t.Skipf("the test Redis runs with maxmemory-policy %v (%v)", policy, err)
+	}
+	if err := client.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.ConfigSet(context.Background(), "maxmemory", "0") })
+	for _, id := range []string{"new", "recorded"} {
+		seen, err := c.Seen(ctx, id, time.Now().Add(time.Minute))
+		var full *myaccount.ReplayCacheFullError
+		if seen || !errors.As(err, &full) || full.RetryAfter <= 0 || !errors.Is(err, myaccount.ErrUnavailable) {
+			t.Errorf("%s at maxmemory: %v, %v; want a ReplayCacheFullError", id, seen, err)
+		}
+	}
+}

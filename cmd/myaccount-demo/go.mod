@@ -2,6 +2,8 @@ module github.com/go-myaccount/myaccount/cmd/myaccount-demo
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc
 	github.com/chromedp/cdproto v0.159.3
