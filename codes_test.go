@@ -490,20 +490,21 @@ func TestSecretKeyRotation(t *testing.T) {
 		t.Errorf("sealed secret %x", m.Secret)
 	}
 	rotated := newAPI(keyB, keyA)
-	if ok, err := rotated.CheckTOTP(m, totpCode(t, secret, time.Now()), time.Now()); !ok || err != nil {
+	next := time.Now().Add(30 * time.Second) // the enrollment accepted the current step
+	if ok, err := rotated.CheckTOTP(context.Background(), m, totpCode(t, secret, next), next); !ok || err != nil {
 		t.Errorf("after rotation, the old secret does not check: %v %v", ok, err)
 	}
 	m2, secret2 := enrollTOTP(rotated, "auth0|bob")
 	if !bytes.HasPrefix(m2.Secret, keyID(keyB)) {
 		t.Errorf("new secret not sealed under the new key: %x", m2.Secret)
 	}
-	if _, err := newAPI(keyA).CheckTOTP(m2, totpCode(t, secret2, time.Now()), time.Now()); err == nil {
+	if _, err := newAPI(keyA).CheckTOTP(context.Background(), m2, totpCode(t, secret2, next), next); err == nil {
 		t.Errorf("a ring without key B opens what B sealed")
 	}
 	// A sealed secret moved to another method does not open.
 	moved := *m
 	moved.ID = "totp|dev_BBBBBBBBBBBBBBBB"
-	if _, err := rotated.CheckTOTP(&moved, "000000", time.Now()); err == nil {
+	if _, err := rotated.CheckTOTP(context.Background(), &moved, "000000", time.Now()); err == nil {
 		t.Errorf("a sealed secret opens under another method id")
 	}
 }

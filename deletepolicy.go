@@ -26,31 +26,22 @@ func KeepLastPrimary(_ context.Context, _ *Claims, m *Method, others []*Method) 
 	return newError(http.StatusConflict, "A0E-409-0003", "This is the last method you can sign in with; add another before deleting it.", errDeleteRefused)
 }
 
-// checkDeletePolicy runs the configured policy on the method with this id.
-func (a *API) checkDeletePolicy(ctx context.Context, claims *Claims, id string) error {
-	all, err := a.cfg.Store.ListMethods(ctx, claims.Issuer, claims.Subject, "")
-	if err != nil {
-		return err
-	}
-	var target *Method
-	others := make([]*Method, 0, len(all))
-	for _, m := range all {
-		if m.ID == id {
-			target = m
-		} else {
-			others = append(others, m)
-		}
-	}
-	if target == nil {
-		return ErrNotFound
-	}
-	err = a.cfg.DeletePolicy(ctx, claims, target, others)
-	var e *Error
-	switch {
-	case err == nil:
+// deleteCheck is the configured policy as the store runs it, answering its
+// refusals as 409; nil when no policy is configured.
+func (a *API) deleteCheck(ctx context.Context, claims *Claims) DeleteCheck {
+	policy := a.cfg.DeletePolicy
+	if policy == nil {
 		return nil
-	case errors.As(err, &e):
-		return err
 	}
-	return newError(http.StatusConflict, "A0E-409-0003", "This authentication method cannot be deleted.", errors.Join(errDeleteRefused, err))
+	return func(m *Method, others []*Method) error {
+		err := policy(ctx, claims, m, others)
+		var e *Error
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &e):
+			return err
+		}
+		return newError(http.StatusConflict, "A0E-409-0003", "This authentication method cannot be deleted.", errors.Join(errDeleteRefused, err))
+	}
 }

@@ -31,6 +31,10 @@ var (
 	ErrLimitReached = errors.New("myaccount: authentication method limit reached")
 	// ErrCredentialExists means a credential id is already registered with the relying party.
 	ErrCredentialExists = errors.New("myaccount: credential already registered")
+	// ErrMethodExists means a [Store] holds a method with the id of one being
+	// created. The id comes from the auth_session, so its method was created
+	// with it: clients see it as [ErrSessionInvalid].
+	ErrMethodExists = errors.New("myaccount: authentication method id already exists")
 	// ErrMissingToken means the request carried no bearer token in its Authorization header.
 	ErrMissingToken = errors.New("myaccount: missing bearer token")
 	// ErrInvalidToken means the bearer token failed a check: signature, algorithm,
@@ -151,7 +155,7 @@ func asError(err error) *Error {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return newError(http.StatusNotFound, "A0E-404-0001", "The authentication method was not found.", err)
-	case errors.Is(err, errSessionInvalid), errors.Is(err, ErrSessionUsed):
+	case errors.Is(err, errSessionInvalid), errors.Is(err, ErrSessionUsed), errors.Is(err, ErrMethodExists):
 		return validationError("The auth_session is invalid, expired or already used.", ValidationError{
 			Detail: "invalid, expired or already used", Field: "auth_session", Pointer: "/auth_session", Source: "body",
 		})

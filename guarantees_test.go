@@ -107,9 +107,14 @@ func (s storeThatMustNotBeAsked) UpdateMethod(_ context.Context, _, _, id string
 	return nil, myaccount.ErrNotFound
 }
 
-func (s storeThatMustNotBeAsked) DeleteMethod(_ context.Context, _, _, id string) error {
+func (s storeThatMustNotBeAsked) DeleteMethod(_ context.Context, _, _, id string, _ myaccount.DeleteCheck) error {
 	s.fail("DeleteMethod " + strconv.Quote(id))
 	return myaccount.ErrNotFound
+}
+
+func (s storeThatMustNotBeAsked) AdvanceTOTPStep(_ context.Context, _, _, id string, _ int64) (bool, error) {
+	s.fail("AdvanceTOTPStep " + strconv.Quote(id))
+	return false, myaccount.ErrNotFound
 }
 
 func (s storeThatMustNotBeAsked) UserHandle(context.Context, string, string, []byte) ([]byte, error) {

@@ -144,17 +144,12 @@ func (a *API) deleteMethod(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := pid.String()
-	if a.cfg.DeletePolicy != nil {
-		if err := a.checkDeletePolicy(r.Context(), claims, id); err != nil {
-			a.errs.write(w, r, err)
-			return
-		}
-	}
-	if err := a.removePushDevice(r.Context(), claims, id); err != nil {
+	check := a.deleteCheck(r.Context(), claims)
+	if err := a.removePushDevice(r.Context(), claims, id, check); err != nil {
 		a.errs.write(w, r, err)
 		return
 	}
-	if err := a.cfg.Store.DeleteMethod(r.Context(), claims.Issuer, claims.Subject, id); err != nil {
+	if err := a.cfg.Store.DeleteMethod(r.Context(), claims.Issuer, claims.Subject, id, check); err != nil {
 		a.errs.write(w, r, err)
 		return
 	}

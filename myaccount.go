@@ -122,10 +122,13 @@ type Config struct {
 	SecretKeys [][]byte
 	// DeletePolicy decides whether a user may delete method m, given the
 	// user's other methods: a non-nil error refuses the delete with 409 (an
-	// [*Error] is answered as it is, any other error with a generic 409). It
-	// sees what the store held a moment before the delete, so two concurrent
-	// deletes can each pass it. Default: nil, allowing every delete; see
-	// [KeepLastPrimary].
+	// [*Error] is answered as it is, any other error with a generic 409). The
+	// store decides it in the delete's own atomic step (see
+	// [Store.DeleteMethod]): others are the user's methods at that moment, so
+	// of two concurrent deletes that would each leave the user without what
+	// the policy keeps, at most one succeeds. It runs while the store holds
+	// the user's methods locked: it must be quick and must not call the
+	// store. Default: nil, allowing every delete; see [KeepLastPrimary].
 	DeletePolicy func(ctx context.Context, claims *Claims, m *Method, others []*Method) error
 	// SessionTTL is how long an auth_session can be verified. Default: 5 minutes.
 	SessionTTL time.Duration

@@ -104,15 +104,26 @@ func (pushFamily) appendFields(b []byte, _ *Method) []byte {
 }
 
 // removePushDevice has the provider forget the device of a push-notification
-// method before the method is deleted. Other methods, and push methods when no
-// provider is configured any more, need nothing.
-func (a *API) removePushDevice(ctx context.Context, claims *Claims, id string) error {
+// method before the method is deleted, once check (when not nil) allows the
+// delete as things stand; the delete itself decides again, atomically. Other
+// methods, and push methods when no provider is configured any more, need
+// nothing.
+func (a *API) removePushDevice(ctx context.Context, claims *Claims, id string, check DeleteCheck) error {
 	if a.cfg.Push.Provider == nil || !strings.HasPrefix(id, TypePushNotification+"|") {
 		return nil
 	}
-	m, err := a.cfg.Store.GetMethod(ctx, claims.Issuer, claims.Subject, id)
+	all, err := a.cfg.Store.ListMethods(ctx, claims.Issuer, claims.Subject, "")
 	if err != nil {
 		return err
+	}
+	m, others := splitMethods(all, id)
+	switch {
+	case m == nil:
+		return ErrNotFound
+	case check != nil:
+		if err := check(m, others); err != nil {
+			return err
+		}
 	}
 	if m.Destination == "" {
 		return nil

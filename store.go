@@ -42,6 +42,12 @@ type Method struct {
 	// SecretSetAt is when a password was last set: the method's
 	// last_password_reset. Zero for the other types.
 	SecretSetAt time.Time
+	// LastTOTPStep is the last RFC 6238 time step (Unix time / 30 s) whose
+	// code a totp method accepted: the step that verified its enrollment,
+	// then the latest [API.CheckTOTP] accepted. A code of that step or an
+	// earlier one is refused ([Store.AdvanceTOTPStep]). Zero for the other
+	// types.
+	LastTOTPStep int64
 }
 
 // WebAuthnCredential is the credential of a WebAuthn method ([Method.WebAuthn]),
@@ -66,6 +72,12 @@ type MethodUpdate struct {
 	Name             *string
 	PreferredChannel *string // phone methods only
 }
+
+// DeleteCheck decides, inside a [Store]'s atomic delete, whether method m may
+// be deleted, given the user's other methods as they are at that moment: a
+// non-nil error refuses the delete. The API builds one from
+// [Config.DeletePolicy].
+type DeleteCheck func(m *Method, others []*Method) error
 
 // MethodsAndHandleReader is an optional interface of a [Store] whose calls are
 // round trips to a database: it reads what a WebAuthn enrollment's first step
@@ -119,7 +131,20 @@ type Store interface {
 	// [ErrNotFound] as for GetMethod.
 	UpdateMethod(ctx context.Context, issuer, userID, id string, u MethodUpdate) (*Method, error)
 	// DeleteMethod removes one method of the user, or returns [ErrNotFound].
-	DeleteMethod(ctx context.Context, issuer, userID, id string) error
+	// When check is not nil, the store calls it once, in the same atomic step
+	// as the delete (under the lock or in the transaction that holds the
+	// user's methods still), with the method and the user's other methods,
+	// oldest first; an error from it is returned as it is, and nothing is
+	// deleted. So of concurrent deletes whose check refuses to leave the user
+	// without some kind of method, at most one succeeds. check must not call
+	// the store. A missing method gives [ErrNotFound] without calling check.
+	DeleteMethod(ctx context.Context, issuer, userID, id string, check DeleteCheck) error
+	// AdvanceTOTPStep sets the LastTOTPStep of the user's method id to step
+	// if step is greater, as one atomic step, and reports whether it did: of
+	// concurrent calls with one step, exactly one gets true, so a TOTP code
+	// is accepted at most once (RFC 6238 §5.2). A method that does not exist
+	// for the user gives [ErrNotFound].
+	AdvanceTOTPStep(ctx context.Context, issuer, userID, id string, step int64) (bool, error)
 	// UserHandle returns the user's WebAuthn user handle. The first call for a user
 	// stores candidate and returns it; later calls, concurrent ones included,
 	// return the handle stored first.
@@ -217,6 +242,9 @@ func (s *memoryStore) CreateMethod(ctx context.Context, m *Method, limit int, se
 	key := userKey{m.Issuer, m.UserID}
 	count := 0
 	for _, existing := range s.methods[key] {
+		if existing.ID == m.ID {
+			return ErrMethodExists
+		}
 		if existing.Type == m.Type {
 			count++
 		}
@@ -250,7 +278,13 @@ func (s *memoryStore) ListMethods(ctx context.Context, issuer, userID, typ strin
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	all := s.methods[userKey{issuer, userID}]
+	return copyMethods(s.sorted(userKey{issuer, userID}, typ)), nil
+}
+
+// sorted returns the user's stored methods of typ (every type when empty),
+// oldest first, ties by ID; the caller holds s.mu.
+func (s *memoryStore) sorted(key userKey, typ string) []*Method {
+	all := s.methods[key]
 	selected := make([]*Method, 0, len(all))
 	for _, m := range all {
 		if typ == "" || m.Type == typ {
@@ -264,8 +298,7 @@ func (s *memoryStore) ListMethods(ctx context.Context, issuer, userID, typ strin
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	out := copyMethods(selected)
-	return out, nil
+	return selected
 }
 
 // MethodsAndUserHandle implements [MethodsAndHandleReader].
@@ -312,8 +345,8 @@ func (s *memoryStore) UpdateMethod(ctx context.Context, issuer, userID, id strin
 	return cloneMethod(m), nil
 }
 
-// DeleteMethod implements [Store].
-func (s *memoryStore) DeleteMethod(ctx context.Context, issuer, userID, id string) error {
+// DeleteMethod implements [Store]: check runs under the store's lock.
+func (s *memoryStore) DeleteMethod(ctx context.Context, issuer, userID, id string, check DeleteCheck) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -324,6 +357,11 @@ func (s *memoryStore) DeleteMethod(ctx context.Context, issuer, userID, id strin
 		return ErrNotFound
 	}
 	key := userKey{issuer, userID}
+	if check != nil {
+		if err := check(splitMethods(copyMethods(s.sorted(key, "")), id)); err != nil {
+			return err
+		}
+	}
 	s.methods[key] = slices.Delete(s.methods[key], i, i+1)
 	if len(s.methods[key]) == 0 {
 		delete(s.methods, key)
@@ -361,6 +399,37 @@ func (s *memoryStore) SetSecret(ctx context.Context, issuer, userID, id string, 
 	m.SecretSetAt = setAt
 	rec.used = true
 	return cloneMethod(m), nil
+}
+
+// splitMethods returns the method of all with id, and the others in order.
+func splitMethods(all []*Method, id string) (m *Method, others []*Method) {
+	others = make([]*Method, 0, len(all))
+	for _, o := range all {
+		if o.ID == id {
+			m = o
+		} else {
+			others = append(others, o)
+		}
+	}
+	return m, others
+}
+
+// AdvanceTOTPStep implements [Store].
+func (s *memoryStore) AdvanceTOTPStep(ctx context.Context, issuer, userID, id string, step int64) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, m := s.find(issuer, userID, id)
+	if m == nil {
+		return false, ErrNotFound
+	}
+	if step <= m.LastTOTPStep {
+		return false, nil
+	}
+	m.LastTOTPStep = step
+	return true, nil
 }
 
 // find returns the index and the stored method; the caller holds s.mu.

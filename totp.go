@@ -2,6 +2,7 @@ package myaccount
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -66,10 +67,12 @@ func (totpFamily) finish(ctx context.Context, v *verification) error {
 	if err := v.countAttempt(ctx); err != nil {
 		return err
 	}
-	secret := string(v.state.Data)
-	if ok, err := totp.ValidateCustom(code, secret, time.Now(), totpOptions); err != nil || !ok {
+	step, ok := totpStep(code, string(v.state.Data), time.Now())
+	if !ok {
 		return wrongCode()
 	}
+	// Recorded in the create, so that a later check refuses this code.
+	v.method.LastTOTPStep = step
 	v.method.Secret = v.api.keys.seal(nil, v.state.Data, totpSecretContext(v.method))
 	return nil
 }
@@ -100,11 +103,17 @@ func otpCode(body map[string]json.RawMessage) (string, error) {
 }
 
 // CheckTOTP reports whether code is the TOTP code of method m (a totp method
-// from the Store) at time at, or one step either side; an app calls it when
-// the user signs in with the authenticator app. It opens the sealed secret with
-// any key of [Config.SecretKeys], so it keeps working across a key rotation;
-// an error means the secret cannot be opened (a key was dropped from the ring).
-func (a *API) CheckTOTP(m *Method, code string, at time.Time) (bool, error) {
+// from the Store) at time at, or one step either side, and accepts it: an app
+// calls it when the user signs in with the authenticator app. A code is
+// accepted at most once (RFC 6238 §5.2): its time step must be later than
+// the last one the method accepted, at enrollment or in an earlier check, and
+// the store advances the method to it in one atomic step
+// ([Store.AdvanceTOTPStep]), so of concurrent checks of one code at most one
+// is true. It opens the sealed secret with any key of [Config.SecretKeys], so
+// it keeps working across a key rotation; an error means the secret cannot be
+// opened (a key was dropped from the ring), or the store failed or no longer
+// holds the method.
+func (a *API) CheckTOTP(ctx context.Context, m *Method, code string, at time.Time) (bool, error) {
 	if m.Type != TypeTOTP {
 		return false, fmt.Errorf("myaccount: CheckTOTP of a %s method", m.Type)
 	}
@@ -112,6 +121,25 @@ func (a *API) CheckTOTP(m *Method, code string, at time.Time) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ok, err := totp.ValidateCustom(code, string(secret), at, totpOptions)
-	return ok && err == nil, nil
+	step, ok := totpStep(code, string(secret), at)
+	if !ok || step <= m.LastTOTPStep {
+		return false, nil
+	}
+	return a.cfg.Store.AdvanceTOTPStep(ctx, m.Issuer, m.UserID, m.ID, step)
+}
+
+// totpStep returns the latest time step, of the step at time at and one
+// either side (totpOptions.Skew), whose code is code. pquerna/otp's
+// ValidateCustom answers only yes or no; the step is what makes a code
+// single use.
+func totpStep(code, secret string, at time.Time) (int64, bool) {
+	period := int64(totpOptions.Period)
+	now := at.Unix() / period
+	for step := now + int64(totpOptions.Skew); step >= now-int64(totpOptions.Skew); step-- {
+		want, err := totp.GenerateCodeCustom(secret, time.Unix(step*period, 0), totpOptions)
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return step, true
+		}
+	}
+	return 0, false
 }

@@ -124,7 +124,7 @@ func benchVerify(b *testing.B, body string, sender myaccount.Sender, code func(c
 		if timed {
 			b.StopTimer()
 		}
-		if err := store.DeleteMethod(context.Background(), iss.Issuer, subject, store.last); err != nil {
+		if err := store.DeleteMethod(context.Background(), iss.Issuer, subject, store.last, nil); err != nil {
 			b.Fatal(err)
 		}
 		if timed {

@@ -79,7 +79,7 @@ func (s *recordingStore) MethodsAndUserHandle(ctx context.Context, issuer, userI
 // deleteLast deletes the method created last.
 func (s *recordingStore) deleteLast(tb testing.TB, issuer string) {
 	tb.Helper()
-	if err := s.DeleteMethod(context.Background(), issuer, s.lastUser, s.last); err != nil {
+	if err := s.DeleteMethod(context.Background(), issuer, s.lastUser, s.last, nil); err != nil {
 		tb.Fatal(err)
 	}
 }

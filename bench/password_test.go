@@ -136,7 +136,7 @@ func passwordCycle(b *testing.B, params myaccount.Argon2Params) func() {
 		}
 		body := `{"auth_session":"` + begun.AuthSession + `","new_password":"` + benchPassword + `"}`
 		serve(b, api, post("/me/v1/authentication-methods/"+begun.ID+"/verify", token, body), http.StatusCreated)
-		if err := store.DeleteMethod(context.Background(), iss.Issuer, user, begun.ID); err != nil {
+		if err := store.DeleteMethod(context.Background(), iss.Issuer, user, begun.ID, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

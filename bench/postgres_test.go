@@ -298,7 +298,7 @@ func BenchmarkPGEnroll(b *testing.B) {
 		for b.Loop() {
 			id := storeCycle(pg, iss)
 			b.StopTimer()
-			if err := pg.store.DeleteMethod(context.Background(), iss, subject, id); err != nil {
+			if err := pg.store.DeleteMethod(context.Background(), iss, subject, id, nil); err != nil {
 				b.Fatal(err)
 			}
 			b.StartTimer()
@@ -314,7 +314,7 @@ func BenchmarkPGEnroll(b *testing.B) {
 		for b.Loop() {
 			id := r.cycle(b, iss)
 			b.StopTimer()
-			if err := pg.store.DeleteMethod(context.Background(), iss, subject, id); err != nil {
+			if err := pg.store.DeleteMethod(context.Background(), iss, subject, id, nil); err != nil {
 				b.Fatal(err)
 			}
 			b.StartTimer()
@@ -369,7 +369,7 @@ func deleteAllBut(b *testing.B, s myaccount.Store, iss string, keep int) {
 		b.Fatal(err)
 	}
 	for _, m := range list[keep:] {
-		if err := s.DeleteMethod(context.Background(), iss, subject, m.ID); err != nil {
+		if err := s.DeleteMethod(context.Background(), iss, subject, m.ID, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

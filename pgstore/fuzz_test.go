@@ -65,7 +65,7 @@ func FuzzStoreInputs(f *testing.F) {
 				t.Fatalf("the store is unusable after SpendSession(%q): %v", name, err)
 			}
 		}
-		if err := store.DeleteMethod(ctx, issuer, user, m.ID); err != nil {
+		if err := store.DeleteMethod(ctx, issuer, user, m.ID, nil); err != nil {
 			t.Fatalf("DeleteMethod: %v", err)
 		}
 	})

@@ -26,6 +26,16 @@
 // A create marks its auth_session used in the same transaction, with an INSERT
 // ... ON CONFLICT on the session's row, so of concurrent creates with one session
 // exactly one wins, on any number of instances; a failed create leaves nothing.
+// A method id the user holds already is refused by the primary key
+// ([myaccount.ErrMethodExists]).
+//
+// A delete with a check ([myaccount.DeleteCheck], the API's delete policy)
+// takes the same advisory lock, reads the user's methods, runs the check and
+// deletes in one transaction: of concurrent deletes that would each leave the
+// user without what the policy keeps, at most one succeeds.
+//
+// A TOTP method's last accepted time step advances in one UPDATE that compares
+// it ([Store.AdvanceTOTPStep]): of concurrent checks of one code, one wins.
 //
 // # Durability
 //
@@ -155,11 +165,11 @@ const lockClass = 0x6d796163 // "myac"
 const methodColumns = `issuer, user_id, id, type, name, identity_user_id, created_at,
 	credential_id, public_key, aaguid, sign_count, backup_eligible, backed_up, transports,
 	attestation_format, user_agent, relying_party_id, user_handle,
-	secret, destination, preferred_channel, secret_history, secret_set_at`
+	secret, destination, preferred_channel, secret_history, secret_set_at, totp_step`
 
 type queries struct {
 	begin, lockUser, createMethod, listMethods, getMethod, updateMethod, deleteMethod string
-	lockMethod, setSecret                                                             string
+	lockMethod, setSecret, advanceTOTPStep                                            string
 	getHandle, insertHandle                                                           string
 	noFlush, spendSession, countAttempt, sweepSessions                                string
 }
@@ -185,7 +195,7 @@ func newQueries(table func(string) string) queries {
 				SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::timestamptz,
 					$8::bytea, $9::bytea, $10::bytea, $11::bigint, $12::boolean, $13::boolean, $14::text[],
 					$15::text, $16::text, $17::text, $18::bytea, $19::bytea, $20::text, $21::text,
-					$22::bytea[], $23::timestamptz
+					$22::bytea[], $23::timestamptz, $27::bigint
 				WHERE EXISTS (SELECT FROM used)
 				RETURNING 1
 			)
@@ -200,6 +210,17 @@ func newQueries(table func(string) string) queries {
 			WHERE issuer = $1 AND user_id = $2 AND id = $3 RETURNING ` + methodColumns,
 		deleteMethod: `DELETE FROM ` + methods + ` WHERE issuer = $1 AND user_id = $2 AND id = $3`,
 		lockMethod:   `SELECT FROM ` + methods + ` WHERE issuer = $1 AND user_id = $2 AND id = $3 FOR UPDATE`,
+		// The UPDATE waits for a concurrent one of the row, then tests the
+		// step again against the row as that one left it (READ COMMITTED):
+		// of concurrent advances to one step, one updates. The second column
+		// tells a method that is not there from a step not ahead.
+		advanceTOTPStep: `WITH advanced AS (
+				UPDATE ` + methods + ` SET totp_step = $4
+				WHERE issuer = $1 AND user_id = $2 AND id = $3 AND totp_step < $4
+				RETURNING 1
+			)
+			SELECT EXISTS (SELECT FROM advanced),
+				EXISTS (SELECT FROM ` + methods + ` WHERE issuer = $1 AND user_id = $2 AND id = $3)`,
 		// The old secret, when there is one, goes to the front of the history,
 		// which is then cut to $6 entries.
 		setSecret: `UPDATE ` + methods + ` SET secret = $4, secret_set_at = $5,
@@ -306,7 +327,7 @@ func (s *Store) CreateMethod(ctx context.Context, m *myaccount.Method, limit int
 	b.Queue(s.q.createMethod, m.Issuer, m.UserID, m.ID, m.Type, m.Name, m.IdentityUserID, m.CreatedAt,
 		credentialID, p.PublicKey, p.AAGUID, int64(p.SignCount), p.BackupEligible, p.BackedUp, p.Transports,
 		p.AttestationFormat, p.UserAgent, p.RelyingPartyID, p.UserHandle, m.Secret, m.Destination, m.PreferredChannel,
-		nonNilHistory(m.SecretHistory), nullTime(m.SecretSetAt), limit, session.ID, session.ExpiresAt)
+		nonNilHistory(m.SecretHistory), nullTime(m.SecretSetAt), limit, session.ID, session.ExpiresAt, m.LastTOTPStep)
 	b.Queue("COMMIT")
 	canceled := make(chan struct{})
 	stopCancel := context.AfterFunc(ctx, func() {
@@ -344,9 +365,9 @@ func (s *Store) CreateMethod(ctx context.Context, m *myaccount.Method, limit int
 	case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "myaccount_methods_credential_key":
 		return myaccount.ErrCredentialExists
 	case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "myaccount_methods_pkey":
-		// The method the session was issued for exists: the session was used,
+		// A method the session was issued for exists: the session was used,
 		// and its record lost (a crash forgot it).
-		return myaccount.ErrSessionUsed
+		return myaccount.ErrMethodExists
 	case err != nil:
 		return s.fail(ctx, err)
 	case created:
@@ -417,8 +438,12 @@ func (s *Store) oneMethod(ctx context.Context, query string, args ...any) (*myac
 }
 
 // DeleteMethod implements [myaccount.Store]. The method's credential id is free
-// again once it returns.
-func (s *Store) DeleteMethod(ctx context.Context, issuer, userID, id string) error {
+// again once it returns. Without a check it is one DELETE. With one, it is a
+// transaction that takes the user's advisory lock, as a create does, reads
+// the user's methods, runs check and deletes: creates and checked deletes of
+// the user, on any number of instances, take turns, so check sees the
+// methods as the delete leaves the others.
+func (s *Store) DeleteMethod(ctx context.Context, issuer, userID, id string, check myaccount.DeleteCheck) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -427,14 +452,72 @@ func (s *Store) DeleteMethod(ctx context.Context, issuer, userID, id string) err
 		return s.fail(ctx, err)
 	}
 	defer conn.Release()
-	tag, err := conn.Exec(ctx, s.q.deleteMethod, issuer, userID, id)
+	if check == nil {
+		tag, err := conn.Exec(ctx, s.q.deleteMethod, issuer, userID, id)
+		if err != nil {
+			return s.fail(ctx, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return myaccount.ErrNotFound
+		}
+		return nil
+	}
+	var refused error
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, s.q.lockUser, lockClass, userLockKey(issuer, userID)); err != nil {
+			return err
+		}
+		all, err := readMethods(tx.Query(ctx, s.q.listMethods, issuer, userID, ""))
+		if err != nil {
+			return err
+		}
+		var m *myaccount.Method
+		others := make([]*myaccount.Method, 0, len(all))
+		for _, o := range all {
+			if o.ID == id {
+				m = o
+			} else {
+				others = append(others, o)
+			}
+		}
+		if m == nil {
+			return myaccount.ErrNotFound
+		}
+		if refused = check(m, others); refused != nil {
+			return refused
+		}
+		_, err = tx.Exec(ctx, s.q.deleteMethod, issuer, userID, id)
+		return err
+	})
+	switch {
+	case refused != nil:
+		return refused
+	case err == nil, errors.Is(err, myaccount.ErrNotFound):
+		return err
+	}
+	return s.fail(ctx, err)
+}
+
+// AdvanceTOTPStep implements [myaccount.Store] with one UPDATE whose WHERE
+// holds the comparison; its commit waits for the disk, so that a crash does
+// not forget an accepted code.
+func (s *Store) AdvanceTOTPStep(ctx context.Context, issuer, userID, id string, step int64) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	conn, err := s.acquire(ctx)
 	if err != nil {
-		return s.fail(ctx, err)
+		return false, s.fail(ctx, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return myaccount.ErrNotFound
+	defer conn.Release()
+	var advanced, exists bool
+	if err := conn.QueryRow(ctx, s.q.advanceTOTPStep, issuer, userID, id, step).Scan(&advanced, &exists); err != nil {
+		return false, s.fail(ctx, err)
 	}
-	return nil
+	if !exists {
+		return false, myaccount.ErrNotFound
+	}
+	return advanced, nil
 }
 
 // UserHandle implements [myaccount.Store]: a SELECT, and for a new user an INSERT

@@ -201,7 +201,7 @@ func TestUnavailable(t *testing.T) {
 				"ListMethods":  func() error { _, err := s.ListMethods(ctx, "i", "u", ""); return err },
 				"GetMethod":    func() error { _, err := s.GetMethod(ctx, "i", "u", m.ID); return err },
 				"UpdateMethod": func() error { _, err := s.UpdateMethod(ctx, "i", "u", m.ID, myaccount.MethodUpdate{}); return err },
-				"DeleteMethod": func() error { return s.DeleteMethod(ctx, "i", "u", m.ID) },
+				"DeleteMethod": func() error { return s.DeleteMethod(ctx, "i", "u", m.ID, nil) },
 				"UserHandle":   func() error { _, err := s.UserHandle(ctx, "i", "u", []byte("h")); return err },
 				"SpendSession": func() error { return s.SpendSession(ctx, session) },
 				"CountAttempt": func() error { return s.CountAttempt(ctx, session, 5) },

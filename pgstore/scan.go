@@ -49,6 +49,7 @@ var rawLayout = [...]column{
 	int8Column, boolColumn, boolColumn, textArrayColumn, // sign_count, backup_eligible, backed_up, transports
 	textColumn, textColumn, textColumn, byteaColumn, // attestation_format, user_agent, relying_party_id, user_handle
 	byteaColumn, textColumn, textColumn, byteaArray, timeColumn, // secret … secret_set_at
+	int8Column, // totp_step
 }
 
 // readMethods reads every row of rows, of methodColumns; err is the query's
@@ -124,9 +125,10 @@ func decodeMethod(v [][]byte, prev *myaccount.Method) (*myaccount.Method, error)
 			return nil, err
 		}
 	}
-	if len(v[10]) != 8 || len(v[11]) != 1 || len(v[12]) != 1 {
+	if len(v[10]) != 8 || len(v[11]) != 1 || len(v[12]) != 1 || len(v[23]) != 8 {
 		return nil, errMalformed
 	}
+	m.LastTOTPStep = int64(binary.BigEndian.Uint64(v[23]))
 	p.SignCount = uint32(binary.BigEndian.Uint64(v[10]))
 	p.BackupEligible, p.BackedUp = v[11][0] != 0, v[12][0] != 0
 
@@ -231,7 +233,7 @@ func scanMethod(row pgx.Row) (*myaccount.Method, error) {
 	err := row.Scan(&m.Issuer, &m.UserID, &m.ID, &m.Type, &m.Name, &m.IdentityUserID, &m.CreatedAt,
 		&p.CredentialID, &p.PublicKey, &p.AAGUID, &signCount, &p.BackupEligible, &p.BackedUp, &p.Transports,
 		&p.AttestationFormat, &p.UserAgent, &p.RelyingPartyID, &p.UserHandle,
-		&m.Secret, &m.Destination, &m.PreferredChannel, &m.SecretHistory, &setAt)
+		&m.Secret, &m.Destination, &m.PreferredChannel, &m.SecretHistory, &setAt, &m.LastTOTPStep)
 	if err != nil {
 		return nil, err
 	}

@@ -67,6 +67,11 @@ func Run(t *testing.T, newStore func(t *testing.T) myaccount.Store) {
 		{"CanceledContext", testCanceled},
 		{"CanceledMidway", testCanceledMidway},
 		{"SetSecret", testSetSecret}, {"SetSecretConcurrent", testSetSecretConcurrent},
+		{"DuplicateID", testDuplicateID}, {"DuplicateIDConcurrent", testDuplicateIDConcurrent},
+		{"DeleteCheck", testDeleteCheck}, {"DeleteCheckConcurrent", testDeleteCheckConcurrent},
+		{"SessionsKnownByID", testSessionsKnownByID}, {"SessionUsesConcurrent", testSessionUsesConcurrent},
+		{"CountAttemptParallel", testCountAttemptParallel},
+		{"TOTPStep", testTOTPStep}, {"TOTPStepConcurrent", testTOTPStepConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,6 +224,8 @@ func diffMethod(got, want *myaccount.Method) string {
 		return fmt.Sprintf("Destination %q, want %q", g.Destination, w.Destination)
 	case g.PreferredChannel != w.PreferredChannel:
 		return fmt.Sprintf("PreferredChannel %q, want %q", g.PreferredChannel, w.PreferredChannel)
+	case g.LastTOTPStep != w.LastTOTPStep:
+		return fmt.Sprintf("LastTOTPStep %d, want %d", g.LastTOTPStep, w.LastTOTPStep)
 	}
 	gp, wp := g.WebAuthn, w.WebAuthn
 	switch {
@@ -348,7 +355,7 @@ func testScoped(t *testing.T, s myaccount.Store) {
 		name := "stolen"
 		_, err = s.UpdateMethod(ctx, who.issuer, who.user, m.ID, myaccount.MethodUpdate{Name: &name})
 		wantErr(t, who.name+": UpdateMethod", err, myaccount.ErrNotFound)
-		err = s.DeleteMethod(ctx, who.issuer, who.user, m.ID)
+		err = s.DeleteMethod(ctx, who.issuer, who.user, m.ID, nil)
 		wantErr(t, who.name+": DeleteMethod", err, myaccount.ErrNotFound)
 	}
 	wantList(t, mustList(t, s, sc.issuer, "alice", ""), m)
@@ -413,14 +420,14 @@ func testDelete(t *testing.T, s myaccount.Store) {
 	a, b := sc.passkey("alice", time.Now()), sc.passkey("alice", time.Now().Add(time.Millisecond))
 	mustCreate(t, s, a, 20)
 	mustCreate(t, s, b, 20)
-	if err := s.DeleteMethod(ctx, sc.issuer, "alice", a.ID); err != nil {
+	if err := s.DeleteMethod(ctx, sc.issuer, "alice", a.ID, nil); err != nil {
 		t.Fatalf("DeleteMethod: %v", err)
 	}
 	_, err := s.GetMethod(ctx, sc.issuer, "alice", a.ID)
 	wantErr(t, "GetMethod of a deleted method", err, myaccount.ErrNotFound)
-	wantErr(t, "second DeleteMethod", s.DeleteMethod(ctx, sc.issuer, "alice", a.ID), myaccount.ErrNotFound)
+	wantErr(t, "second DeleteMethod", s.DeleteMethod(ctx, sc.issuer, "alice", a.ID, nil), myaccount.ErrNotFound)
 	wantList(t, mustList(t, s, sc.issuer, "alice", ""), b)
-	if err := s.DeleteMethod(ctx, sc.issuer, "alice", b.ID); err != nil {
+	if err := s.DeleteMethod(ctx, sc.issuer, "alice", b.ID, nil); err != nil {
 		t.Fatalf("DeleteMethod of the last method: %v", err)
 	}
 	wantList(t, mustList(t, s, sc.issuer, "alice", ""))
@@ -913,7 +920,7 @@ func testLimit(t *testing.T, s myaccount.Store) {
 	// The limit is per user.
 	mustCreate(t, s, sc.passkey("carol", now), 2)
 	// Deleting one makes room again.
-	if err := s.DeleteMethod(ctx, sc.issuer, "alice", a.ID); err != nil {
+	if err := s.DeleteMethod(ctx, sc.issuer, "alice", a.ID, nil); err != nil {
 		t.Fatalf("DeleteMethod: %v", err)
 	}
 	mustCreate(t, s, sc.passkey("alice", now.Add(4*time.Millisecond)), 2)
@@ -1006,7 +1013,7 @@ func testCredentialUnique(t *testing.T, s myaccount.Store) {
 	mustCreate(t, s, elsewhere, 20)
 
 	// Deleting the method frees its credential id.
-	if err := s.DeleteMethod(ctx, sc.issuer, "alice", a.ID); err != nil {
+	if err := s.DeleteMethod(ctx, sc.issuer, "alice", a.ID, nil); err != nil {
 		t.Fatalf("DeleteMethod: %v", err)
 	}
 	again := sc.passkey("bob", time.Now().Add(2*time.Millisecond))
@@ -1060,7 +1067,7 @@ func testConcurrentUpdates(t *testing.T, s myaccount.Store) {
 	parallel(n, func(i int) {
 		m := methods[i]
 		if i >= n/2 {
-			errs[i] = s.DeleteMethod(ctx, sc.issuer, "alice", m.ID)
+			errs[i] = s.DeleteMethod(ctx, sc.issuer, "alice", m.ID, nil)
 			return
 		}
 		for r := range rounds {
@@ -1113,7 +1120,7 @@ func testCanceled(t *testing.T, s myaccount.Store) {
 			_, err := s.UpdateMethod(ctx, sc.issuer, "alice", m.ID, myaccount.MethodUpdate{Name: &name})
 			return err
 		}},
-		{"DeleteMethod", func() error { return s.DeleteMethod(ctx, sc.issuer, "alice", m.ID) }},
+		{"DeleteMethod", func() error { return s.DeleteMethod(ctx, sc.issuer, "alice", m.ID, nil) }},
 		{"UserHandle", func() error { _, err := s.UserHandle(ctx, sc.issuer, "bob", randomBytes(32)); return err }},
 		{"SpendSession", func() error { return s.SpendSession(ctx, sess) }},
 		{"CountAttempt", func() error { return s.CountAttempt(ctx, sess, 2) }},
@@ -1215,7 +1222,7 @@ func BenchmarkCreate(b *testing.B, s myaccount.Store) {
 		if err := s.CreateMethod(ctx, m, 20, sc.session("alice", sessionTTL)); err != nil {
 			b.Fatalf("CreateMethod: %v", err)
 		}
-		if err := s.DeleteMethod(ctx, sc.issuer, "alice", m.ID); err != nil {
+		if err := s.DeleteMethod(ctx, sc.issuer, "alice", m.ID, nil); err != nil {
 			b.Fatalf("DeleteMethod: %v", err)
 		}
 	}

@@ -56,6 +56,7 @@ type options struct {
 	dpop                                  string
 	dpopNonce                             bool
 	stepUpMaxAge                          time.Duration
+	keepLastPrimary                       bool
 	methodOptions                         // -outbox, -secret-key (flags_keys.go)
 	connectedOptions                      // -connection, -connect-redirect-uri (flags_connected.go)
 }
@@ -90,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.dpop, "dpop", "allowed", "DPoP-bound tokens: allowed (beside bearer tokens), required or disabled")
 	fs.BoolVar(&o.dpopNonce, "dpop-nonce", false, "require DPoP server nonces (a random key per process; give each process of a group the same -redis to share proofs, not nonces)")
 	fs.DurationVar(&o.stepUpMaxAge, "step-up-max-age", 0, "demand a login at most this old (the token's auth_time) to enroll or delete a method (0: no step-up)")
+	fs.BoolVar(&o.keepLastPrimary, "keep-last-primary", false, "refuse (409) to delete a user's last primary method, a passkey or password (myaccount.KeepLastPrimary)")
 	o.methodOptions.register(fs)
 	o.connectedOptions.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -148,6 +150,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		CORS: myaccount.CORSConfig{Origins: o.corsOrigins}, TrustForwardedHeaders: o.trustForwarded,
 		RateLimits: myaccount.RateLimitConfig{Tenant: rateLimit(o.tenantRate, 0), User: rateLimit(o.userRate, max(1, int(3*o.userRate)))},
 		Token:      tokenConfig(o),
+	}
+	if o.keepLastPrimary {
+		cfg.DeletePolicy = myaccount.KeepLastPrimary
 	}
 	box, closeOutbox, err := openOutbox(o.outbox, stdout)
 	if err != nil {
