@@ -214,6 +214,17 @@ func TestOrganizationsPages(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a user id that needs escaping", func(t *testing.T) {
+		user := "samlp|corp|a/b?c=d#e"
+		f.set(func(f *fakeAuth0) { f.orgs[user] = manyOrgs(1) })
+		orgs, _, err := src.Organizations(ctx, claimsOf(user), "", 5)
+		if err != nil || !slices.Equal(orgIDs(orgs), []string{"org_0"}) {
+			t.Errorf("%v %v", orgIDs(orgs), err)
+		}
+		if calls := f.seen(); !strings.HasPrefix(calls[len(calls)-1], "/api/v2/users/samlp%7Ccorp%7Ca%2Fb%3Fc=d%23e/organizations?") {
+			t.Errorf("call %s", calls[len(calls)-1])
+		}
+	})
 	t.Run("none", func(t *testing.T) {
 		for _, user := range []string{"auth0|nobody", "auth0|unknown-to-the-tenant"} {
 			orgs, next, err := src.Organizations(ctx, claimsOf(user), "", 50)
