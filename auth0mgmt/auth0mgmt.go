@@ -1,6 +1,7 @@
 package auth0mgmt
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-myaccount/myaccount"
@@ -34,7 +36,8 @@ type Config struct {
 	// "https://{Domain}".
 	BaseURL string
 	// HTTPClient makes the calls, to the token endpoint too; its Timeout
-	// bounds each call. Default: a client with a 10 s timeout.
+	// bounds each call (10 s when it has none). Default: a client with a
+	// 10 s timeout.
 	HTTPClient *http.Client
 	// MaxPages bounds the Management API pages one Consents or Consent call
 	// reads, of 100 grants each. Default: 10.
@@ -46,6 +49,7 @@ type Config struct {
 type Source struct {
 	base     *url.URL // https://{Domain}, or Config.BaseURL
 	client   *http.Client
+	tokens   *tokenSource
 	timeout  time.Duration // of one call; 0 for none
 	maxPages int
 	pageSize int // grants per page; 100, smaller in tests
@@ -66,7 +70,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return nil, fmt.Errorf("%w: auth0mgmt: ClientID and ClientSecret are required", myaccount.ErrConfig)
 	}
-	baseURL := cmpOr(cfg.BaseURL, "https://"+domain)
+	baseURL := cmp.Or(cfg.BaseURL, "https://"+domain)
 	base, err := url.Parse(strings.TrimSuffix(baseURL, "/"))
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" || base.RawQuery != "" {
 		return nil, fmt.Errorf("%w: auth0mgmt: BaseURL %q is not an http(s) URL", myaccount.ErrConfig, cfg.BaseURL)
@@ -74,10 +78,11 @@ func New(cfg Config) (*Source, error) {
 	if cfg.MaxPages < 0 {
 		return nil, fmt.Errorf("%w: auth0mgmt: MaxPages %d is negative", myaccount.ErrConfig, cfg.MaxPages)
 	}
-	httpClient := cfg.HTTPClient
-	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 10 * time.Second}
+	httpClient := &http.Client{}
+	if cfg.HTTPClient != nil {
+		*httpClient = *cfg.HTTPClient
 	}
+	httpClient.Timeout = cmp.Or(httpClient.Timeout, 10*time.Second)
 	cc := clientcredentials.Config{
 		ClientID:       cfg.ClientID,
 		ClientSecret:   cfg.ClientSecret,
@@ -85,9 +90,13 @@ func New(cfg Config) (*Source, error) {
 		EndpointParams: url.Values{"audience": {"https://" + domain + "/api/v2/"}},
 		AuthStyle:      oauth2.AuthStyleInParams,
 	}
-	// The token source outlives any request, so it fetches with a context of
-	// its own carrying the HTTP client; the client's timeout bounds it.
-	tokens := cc.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, httpClient))
+	tokens := &tokenSource{
+		config: &cc,
+		// The token source outlives any request, so it fetches with a
+		// context of its own carrying the HTTP client, whose timeout bounds it.
+		ctx: context.WithValue(context.Background(), oauth2.HTTPClient, httpClient),
+	}
+	tokens.forget()
 	return &Source{
 		base: base,
 		client: &http.Client{
@@ -98,18 +107,11 @@ func New(cfg Config) (*Source, error) {
 			// redirected one too: never follow a redirect elsewhere.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
+		tokens:   tokens,
 		timeout:  httpClient.Timeout,
-		maxPages: cmpOr(cfg.MaxPages, 10),
+		maxPages: cmp.Or(cfg.MaxPages, 10),
 		pageSize: 100,
 	}, nil
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // maxPageBytes bounds one Management API answer: 100 organizations with
@@ -119,9 +121,45 @@ const maxPageBytes = 4 << 20
 // errUserUnknown is a 404 of the Management API: the user is not in the tenant.
 var errUserUnknown = fmt.Errorf("auth0mgmt: user unknown to the tenant: %w", myaccount.ErrNotFound)
 
+// tokenSource keeps the Management API token until it expires, and forgets
+// it when the API refuses it before then (a revoked grant, rotated keys).
+type tokenSource struct {
+	config *clientcredentials.Config
+	ctx    context.Context
+	mu     sync.Mutex
+	cached oauth2.TokenSource
+}
+
+func (t *tokenSource) Token() (*oauth2.Token, error) {
+	t.mu.Lock()
+	cached := t.cached
+	t.mu.Unlock()
+	return cached.Token()
+}
+
+// forget drops the kept token: the next call takes a new one.
+func (t *tokenSource) forget() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cached = t.config.TokenSource(t.ctx)
+}
+
+// errTokenRefused is a 401 of the Management API.
+var errTokenRefused = errors.New("auth0mgmt: the Management API refused its token")
+
 // get calls the Management API at path with query and decodes its JSON answer
-// into v.
+// into v. A token the API refuses is forgotten and the call made once more
+// with a new one.
 func (s *Source) get(ctx context.Context, path string, query url.Values, v any) error {
+	err := s.getOnce(ctx, path, query, v)
+	if errors.Is(err, errTokenRefused) {
+		s.tokens.forget()
+		err = s.getOnce(ctx, path, query, v)
+	}
+	return err
+}
+
+func (s *Source) getOnce(ctx context.Context, path string, query url.Values, v any) error {
 	if s.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.timeout)
@@ -147,6 +185,8 @@ func (s *Source) get(ctx context.Context, path string, query url.Values, v any) 
 	case resp.StatusCode == http.StatusOK:
 	case resp.StatusCode == http.StatusNotFound:
 		return errUserUnknown
+	case resp.StatusCode == http.StatusUnauthorized:
+		return fmt.Errorf("%w: GET %s: %s%s", errTokenRefused, path, resp.Status, auth0ErrorCode(body))
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		return fmt.Errorf("%w: auth0mgmt: GET %s: %s%s", myaccount.ErrUnavailable, path, resp.Status, auth0ErrorCode(body))
 	default:

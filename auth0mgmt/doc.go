@@ -56,9 +56,11 @@
 // A 5xx, a 429 or a network failure or timeout of the Management API or of its
 // token endpoint wraps [myaccount.ErrUnavailable], so the API answers 503 and
 // the client retries. A 404 means the user is unknown to the tenant: the lists
-// are then empty and Consent is ErrNotFound. Other answers (401 or 403 for
-// credentials lacking a scope, 400) are configuration errors: they wrap
-// neither sentinel, so the API answers 500 and its logger records the status
-// and Auth0's error code, never a token. Redirects are not followed, so the
-// Management API token is sent to the configured host only.
+// are then empty and Consent is ErrNotFound. A 401 drops the kept token and
+// the call is made once more with a new one (the token's grant may have been
+// revoked). Other answers (a second 401, a 403 for credentials lacking a
+// scope, a 400, the token endpoint refusing the credentials) are configuration
+// errors: they wrap neither sentinel, so the API answers 500 and its logger
+// records the status and Auth0's error code, never a token. Redirects are not
+// followed, so the Management API token is sent to the configured host only.
 package auth0mgmt

@@ -51,6 +51,7 @@ type fakeAuth0 struct {
 	apiStatus   int                  // when set, the API answers it
 	tokenStatus int                  // when set, the token endpoint answers it
 	ignoreUser  bool                 // when set, grants ignores its user_id filter
+	refusedUpTo int                  // tokens mgmt-1 … mgmt-refusedUpTo are revoked
 }
 
 func newFake(t *testing.T) *fakeAuth0 {
@@ -134,7 +135,7 @@ func (f *fakeAuth0) authorized(serve func(w http.ResponseWriter, r *http.Request
 		defer f.mu.Unlock()
 		f.calls = append(f.calls, r.RequestURI)
 		issued, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer mgmt-")
-		if n, err := strconv.Atoi(issued); !ok || err != nil || n < 1 || n > f.tokens {
+		if n, err := strconv.Atoi(issued); !ok || err != nil || n <= f.refusedUpTo || n > f.tokens {
 			auth0Error(w, http.StatusUnauthorized, "invalid_token", "Invalid token")
 			return
 		}

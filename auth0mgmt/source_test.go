@@ -367,3 +367,32 @@ func TestManagementAPIErrors(t *testing.T) {
 		check(t, src, configError)
 	})
 }
+
+// TestARefusedTokenIsReplaced: a token the Management API refuses before it
+// expires (its grant revoked, the tenant's keys rotated) is dropped and the
+// call made once more with a new one; a second refusal is an error.
+func TestARefusedTokenIsReplaced(t *testing.T) {
+	f := newFake(t)
+	f.grants = []fakeGrant{{ID: "g1", ClientID: "c", UserID: "auth0|alice"}}
+	src := f.source(t, 100)
+	ctx, alice := context.Background(), claimsOf("auth0|alice")
+	if _, err := src.Consents(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	f.set(func(f *fakeAuth0) { f.refusedUpTo = f.tokens })
+	got, err := src.Consents(ctx, alice)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("after the token was revoked: %v %v", got, err)
+	}
+	if n, calls := f.tokensIssued(), len(f.seen()); n != 2 || calls != 3 {
+		t.Errorf("%d tokens, %d calls; want 2 tokens, 3 calls", n, calls)
+	}
+	f.set(func(f *fakeAuth0) { f.refusedUpTo = 1 << 30 })
+	_, err = src.Consents(ctx, alice)
+	if err == nil || errors.Is(err, myaccount.ErrUnavailable) || errors.Is(err, myaccount.ErrNotFound) {
+		t.Errorf("every token refused: %v, want a configuration error", err)
+	}
+	if calls := len(f.seen()); calls != 5 {
+		t.Errorf("%d calls, want 5: one retry only", calls)
+	}
+}
