@@ -280,8 +280,8 @@ func TestManagementAPIErrors(t *testing.T) {
 			case want == configError && (errors.Is(err, myaccount.ErrUnavailable) || errors.Is(err, myaccount.ErrNotFound)):
 				t.Errorf("call %d: %v, want neither ErrUnavailable nor ErrNotFound", i, err)
 			}
-			if err != nil && strings.Contains(err.Error(), "mgmt-") {
-				t.Errorf("call %d: the error shows the token: %v", i, err)
+			if err != nil && (strings.Contains(err.Error(), "mgmt-") || strings.Contains(err.Error(), "secret")) {
+				t.Errorf("call %d: the error shows the token or the client secret: %v", i, err)
 			}
 		}
 	}
@@ -313,7 +313,7 @@ func TestManagementAPIErrors(t *testing.T) {
 	})
 	t.Run("wrong client secret", func(t *testing.T) {
 		f := newFake(t)
-		check(t, f.source(t, 100, func(c *auth0mgmt.Config) { c.ClientSecret = "wrong" }), configError)
+		check(t, f.source(t, 100, func(c *auth0mgmt.Config) { c.ClientSecret = "wrong-secret" }), configError)
 	})
 	t.Run("server down", func(t *testing.T) {
 		f := newFake(t)
