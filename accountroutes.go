@@ -20,19 +20,19 @@ func (a *API) addAccountRoutes(routes map[string]*route, protect func(string, ht
 	post := func(h http.Handler) *route {
 		return &route{handlers: map[string]http.Handler{http.MethodPost: h}, allow: "POST"}
 	}
-	routes["connected-accounts/connect"] = post(protect(ScopeCreateConnectedAccounts, a.connect))
-	routes["connected-accounts/complete"] = post(protect(ScopeCreateConnectedAccounts, a.completeConnect))
-	routes["connected-accounts/accounts"] = get(protect(ScopeReadConnectedAccounts, a.listConnectedAccounts))
+	routes["connected-accounts/connect"] = post(protect(scopeCreateConnectedAccounts, a.connect))
+	routes["connected-accounts/complete"] = post(protect(scopeCreateConnectedAccounts, a.completeConnect))
+	routes["connected-accounts/accounts"] = get(protect(scopeReadConnectedAccounts, a.listConnectedAccounts))
 	routes["connected-accounts/accounts/{id}"] = &route{
-		handlers: map[string]http.Handler{http.MethodDelete: protect(ScopeDeleteConnectedAccounts, a.deleteConnectedAccount)},
+		handlers: map[string]http.Handler{http.MethodDelete: protect(scopeDeleteConnectedAccounts, a.deleteConnectedAccount)},
 		allow:    "DELETE",
 	}
-	routes["connected-accounts/connections"] = get(protect(ScopeReadConnectedAccounts, a.listConnections))
+	routes["connected-accounts/connections"] = get(protect(scopeReadConnectedAccounts, a.listConnections))
 	routes["connected-accounts/authorize"] = get(a.browserStep(a.connectAuthorize))
 	routes["connected-accounts/callback"] = get(a.browserStep(a.connectCallback))
-	routes["consents"] = get(protect(ScopeReadConsents, a.listConsents))
-	routes["consents/{id}"] = get(protect(ScopeReadConsents, a.getConsent))
-	routes["organizations"] = get(protect(ScopeReadOrganizations, a.listOrganizations))
+	routes["consents"] = get(protect(scopeReadConsents, a.listConsents))
+	routes["consents/{id}"] = get(protect(scopeReadConsents, a.getConsent))
+	routes["organizations"] = get(protect(scopeReadOrganizations, a.listOrganizations))
 }
 
 // browserStep serves a step of the flow that a browser visits without a

@@ -15,17 +15,12 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// Argon2Params are the argon2id parameters of new hashes. A hash keeps its
-// own parameters in its encoded form, so changing them leaves older hashes
-// checkable; they move to the new parameters when the password is next set.
-type Argon2Params struct {
-	// Memory is the memory one hash uses, in KiB. Default: 19456 (19 MiB),
-	// OWASP's first recommended setting.
-	Memory uint32
-	// Time is the number of passes over the memory. Default: 2.
-	Time uint32
-	// Threads is the parallelism of one hash. Default: 1.
-	Threads uint8
+// argon2Params are the argon2id parameters of a hash, which it keeps in its
+// PHC string.
+type argon2Params struct {
+	memory  uint32 // KiB
+	time    uint32
+	threads uint8
 }
 
 // Argon2Options configures [NewArgon2Passwords]; the zero value is ready to
@@ -34,12 +29,17 @@ type Argon2Options struct {
 	// Policy is what new passwords must meet; an active dictionary must be
 	// en_10k, the list this package has. Default: [DefaultPasswordPolicy].
 	Policy *PasswordPolicy
-	// Params are the argon2id parameters of new hashes. Default: OWASP's
-	// m=19456 KiB, t=2, p=1.
-	Params Argon2Params
+	// Memory is the memory one hash uses, in KiB. Default: 19456 (19 MiB),
+	// OWASP's first recommended setting. The parameters travel in every
+	// hash, so they can change without breaking old ones.
+	Memory uint32
+	// Time is the number of passes over the memory. Default: 2.
+	Time uint32
+	// Threads is the parallelism of one hash. Default: 1.
+	Threads uint8
 	// MaxConcurrentHashes bounds the hashes computed at once, across password
 	// sets and [Argon2Passwords.CheckPassword], so that a burst of requests
-	// needs at most this many times Params.Memory. A request that cannot get
+	// needs at most this many times Memory. A request that cannot get
 	// a turn before its context ends fails with [ErrUnavailable] (503).
 	// Default: runtime.NumCPU().
 	MaxConcurrentHashes int
@@ -56,7 +56,7 @@ type Argon2Options struct {
 // SecretHistory for the policy's history rule. It is safe for concurrent use.
 type Argon2Passwords struct {
 	policy PasswordPolicy
-	params Argon2Params
+	params argon2Params
 	slots  chan struct{} // one token per hash that may run
 	users  userTurns     // one turn per user: a user's hashes run one at a time
 	// onHash, when set, is called as a hash starts (true) and ends (false);
@@ -72,7 +72,7 @@ const (
 // NewArgon2Passwords returns the built-in password backend. Errors wrap
 // [ErrConfig].
 func NewArgon2Passwords(opts Argon2Options) (*Argon2Passwords, error) {
-	p := &Argon2Passwords{policy: DefaultPasswordPolicy(), params: opts.Params}
+	p := &Argon2Passwords{policy: DefaultPasswordPolicy(), params: argon2Params{memory: opts.Memory, time: opts.Time, threads: opts.Threads}}
 	if opts.Policy != nil {
 		p.policy = *opts.Policy
 	}
@@ -82,16 +82,16 @@ func NewArgon2Passwords(opts Argon2Options) (*Argon2Passwords, error) {
 	if p.policy.Dictionary.Active && p.policy.Dictionary.Default != "en_10k" {
 		return nil, fmt.Errorf("%w: password policy: dictionary %q: the built-in backend has the en_10k list only", ErrConfig, p.policy.Dictionary.Default)
 	}
-	if p.params.Memory == 0 {
-		p.params.Memory = 19456
+	if p.params.memory == 0 {
+		p.params.memory = 19456
 	}
-	if p.params.Time == 0 {
-		p.params.Time = 2
+	if p.params.time == 0 {
+		p.params.time = 2
 	}
-	if p.params.Threads == 0 {
-		p.params.Threads = 1
+	if p.params.threads == 0 {
+		p.params.threads = 1
 	}
-	if p.params.Memory < 8*uint32(p.params.Threads) {
+	if p.params.memory < 8*uint32(p.params.threads) {
 		return nil, fmt.Errorf("%w: Argon2 Memory must be at least 8 KiB per thread", ErrConfig)
 	}
 	n := opts.MaxConcurrentHashes
@@ -155,7 +155,7 @@ func (p *Argon2Passwords) SetPassword(ctx context.Context, user PasswordUser, pa
 // error, never a match. The password is compared in its NFKC form, the form
 // SetPassword hashed.
 func (p *Argon2Passwords) CheckPassword(ctx context.Context, m *Method, password string) (bool, error) {
-	if m.Type != TypePassword {
+	if m.Type != typePassword {
 		return false, fmt.Errorf("myaccount: CheckPassword of a %s method", m.Type)
 	}
 	release, err := p.users.acquire(ctx, userKey{m.Issuer, m.UserID})
@@ -174,7 +174,7 @@ func (p *Argon2Passwords) hash(ctx context.Context, password string) ([]byte, er
 		return nil, err
 	}
 	b64 := base64.RawStdEncoding
-	out := fmt.Appendf(nil, "$argon2id$v=%d$m=%d,t=%d,p=%d$", argon2.Version, p.params.Memory, p.params.Time, p.params.Threads)
+	out := fmt.Appendf(nil, "$argon2id$v=%d$m=%d,t=%d,p=%d$", argon2.Version, p.params.memory, p.params.time, p.params.threads)
 	out = b64.AppendEncode(out, salt)
 	out = append(out, '$')
 	return b64.AppendEncode(out, key), nil
@@ -197,7 +197,7 @@ func (p *Argon2Passwords) matches(ctx context.Context, encoded []byte, password 
 }
 
 // compute runs one argon2id hash once a slot is free.
-func (p *Argon2Passwords) compute(ctx context.Context, password string, salt []byte, params Argon2Params, keyLen uint32) ([]byte, error) {
+func (p *Argon2Passwords) compute(ctx context.Context, password string, salt []byte, params argon2Params, keyLen uint32) ([]byte, error) {
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -208,7 +208,7 @@ func (p *Argon2Passwords) compute(ctx context.Context, password string, salt []b
 		p.onHash(true)
 		defer p.onHash(false)
 	}
-	return argon2.IDKey([]byte(password), salt, params.Time, params.Memory, params.Threads, keyLen), nil
+	return argon2.IDKey([]byte(password), salt, params.time, params.memory, params.threads, keyLen), nil
 }
 
 // maxArgon2Memory bounds the memory a stored hash may ask for (4 GiB), so a
@@ -216,7 +216,7 @@ func (p *Argon2Passwords) compute(ctx context.Context, password string, salt []b
 const maxArgon2Memory = 4 << 20
 
 // decodeArgon2 reads "$argon2id$v=19$m=M,t=T,p=P$salt$key".
-func decodeArgon2(s string) (params Argon2Params, salt, key []byte, err error) {
+func decodeArgon2(s string) (params argon2Params, salt, key []byte, err error) {
 	parts := strings.Split(s, "$")
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2.Version) {
 		return params, nil, nil, errBadHash
@@ -233,7 +233,7 @@ func decodeArgon2(s string) (params Argon2Params, salt, key []byte, err error) {
 	if key, err = b64.DecodeString(parts[5]); err != nil || len(key) < 16 || len(key) > 64 {
 		return params, nil, nil, errBadHash
 	}
-	return Argon2Params{Memory: uint32(m), Time: uint32(t), Threads: uint8(threads)}, salt, key, nil
+	return argon2Params{memory: uint32(m), time: uint32(t), threads: uint8(threads)}, salt, key, nil
 }
 
 // userTurns gives each user one hashing turn at a time, waiting at most wait

@@ -165,7 +165,7 @@ func TestAuditEvents(t *testing.T) {
 		{h.issuer.TokenWith(t, "auth0|alice", allScopes, myaccounttest.ExpiresIn(-time.Hour)), 401, ""},
 		{"not.a.token", 401, ""},
 		{h.issuer.TokenWith(t, "auth0|alice", allScopes, myaccounttest.WithAudience("https://api.example.com/")), 401, "auth0|alice"},
-		{h.issuer.Token(t, "auth0|alice", myaccount.ScopeReadFactors), 403, "auth0|alice"},
+		{h.issuer.Token(t, "auth0|alice", "read:me:factors"), 403, "auth0|alice"},
 	} {
 		wantStatus(t, h.call("GET", "/me/v1/authentication-methods", c.token, nil), c.status)
 		want := myaccount.AuditEvent{Type: "myaccount_token_refused", UserID: c.user, Reason: "set", Count: 1}

@@ -27,7 +27,7 @@ func TestClaimsEditedByAnAppRouteNeverReachALaterRequest(t *testing.T) {
 			claims.Audience[i] = h.issuer.Audience
 		}
 		for i := range claims.Permissions {
-			claims.Permissions[i] = myaccount.ScopeReadMethods
+			claims.Permissions[i] = "read:me:authentication_methods"
 		}
 		claims.ExpiresAt.Time = time.Now().Add(100 * 365 * 24 * time.Hour)
 		w.WriteHeader(http.StatusNoContent)

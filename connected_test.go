@@ -306,7 +306,7 @@ func TestConnectRefusals(t *testing.T) {
 		})
 	}
 	t.Run("missing scope", func(t *testing.T) {
-		tok := h.issuer.Token(t, "auth0|alice", myaccount.ScopeReadConnectedAccounts)
+		tok := h.issuer.Token(t, "auth0|alice", "read:me:connected_accounts")
 		r := h.do("POST", "/me/v1/connected-accounts/connect", tok, base(nil))
 		wantError(t, r, http.StatusForbidden, "A0E-403-0002")
 		r = h.do("DELETE", "/me/v1/connected-accounts/accounts/cac_abc", tok, nil)
@@ -700,7 +700,7 @@ func TestConsentsAndOrganizations(t *testing.T) {
 		}
 		wantError(t, h.do("GET", "/me/v1/organizations?from=x", alice, nil), http.StatusBadRequest, "A0E-400-0003")
 		wantError(t, h.do("GET", "/me/v1/organizations?take=0", alice, nil), http.StatusBadRequest, "A0E-400-0003")
-		tok := h.issuer.Token(t, "auth0|alice", myaccount.ScopeReadConsents)
+		tok := h.issuer.Token(t, "auth0|alice", "read:me:consents")
 		wantError(t, h.do("GET", "/me/v1/organizations", tok, nil), http.StatusForbidden, "A0E-403-0002")
 	})
 }

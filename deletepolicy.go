@@ -28,7 +28,7 @@ func KeepLastPrimary(_ context.Context, _ *Claims, m *Method, others []*Method) 
 
 // deleteCheck is the configured policy as the store runs it, answering its
 // refusals as 409; nil when no policy is configured.
-func (a *API) deleteCheck(ctx context.Context, claims *Claims) DeleteCheck {
+func (a *API) deleteCheck(ctx context.Context, claims *Claims) func(m *Method, others []*Method) error {
 	policy := a.cfg.DeletePolicy
 	if policy == nil {
 		return nil

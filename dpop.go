@@ -219,10 +219,10 @@ func (d *dpopChecker) check(v *TokenValidator, realm, proof string, req proofReq
 func (d *dpopChecker) record(ctx context.Context, v *TokenValidator, use proofUse) error {
 	seen, err := d.replay.Seen(ctx, use.id, use.expires)
 	if err != nil {
-		var full *ReplayCacheFullError
+		var full interface{ RetryAfter() time.Duration }
 		if errors.As(err, &full) {
 			e := newError(http.StatusServiceUnavailable, "A0E-503-0001", "The service is temporarily unavailable. Try again shortly.", err)
-			e.Header = http.Header{"Retry-After": {strconv.FormatInt(max(1, int64(math.Ceil(full.RetryAfter.Seconds()))), 10)}}
+			e.Header = http.Header{"Retry-After": {strconv.FormatInt(max(1, int64(math.Ceil(full.RetryAfter().Seconds()))), 10)}}
 			return e
 		}
 		return fmt.Errorf("%w: DPoP replay cache: %w", ErrUnavailable, err)

@@ -12,21 +12,21 @@ import (
 
 // The authentication method types of the contract (its FactorTypeEnum).
 const (
-	TypePassword         = "password"
-	TypePasskey          = "passkey"
-	TypeWebAuthnPlatform = "webauthn-platform"
-	TypeWebAuthnRoaming  = "webauthn-roaming"
-	TypeTOTP             = "totp"
-	TypePhone            = "phone"
-	TypeEmail            = "email"
-	TypePushNotification = "push-notification"
-	TypeRecoveryCode     = "recovery-code"
+	typePassword         = "password"
+	typePasskey          = "passkey"
+	typeWebAuthnPlatform = "webauthn-platform"
+	typeWebAuthnRoaming  = "webauthn-roaming"
+	typeTOTP             = "totp"
+	typePhone            = "phone"
+	typeEmail            = "email"
+	typePushNotification = "push-notification"
+	typeRecoveryCode     = "recovery-code"
 )
 
 // factorTypes are every type of the contract, in its order.
 var factorTypes = []string{
-	TypePassword, TypePasskey, TypeWebAuthnPlatform, TypeWebAuthnRoaming, TypeTOTP, TypePhone, TypeEmail,
-	TypePushNotification, TypeRecoveryCode,
+	typePassword, typePasskey, typeWebAuthnPlatform, typeWebAuthnRoaming, typeTOTP, typePhone, typeEmail,
+	typePushNotification, typeRecoveryCode,
 }
 
 // methodFamily enrolls and shows the methods of one family of types (WebAuthn,
@@ -177,7 +177,7 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 	defer putBuffer(buf)
 	reply := append(*buf, '{')
 	location := e.state.MethodID
-	if typ == TypePasskey {
+	if typ == typePasskey {
 		// Auth0 answers a passkey with no id and verifies it at passkey|new.
 		location = passkeyVerifyID
 	} else {
@@ -197,7 +197,7 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 }
 
 // passkeyVerifyID is the id a passkey enrollment is verified under.
-const passkeyVerifyID = TypePasskey + "|new"
+const passkeyVerifyID = typePasskey + "|new"
 
 // POST /authentication-methods/{id}/verify: the second step of an enrollment.
 func (a *API) verify(w http.ResponseWriter, r *http.Request) {
@@ -214,7 +214,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	id, typ := pid.String(), pid.typ()
 	family := families[typ]
-	if !a.offered[typ] || (typ == TypePasskey && id != passkeyVerifyID) {
+	if !a.offered[typ] || (typ == typePasskey && id != passkeyVerifyID) {
 		a.errs.write(w, r, ErrNotFound)
 		return
 	}
@@ -237,7 +237,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		refuse(err)
 		return
 	}
-	if state.Type != typ || (typ != TypePasskey && state.MethodID != id) {
+	if state.Type != typ || (typ != typePasskey && state.MethodID != id) {
 		refuse(errSessionInvalid) // a session is bound to the id it was issued for
 		return
 	}
@@ -291,15 +291,15 @@ func (a *API) readForEnrollment(ctx context.Context, claims *Claims, typ string,
 
 // families holds the family of every type this package enrolls.
 var families = map[string]methodFamily{
-	TypePasskey:          webauthnFamily{},
-	TypeWebAuthnRoaming:  webauthnFamily{},
-	TypeWebAuthnPlatform: webauthnFamily{},
-	TypeTOTP:             totpFamily{},
-	TypeRecoveryCode:     recoveryCodeFamily{},
-	TypeEmail:            messageFamily{},
-	TypePhone:            messageFamily{},
-	TypePassword:         passwordFamily{},
-	TypePushNotification: pushFamily{},
+	typePasskey:          webauthnFamily{},
+	typeWebAuthnRoaming:  webauthnFamily{},
+	typeWebAuthnPlatform: webauthnFamily{},
+	typeTOTP:             totpFamily{},
+	typeRecoveryCode:     recoveryCodeFamily{},
+	typeEmail:            messageFamily{},
+	typePhone:            messageFamily{},
+	typePassword:         passwordFamily{},
+	typePushNotification: pushFamily{},
 }
 
 // offeredTypes returns the types this deployment enrolls, in the contract's order.

@@ -171,7 +171,7 @@ func TestBackendFailuresDoNotLeak(t *testing.T) {
 func errorPaths(t *testing.T, h *harness) []*response {
 	t.Helper()
 	alice := h.token("auth0|alice")
-	readOnly := h.issuer.Token(t, "auth0|alice", myaccount.ScopeReadMethods)
+	readOnly := h.issuer.Token(t, "auth0|alice", "read:me:authentication_methods")
 	return []*response{
 		h.do("GET", "/me/v1/nowhere", alice, nil),
 		h.do("PUT", "/me/v1/factors", alice, nil),

@@ -33,7 +33,7 @@ func Example() {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	token, _ := issuer.Mint("auth0|alice", []string{myaccount.ScopeReadMethods})
+	token, _ := issuer.Mint("auth0|alice", []string{"read:me:authentication_methods"})
 	req, _ := http.NewRequest("GET", srv.URL+"/me/v1/authentication-methods", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
@@ -94,7 +94,7 @@ func Example_passkeyEnrollment() {
 	defer api.Close()
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	token, _ := issuer.Mint("auth0|alice", []string{myaccount.ScopeCreateMethods})
+	token, _ := issuer.Mint("auth0|alice", []string{"create:me:authentication_methods"})
 
 	// call POSTs body as JSON with the token and decodes the JSON answer.
 	call := func(path string, body any) (*http.Response, map[string]json.RawMessage) {

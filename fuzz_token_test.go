@@ -46,7 +46,7 @@ func FuzzTokens(f *testing.F) {
 	f.Cleanup(api.Close)
 	// signed holds the signing input (header.payload) of every good token.
 	signed := map[string]bool{}
-	for _, opts := range [][]myaccounttest.TokenOption{nil, {myaccounttest.ES256()}, {myaccounttest.WithPermissions(myaccount.ScopeReadFactors)}} {
+	for _, opts := range [][]myaccounttest.TokenOption{nil, {myaccounttest.ES256()}, {myaccounttest.WithPermissions("read:me:factors")}} {
 		token, err := iss.Mint("auth0|alice", allScopes, opts...)
 		if err != nil {
 			f.Fatal(err)

@@ -74,7 +74,7 @@ func TestAuthSessionHasOneSpelling(t *testing.T) {
 			t.Fatalf("a second 201 with %q", s)
 		}
 	}
-	if n := len(h.list(alice, myaccount.TypeEmail)); n != 1 {
+	if n := len(h.list(alice, "email")); n != 1 {
 		t.Errorf("%d email methods, want 1", n)
 	}
 }
@@ -107,7 +107,7 @@ func (s storeThatMustNotBeAsked) UpdateMethod(_ context.Context, _, _, id string
 	return nil, myaccount.ErrNotFound
 }
 
-func (s storeThatMustNotBeAsked) DeleteMethod(_ context.Context, _, _, id string, _ myaccount.DeleteCheck) error {
+func (s storeThatMustNotBeAsked) DeleteMethod(_ context.Context, _, _, id string, _ func(*myaccount.Method, []*myaccount.Method) error) error {
 	s.fail("DeleteMethod " + strconv.Quote(id))
 	return myaccount.ErrNotFound
 }
@@ -285,7 +285,7 @@ func TestRefusedPasswordVerifiesSpendTheSession(t *testing.T) {
 // through at once, and no turn is left behind.
 func TestOneUsersPasswordHashesRunOneAtATime(t *testing.T) {
 	passwords, err := myaccount.NewArgon2Passwords(myaccount.Argon2Options{
-		Params: fastArgon2, MaxConcurrentHashes: 8, MaxUserWait: 2 * time.Second,
+		Memory: fastArgon2.Memory, Time: fastArgon2.Time, Threads: fastArgon2.Threads, MaxConcurrentHashes: 8, MaxUserWait: 2 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)

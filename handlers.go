@@ -116,7 +116,7 @@ func (a *API) updateMethod(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if raw, ok := body["preferred_authentication_method"]; ok {
-		if m.Type != TypePhone {
+		if m.Type != typePhone {
 			a.errs.write(w, r, bodyError("/preferred_authentication_method", "Only phone methods have a preferred authentication method; this is a "+m.Type+"."))
 			return
 		}

@@ -65,7 +65,7 @@ func TestAppendMethodWritesWhatEncodingJSONWrites(t *testing.T) {
 	}
 	for i := range 500 {
 		m := &Method{
-			ID: pick(), Type: TypePasskey, Name: pick(), IdentityUserID: pick(),
+			ID: pick(), Type: typePasskey, Name: pick(), IdentityUserID: pick(),
 			CreatedAt: time.Unix(rng.Int64N(1<<34), rng.Int64N(1e9)).In(time.FixedZone("x", 3600)),
 			WebAuthn: WebAuthnCredential{
 				CredentialID: bytes(64), PublicKey: bytes(100), AAGUID: bytes(17), UserHandle: bytes(40),

@@ -26,7 +26,7 @@ func TestIssuerWithoutTrailingSlashVerifiesTokens(t *testing.T) {
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/me/v1/factors", nil)
-	req.Header.Set("Authorization", "Bearer "+iss.Token(t, "auth0|u1", myaccount.ScopeReadFactors))
+	req.Header.Set("Authorization", "Bearer "+iss.Token(t, "auth0|u1", "read:me:factors"))
 	res, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -73,7 +73,7 @@ func cloneAccount(a *ConnectedAccount) *ConnectedAccount {
 	return &out
 }
 
-// CreateConnectFlow implements [ConnectedAccountStore].
+// CreateConnectFlow implements [Store].
 func (s *memoryStore) CreateConnectFlow(ctx context.Context, f *ConnectFlow) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -94,7 +94,7 @@ func (s *memoryStore) CreateConnectFlow(ctx context.Context, f *ConnectFlow) err
 	return nil
 }
 
-// ConnectFlow implements [ConnectedAccountStore].
+// ConnectFlow implements [Store].
 func (s *memoryStore) ConnectFlow(ctx context.Context, handle string) (*ConnectFlow, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func (s *memoryStore) ConnectFlow(ctx context.Context, handle string) (*ConnectF
 	return cloneFlow(f), nil
 }
 
-// ReplaceConnectFlow implements [ConnectedAccountStore].
+// ReplaceConnectFlow implements [Store].
 func (s *memoryStore) ReplaceConnectFlow(ctx context.Context, handle string, next *ConnectFlow) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -129,7 +129,7 @@ func (s *memoryStore) ReplaceConnectFlow(ctx context.Context, handle string, nex
 	return nil
 }
 
-// DeleteConnectFlow implements [ConnectedAccountStore].
+// DeleteConnectFlow implements [Store].
 func (s *memoryStore) DeleteConnectFlow(ctx context.Context, handle string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -146,7 +146,7 @@ func (s *memoryStore) DeleteConnectFlow(ctx context.Context, handle string) erro
 	return nil
 }
 
-// CompleteConnectFlow implements [ConnectedAccountStore].
+// CompleteConnectFlow implements [Store].
 func (s *memoryStore) CompleteConnectFlow(ctx context.Context, handle string, a *ConnectedAccount, limit int) (*ConnectedAccount, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -180,7 +180,7 @@ func (s *memoryStore) CompleteConnectFlow(ctx context.Context, handle string, a 
 	return cloneAccount(a), nil
 }
 
-// ListConnectedAccounts implements [ConnectedAccountStore].
+// ListConnectedAccounts implements [Store].
 func (s *memoryStore) ListConnectedAccounts(ctx context.Context, issuer, userID string) ([]*ConnectedAccount, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -213,7 +213,7 @@ func (s *memoryStore) findAccount(issuer, userID, id string) (int, *ConnectedAcc
 	return -1, nil
 }
 
-// GetConnectedAccount implements [ConnectedAccountStore].
+// GetConnectedAccount implements [Store].
 func (s *memoryStore) GetConnectedAccount(ctx context.Context, issuer, userID, id string) (*ConnectedAccount, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -227,7 +227,7 @@ func (s *memoryStore) GetConnectedAccount(ctx context.Context, issuer, userID, i
 	return cloneAccount(a), nil
 }
 
-// DeleteConnectedAccount implements [ConnectedAccountStore].
+// DeleteConnectedAccount implements [Store].
 func (s *memoryStore) DeleteConnectedAccount(ctx context.Context, issuer, userID, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -246,7 +246,7 @@ func (s *memoryStore) DeleteConnectedAccount(ctx context.Context, issuer, userID
 	return nil
 }
 
-// SwapConnectedAccountTokens implements [ConnectedAccountStore].
+// SwapConnectedAccountTokens implements [Store].
 func (s *memoryStore) SwapConnectedAccountTokens(ctx context.Context, issuer, userID, id string, version int64, tokens []byte, revoked bool, expiresAt time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err

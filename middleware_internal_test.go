@@ -64,7 +64,7 @@ func TestTokenCacheNeverServesATamperedToken(t *testing.T) {
 			if alg == "ES256" {
 				opts = append(opts, myaccounttest.ES256())
 			}
-			tok := iss.TokenWith(t, "auth0|alice", []string{ScopeReadMethods}, opts...)
+			tok := iss.TokenWith(t, "auth0|alice", []string{scopeReadMethods}, opts...)
 			mustValidate(t, v, tok)
 			if !cached(v, tok) {
 				t.Fatal("a verified token is not cached")

@@ -105,13 +105,13 @@ func TestEachOperationNeedsItsScope(t *testing.T) {
 		method, path, scope string
 		body                any
 	}{
-		{"GET", "/me/v1/factors", myaccount.ScopeReadFactors, nil},
-		{"GET", "/me/v1/authentication-methods", myaccount.ScopeReadMethods, nil},
-		{"POST", "/me/v1/authentication-methods", myaccount.ScopeCreateMethods, map[string]any{"type": "passkey"}},
-		{"GET", id, myaccount.ScopeReadMethods, nil},
-		{"PATCH", id, myaccount.ScopeUpdateMethods, map[string]any{"name": "x"}},
-		{"DELETE", id, myaccount.ScopeDeleteMethods, nil},
-		{"POST", "/me/v1/authentication-methods/passkey%7Cnew/verify", myaccount.ScopeCreateMethods, map[string]any{"auth_session": "x", "authn_response": map[string]any{}}},
+		{"GET", "/me/v1/factors", "read:me:factors", nil},
+		{"GET", "/me/v1/authentication-methods", "read:me:authentication_methods", nil},
+		{"POST", "/me/v1/authentication-methods", "create:me:authentication_methods", map[string]any{"type": "passkey"}},
+		{"GET", id, "read:me:authentication_methods", nil},
+		{"PATCH", id, "update:me:authentication_methods", map[string]any{"name": "x"}},
+		{"DELETE", id, "delete:me:authentication_methods", nil},
+		{"POST", "/me/v1/authentication-methods/passkey%7Cnew/verify", "create:me:authentication_methods", map[string]any{"auth_session": "x", "authn_response": map[string]any{}}},
 	}
 	for _, op := range ops {
 		var others []string

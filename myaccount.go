@@ -19,24 +19,28 @@ import (
 
 // Scopes of the My Account API. Tokens may also spell them with hyphens.
 const (
-	ScopeReadFactors   = "read:me:factors"
-	ScopeReadMethods   = "read:me:authentication_methods"
-	ScopeCreateMethods = "create:me:authentication_methods"
-	ScopeUpdateMethods = "update:me:authentication_methods"
-	ScopeDeleteMethods = "delete:me:authentication_methods"
+	scopeReadFactors   = "read:me:factors"
+	scopeReadMethods   = "read:me:authentication_methods"
+	scopeCreateMethods = "create:me:authentication_methods"
+	scopeUpdateMethods = "update:me:authentication_methods"
+	scopeDeleteMethods = "delete:me:authentication_methods"
 
-	ScopeCreateConnectedAccounts = "create:me:connected_accounts"
-	ScopeReadConnectedAccounts   = "read:me:connected_accounts"
-	ScopeDeleteConnectedAccounts = "delete:me:connected_accounts"
-	ScopeReadConsents            = "read:me:consents"
-	ScopeReadOrganizations       = "read:me:organizations"
+	scopeCreateConnectedAccounts = "create:me:connected_accounts"
+	scopeReadConnectedAccounts   = "read:me:connected_accounts"
+	scopeDeleteConnectedAccounts = "delete:me:connected_accounts"
+	scopeReadConsents            = "read:me:consents"
+	scopeReadOrganizations       = "read:me:organizations"
 )
 
 // AllScopes returns every scope of the My Account API, for a token that may do
-// anything (a development issuer, a test).
+// anything (a development issuer, a test): read:me:factors, and
+// read:me:, create:me:, update:me: and delete:me:authentication_methods for
+// the authentication methods; create:me:, read:me: and
+// delete:me:connected_accounts; read:me:consents and read:me:organizations.
+// Tokens may also spell them with hyphens.
 func AllScopes() []string {
-	return []string{ScopeReadFactors, ScopeReadMethods, ScopeCreateMethods, ScopeUpdateMethods, ScopeDeleteMethods,
-		ScopeCreateConnectedAccounts, ScopeReadConnectedAccounts, ScopeDeleteConnectedAccounts, ScopeReadConsents, ScopeReadOrganizations}
+	return []string{scopeReadFactors, scopeReadMethods, scopeCreateMethods, scopeUpdateMethods, scopeDeleteMethods,
+		scopeCreateConnectedAccounts, scopeReadConnectedAccounts, scopeDeleteConnectedAccounts, scopeReadConsents, scopeReadOrganizations}
 }
 
 // Config configures an [API], and the token checks of a [TokenValidator] of an
@@ -464,26 +468,26 @@ func (a *API) buildRoutes() map[string]*route {
 	}
 	routes := map[string]*route{
 		"factors": {
-			handlers: map[string]http.Handler{http.MethodGet: protect(ScopeReadFactors, a.listFactors)},
+			handlers: map[string]http.Handler{http.MethodGet: protect(scopeReadFactors, a.listFactors)},
 			allow:    "GET, HEAD",
 		},
 		"authentication-methods": {
 			handlers: map[string]http.Handler{
-				http.MethodGet:  protect(ScopeReadMethods, a.listMethods),
-				http.MethodPost: protect(ScopeCreateMethods, a.enroll),
+				http.MethodGet:  protect(scopeReadMethods, a.listMethods),
+				http.MethodPost: protect(scopeCreateMethods, a.enroll),
 			},
 			allow: "GET, HEAD, POST",
 		},
 		"authentication-methods/{id}": {
 			handlers: map[string]http.Handler{
-				http.MethodGet:    protect(ScopeReadMethods, a.getMethod),
-				http.MethodPatch:  protect(ScopeUpdateMethods, a.updateMethod),
-				http.MethodDelete: protect(ScopeDeleteMethods, a.deleteMethod),
+				http.MethodGet:    protect(scopeReadMethods, a.getMethod),
+				http.MethodPatch:  protect(scopeUpdateMethods, a.updateMethod),
+				http.MethodDelete: protect(scopeDeleteMethods, a.deleteMethod),
 			},
 			allow: "DELETE, GET, HEAD, PATCH",
 		},
 		"authentication-methods/{id}/verify": {
-			handlers: map[string]http.Handler{http.MethodPost: protect(ScopeCreateMethods, a.verify)},
+			handlers: map[string]http.Handler{http.MethodPost: protect(scopeCreateMethods, a.verify)},
 			allow:    "POST",
 		},
 	}

@@ -59,7 +59,7 @@ const maxEmailLength = 254
 type messageFamily struct{}
 
 func (messageFamily) beginMembers(typ string) []member {
-	if typ == TypeEmail {
+	if typ == typeEmail {
 		return []member{{name: "email", kind: kindString, required: true}}
 	}
 	return []member{
@@ -80,7 +80,7 @@ func (messageFamily) usage(string) string { return "secondary" }
 
 func (messageFamily) begin(ctx context.Context, e *enrollment) error {
 	msg := Message{Channel: "email", Claims: e.claims}
-	if e.state.Type == TypeEmail {
+	if e.state.Type == typeEmail {
 		address, err := checkEmail(unquote(e.body["email"]))
 		if err != nil {
 			return err
@@ -133,7 +133,7 @@ func (messageFamily) finish(ctx context.Context, v *verification) error {
 		return wrongCode()
 	}
 	v.method.Destination = string(f[2])
-	if v.method.Type == TypePhone {
+	if v.method.Type == typePhone {
 		v.method.PreferredChannel = string(f[3])
 	}
 	return nil
@@ -141,7 +141,7 @@ func (messageFamily) finish(ctx context.Context, v *verification) error {
 
 func (messageFamily) appendFields(b []byte, m *Method) []byte {
 	b = append(b, `,"confirmed":true`...)
-	if m.Type == TypeEmail {
+	if m.Type == typeEmail {
 		b = append(b, `,"email":`...)
 		return appendString(b, m.Destination)
 	}

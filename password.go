@@ -231,7 +231,7 @@ func (passwordFamily) begin(ctx context.Context, e *enrollment) error {
 // identityPassword is the password method of identity among methods, or nil.
 func identityPassword(methods []*Method, identity string) *Method {
 	for _, m := range methods {
-		if m.Type == TypePassword && m.IdentityUserID == identity {
+		if m.Type == typePassword && m.IdentityUserID == identity {
 			return m
 		}
 	}
@@ -302,7 +302,7 @@ func (passwordFamily) finish(ctx context.Context, v *verification) error {
 	if reasons := a.breakPasswordRules(&policy, password, v.claims); len(reasons) > 0 {
 		return passwordRejected(reasons)
 	}
-	existing, err := a.cfg.Store.ListMethods(ctx, v.claims.Issuer, v.claims.Subject, TypePassword)
+	existing, err := a.cfg.Store.ListMethods(ctx, v.claims.Issuer, v.claims.Subject, typePassword)
 	if err != nil {
 		return err
 	}

@@ -21,13 +21,13 @@ import (
 
 // fastArgon2 keeps the tests quick; the parameters travel in every hash, so
 // the code paths are the production ones.
-var fastArgon2 = myaccount.Argon2Params{Memory: 64, Time: 1, Threads: 1}
+var fastArgon2 = myaccount.Argon2Options{Memory: 64, Time: 1, Threads: 1}
 
 // newPasswords returns the built-in backend with policy (nil: the default)
 // and fast parameters.
 func newPasswords(t *testing.T, policy *myaccount.PasswordPolicy, bound int) *myaccount.Argon2Passwords {
 	t.Helper()
-	p, err := myaccount.NewArgon2Passwords(myaccount.Argon2Options{Policy: policy, Params: fastArgon2, MaxConcurrentHashes: bound})
+	p, err := myaccount.NewArgon2Passwords(myaccount.Argon2Options{Policy: policy, Memory: fastArgon2.Memory, Time: fastArgon2.Time, Threads: fastArgon2.Threads, MaxConcurrentHashes: bound})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestPasswordOnePerIdentity(t *testing.T) {
 func TestPasswordHashesBounded(t *testing.T) {
 	const bound, users = 3, 50
 	backend, err := myaccount.NewArgon2Passwords(myaccount.Argon2Options{
-		Params: myaccount.Argon2Params{Memory: 1024, Time: 1, Threads: 1}, MaxConcurrentHashes: bound,
+		Memory: 1024, Time: 1, Threads: 1, MaxConcurrentHashes: bound,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -474,7 +474,7 @@ func TestPasswordBackendErrors(t *testing.T) {
 	}
 	backend := newPasswords(t, nil, 0)
 	for _, secret := range []string{"", "junk", "$argon2id$v=19$m=99999999999,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA", "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"} {
-		m := &myaccount.Method{Type: myaccount.TypePassword, Secret: []byte(secret)}
+		m := &myaccount.Method{Type: "password", Secret: []byte(secret)}
 		if ok, err := backend.CheckPassword(context.Background(), m, "x"); ok || err == nil {
 			t.Errorf("CheckPassword of Secret %q: %v, %v; want an error", secret, ok, err)
 		}

@@ -108,8 +108,8 @@ func (pushFamily) appendFields(b []byte, _ *Method) []byte {
 // delete as things stand; the delete itself decides again, atomically. Other
 // methods, and push methods when no provider is configured any more, need
 // nothing.
-func (a *API) removePushDevice(ctx context.Context, claims *Claims, id string, check DeleteCheck) error {
-	if a.cfg.Push.Provider == nil || !strings.HasPrefix(id, TypePushNotification+"|") {
+func (a *API) removePushDevice(ctx context.Context, claims *Claims, id string, check func(m *Method, others []*Method) error) error {
+	if a.cfg.Push.Provider == nil || !strings.HasPrefix(id, typePushNotification+"|") {
 		return nil
 	}
 	all, err := a.cfg.Store.ListMethods(ctx, claims.Issuer, claims.Subject, "")

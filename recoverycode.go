@@ -68,7 +68,7 @@ func CheckRecoveryCode(m *Method, code string) bool {
 			normal = append(normal, c)
 		}
 	}
-	return m.Type == TypeRecoveryCode && equalSecret(hashSecret(string(normal)), m.Secret)
+	return m.Type == typeRecoveryCode && equalSecret(hashSecret(string(normal)), m.Secret)
 }
 
 // randomString draws n characters of alphabet uniformly, rejecting the bytes

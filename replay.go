@@ -15,28 +15,28 @@ type ReplayCache interface {
 	// recorded and had not expired. Of concurrent callers with one id, exactly
 	// one gets false. An id is at most 64 bytes. A cache never forgets an id
 	// before its expiry, whatever else it is asked to record: when it has no
-	// room, it returns a [*ReplayCacheFullError] instead of recording (the
-	// proof is refused with 503 and that Retry-After). Any other error means
-	// the cache could not answer; the proof is then refused with 503 (wrap
-	// [ErrUnavailable]).
+	// room, it returns an error wrapping [ErrUnavailable] instead of
+	// recording, and one with a method RetryAfter() time.Duration (when the
+	// cache expects room again) has the proof refused with 503 and that
+	// Retry-After. Any other error means the cache could not answer; the
+	// proof is then refused with 503 (wrap [ErrUnavailable]).
 	Seen(ctx context.Context, id string, expires time.Time) (bool, error)
 }
 
-// ReplayCacheFullError is a [ReplayCache]'s answer when it has no room for a
-// new proof: forgetting a recorded one would let it be replayed, so the new
-// one is refused instead, with 503 and Retry-After.
-type ReplayCacheFullError struct {
-	// RetryAfter is when the cache expects room again.
-	RetryAfter time.Duration
+// cacheFullError is the memory cache's answer when it has no room for a new
+// proof: forgetting a recorded one would let it be replayed, so the new one is
+// refused instead, with 503 and Retry-After.
+type cacheFullError struct{ retryAfter time.Duration }
+
+func (e *cacheFullError) Error() string {
+	return "myaccount: the DPoP replay cache is full for " + e.retryAfter.Round(time.Second).String()
 }
 
-// Error says the cache is full.
-func (e *ReplayCacheFullError) Error() string {
-	return "myaccount: the DPoP replay cache is full for " + e.RetryAfter.Round(time.Second).String()
-}
+// RetryAfter is when the cache expects room again.
+func (e *cacheFullError) RetryAfter() time.Duration { return e.retryAfter }
 
 // Unwrap gives [ErrUnavailable]: a full cache is a backend unavailable for now.
-func (e *ReplayCacheFullError) Unwrap() error { return ErrUnavailable }
+func (e *cacheFullError) Unwrap() error { return ErrUnavailable }
 
 // defaultReplayCacheSize is NewMemoryReplayCache's default. An API records a
 // proof only once its request has passed the rate limits, so the default
@@ -57,7 +57,7 @@ const defaultReplayCacheSize = 100_000
 // has expired, it is dropped whole and the newer takes its place, so an entry
 // is kept until it expires at a map operation per proof. No entry is dropped
 // before it expires: at its capacity the cache refuses new proofs with a
-// [*ReplayCacheFullError] until the older generation has expired.
+// full error (503 with Retry-After) until the older generation has expired.
 type memoryReplayCache struct {
 	mu       sync.Mutex
 	max      int
@@ -87,7 +87,7 @@ func newMemoryReplayCache(max int) *memoryReplayCache {
 // and an entry costs no allocation of its own.
 type replayKey [16]byte
 
-// Seen implements [ReplayCache]. Its only error is a [*ReplayCacheFullError].
+// Seen implements [ReplayCache]. Its only error is that of a full cache, with a RetryAfter.
 func (c *memoryReplayCache) Seen(_ context.Context, id string, expires time.Time) (bool, error) {
 	sum := sha256.Sum256([]byte(id))
 	key := replayKey(sum[:16])
@@ -107,7 +107,7 @@ func (c *memoryReplayCache) Seen(_ context.Context, id string, expires time.Time
 		if len(c.old) == 0 {
 			c.rotate() // cur alone is full: it becomes old, to be dropped once it has expired
 		}
-		return false, &ReplayCacheFullError{RetryAfter: time.Duration(c.oldLast - now)}
+		return false, &cacheFullError{retryAfter: time.Duration(c.oldLast - now)}
 	}
 	c.cur[key] = exp
 	c.curLast = max(c.curLast, exp)

@@ -13,7 +13,7 @@ func TestStepUpPerScope(t *testing.T) {
 	h := newHarness(t, func(c *myaccount.Config) {
 		c.Token.StepUp = map[string]myaccount.StepUp{
 			"delete:me:authentication-methods": {MaxAge: 5 * time.Minute}, // hyphens: the same scope
-			myaccount.ScopeCreateMethods:       {ACRValues: []string{"http://schemas.openid.net/pape/policies/2007/06/multi-factor"}},
+			"create:me:authentication_methods": {ACRValues: []string{"http://schemas.openid.net/pape/policies/2007/06/multi-factor"}},
 		}
 	})
 	mfa := "http://schemas.openid.net/pape/policies/2007/06/multi-factor"

@@ -14,7 +14,7 @@ type Method struct {
 	ID     string // "{type}|dev_" + 16 alphanumerics
 	Issuer string // the token issuer: methods are scoped to issuer and user
 	UserID string // the token subject
-	Type   string // one of the Type constants, such as [TypePasskey]
+	Type   string // one of the Type constants, such as [typePasskey]
 	// Name is the user's label for the method; empty when never set.
 	Name           string
 	IdentityUserID string
@@ -72,12 +72,6 @@ type MethodUpdate struct {
 	Name             *string
 	PreferredChannel *string // phone methods only
 }
-
-// DeleteCheck decides, inside a [Store]'s atomic delete, whether method m may
-// be deleted, given the user's other methods as they are at that moment: a
-// non-nil error refuses the delete. The API builds one from
-// [Config.DeletePolicy].
-type DeleteCheck func(m *Method, others []*Method) error
 
 // MethodsAndHandleReader is an optional interface of a [Store] whose calls are
 // round trips to a database: it reads what a WebAuthn enrollment's first step
@@ -138,7 +132,8 @@ type Store interface {
 	// deleted. So of concurrent deletes whose check refuses to leave the user
 	// without some kind of method, at most one succeeds. check must not call
 	// the store. A missing method gives [ErrNotFound] without calling check.
-	DeleteMethod(ctx context.Context, issuer, userID, id string, check DeleteCheck) error
+	// The API builds check from [Config.DeletePolicy].
+	DeleteMethod(ctx context.Context, issuer, userID, id string, check func(m *Method, others []*Method) error) error
 	// AdvanceTOTPStep sets the LastTOTPStep of the user's method id to step
 	// if step is greater, as one atomic step, and reports whether it did: of
 	// concurrent calls with one step, exactly one gets true, so a TOTP code
@@ -168,8 +163,48 @@ type Store interface {
 	// most one succeeds.
 	SetSecret(ctx context.Context, issuer, userID, id string, secret []byte, setAt time.Time, keepHistory int, session SessionRef) (*Method, error)
 
-	// ConnectedAccountStore keeps connected accounts and their flows.
-	ConnectedAccountStore
+	// Connected accounts, and the single-use state of the flows that link
+	// them:
+
+	// CreateConnectFlow stores a new flow. It may give [ErrRateLimited] when
+	// the user has too many flows that have not expired.
+	CreateConnectFlow(ctx context.Context, f *ConnectFlow) error
+	// ConnectFlow returns the flow whose Handle is handle, or [ErrNotFound]
+	// when there is none or it has expired.
+	ConnectFlow(ctx context.Context, handle string) (*ConnectFlow, error)
+	// ReplaceConnectFlow replaces the flow next.ID, if its Handle is still
+	// handle and it has not expired, with next, as one atomic step: of
+	// concurrent calls with one handle at most one succeeds; the others, and
+	// any call once the handle was replaced or deleted, get [ErrSessionUsed].
+	ReplaceConnectFlow(ctx context.Context, handle string, next *ConnectFlow) error
+	// DeleteConnectFlow deletes the flow whose Handle is handle, spending
+	// it; [ErrSessionUsed] when there is none.
+	DeleteConnectFlow(ctx context.Context, handle string) error
+	// CompleteConnectFlow deletes the flow whose Handle is handle and stores
+	// a, as one atomic step, and returns the account as stored. When the
+	// user (a.Issuer, a.UserID) has an account of a.Connection and
+	// a.Subject already, that account takes a's Scopes, ExpiresAt and
+	// Tokens, is no longer Revoked, and its Version grows by one; its ID and
+	// CreatedAt stay. Otherwise a is added, unless the user has limit
+	// accounts already: [ErrLimitReached]. A flow that is gone or expired
+	// gives [ErrSessionUsed]. On error nothing changes.
+	CompleteConnectFlow(ctx context.Context, handle string, a *ConnectedAccount, limit int) (*ConnectedAccount, error)
+	// ListConnectedAccounts returns the user's accounts, oldest first (ties
+	// by ID); none is an empty slice and no error.
+	ListConnectedAccounts(ctx context.Context, issuer, userID string) ([]*ConnectedAccount, error)
+	// GetConnectedAccount returns one account of the user, or [ErrNotFound]
+	// (also when the id belongs to another user or issuer).
+	GetConnectedAccount(ctx context.Context, issuer, userID, id string) (*ConnectedAccount, error)
+	// DeleteConnectedAccount removes one account of the user, or gives
+	// [ErrNotFound].
+	DeleteConnectedAccount(ctx context.Context, issuer, userID, id string) error
+	// SwapConnectedAccountTokens sets the account's Tokens and Revoked (and
+	// ExpiresAt, unless expiresAt is zero) if its Version is still version,
+	// raising Version by one, as one atomic step; swapped is false, and
+	// nothing changes, when the Version moved on. Of concurrent swaps from
+	// one version exactly one succeeds. [ErrNotFound] as for
+	// GetConnectedAccount.
+	SwapConnectedAccountTokens(ctx context.Context, issuer, userID, id string, version int64, tokens []byte, revoked bool, expiresAt time.Time) (swapped bool, err error)
 }
 
 // memoryStore is the in-memory [Store], the default. Its state lives as long as the
@@ -346,7 +381,7 @@ func (s *memoryStore) UpdateMethod(ctx context.Context, issuer, userID, id strin
 }
 
 // DeleteMethod implements [Store]: check runs under the store's lock.
-func (s *memoryStore) DeleteMethod(ctx context.Context, issuer, userID, id string, check DeleteCheck) error {
+func (s *memoryStore) DeleteMethod(ctx context.Context, issuer, userID, id string, check func(m *Method, others []*Method) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -81,13 +81,13 @@ func TestThousandsOfEnrollmentsKeepNothing(t *testing.T) {
 	defer a.Close()
 	token, err := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
 		"iss": issuer, "sub": "auth0|mallory", "aud": issuer + "me/", "exp": time.Now().Add(time.Hour).Unix(),
-		"scope": ScopeCreateMethods,
+		"scope": scopeCreateMethods,
 	}).SignedString(key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3000 {
-		typ := []string{TypeTOTP, TypeRecoveryCode, TypePasskey, TypeWebAuthnRoaming}[i%4]
+		typ := []string{typeTOTP, typeRecoveryCode, typePasskey, typeWebAuthnRoaming}[i%4]
 		req := httptest.NewRequest("POST", "/me/v1/authentication-methods", strings.NewReader(`{"type":"`+typ+`"}`))
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")

@@ -80,10 +80,10 @@ func TestMemoryReplayCache(t *testing.T) {
 	for i := range 100 {
 		id := fmt.Sprint("id", i)
 		s, err := c.Seen(context.Background(), id, now.Add(time.Minute))
-		var full *ReplayCacheFullError
+		var full interface{ RetryAfter() time.Duration }
 		if errors.As(err, &full) {
-			if full.RetryAfter <= 0 || full.RetryAfter > 2*time.Minute || !errors.Is(err, ErrUnavailable) {
-				t.Fatalf("full, retry after %v", full.RetryAfter)
+			if full.RetryAfter() <= 0 || full.RetryAfter() > 2*time.Minute || !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("full, retry after %v", full.RetryAfter())
 			}
 			continue
 		}

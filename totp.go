@@ -114,7 +114,7 @@ func otpCode(body map[string]json.RawMessage) (string, error) {
 // opened (a key was dropped from the ring), or the store failed or no longer
 // holds the method.
 func (a *API) CheckTOTP(ctx context.Context, m *Method, code string, at time.Time) (bool, error) {
-	if m.Type != TypeTOTP {
+	if m.Type != typeTOTP {
 		return false, fmt.Errorf("myaccount: CheckTOTP of a %s method", m.Type)
 	}
 	secret, err := a.keys.open(m.Secret, totpSecretContext(m))

@@ -77,13 +77,13 @@ type webauthnFamily struct{}
 // hint sent when the deployment opts in, and what a verify must not
 // contradict; a passkey may be of either.
 var attachments = map[string]protocol.AuthenticatorAttachment{
-	TypeWebAuthnRoaming:  protocol.CrossPlatform,
-	TypeWebAuthnPlatform: protocol.Platform,
+	typeWebAuthnRoaming:  protocol.CrossPlatform,
+	typeWebAuthnPlatform: protocol.Platform,
 }
 
 func (webauthnFamily) beginMembers(typ string) []member {
 	exclude := member{name: "use_exclude_credentials", kind: kindBoolean}
-	if typ != TypePasskey {
+	if typ != typePasskey {
 		return []member{exclude}
 	}
 	return []member{
@@ -104,9 +104,9 @@ func (webauthnFamily) limit(cfg *Config, _ string) int { return cfg.WebAuthn.Max
 // offered: passkeys always; the MFA types unless disabled.
 func (webauthnFamily) offered(cfg *Config, typ string) bool {
 	switch typ {
-	case TypeWebAuthnRoaming:
+	case typeWebAuthnRoaming:
 		return !cfg.WebAuthn.DisableRoaming
-	case TypeWebAuthnPlatform:
+	case typeWebAuthnPlatform:
 		return !cfg.WebAuthn.DisablePlatform
 	}
 	return true
@@ -116,7 +116,7 @@ func (webauthnFamily) offered(cfg *Config, typ string) bool {
 func (webauthnFamily) usesUserHandle() {}
 
 func (webauthnFamily) usage(typ string) string {
-	if typ == TypePasskey {
+	if typ == typePasskey {
 		return "primary"
 	}
 	return "secondary"
@@ -263,7 +263,7 @@ func (a *API) beginPasskey(b, handle []byte, name, displayName, typ string, excl
 		b = appendString(b, string(attachment))
 		b = append(b, ',')
 	}
-	if typ == TypePasskey {
+	if typ == typePasskey {
 		b = append(b, `"residentKey":`...)
 		b = appendString(b, string(protocol.ResidentKeyRequirementRequired))
 		b = append(b, ',')
@@ -389,7 +389,7 @@ func checkAttestationBody(resp map[string]json.RawMessage) error {
 // authenticator's are those of the contract's AuthenticationMethodWebAuthn.
 func (webauthnFamily) appendFields(b []byte, m *Method) []byte {
 	p := &m.WebAuthn
-	if m.Type != TypePasskey {
+	if m.Type != typePasskey {
 		b = append(b, `,"confirmed":true,"key_id":"`...)
 		b = b64url.AppendEncode(b, p.CredentialID)
 		b = append(b, `","public_key":"`...)

@@ -54,12 +54,12 @@ func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
 		hint              bool // the deployment's WebAuthnMFA.AttachmentHint
 		exclude           []*Method
 	}{
-		{"localhost", "localhost", "preferred", "alice@example.com", "Alice", []byte("0123456789abcdef0123456789abcdef"), 5 * time.Minute, TypePasskey, true, nil},
-		{"example.com", "Example <&> \"Inc\"", "required", "bob", "Bøb \u2028 \x01", []byte{0, 1, 2, 0xff}, 1500 * time.Millisecond, TypeWebAuthnRoaming, true,
+		{"localhost", "localhost", "preferred", "alice@example.com", "Alice", []byte("0123456789abcdef0123456789abcdef"), 5 * time.Minute, typePasskey, true, nil},
+		{"example.com", "Example <&> \"Inc\"", "required", "bob", "Bøb \u2028 \x01", []byte{0, 1, 2, 0xff}, 1500 * time.Millisecond, typeWebAuthnRoaming, true,
 			[]*Method{passkey("\x00\x01"), passkey("abc", "usb", "nfc"), passkey("x", "hybrid")}},
-		{"", "", "", "", "\xff invalid", nil, 0, TypeWebAuthnPlatform, true, []*Method{passkey("", "")}},
-		{"localhost", "localhost", "preferred", "carol", "Carol", []byte{7}, time.Minute, TypeWebAuthnRoaming, false, nil},
-		{"localhost", "localhost", "discouraged", "dave", "Dave", []byte{8}, time.Minute, TypeWebAuthnPlatform, false, nil},
+		{"", "", "", "", "\xff invalid", nil, 0, typeWebAuthnPlatform, true, []*Method{passkey("", "")}},
+		{"localhost", "localhost", "preferred", "carol", "Carol", []byte{7}, time.Minute, typeWebAuthnRoaming, false, nil},
+		{"localhost", "localhost", "discouraged", "dave", "Dave", []byte{8}, time.Minute, typeWebAuthnPlatform, false, nil},
 	}
 	for i, c := range cases {
 		a := &API{cfg: Config{WebAuthn: WebAuthnConfig{RPID: c.rpID, RPName: c.rpName, UserVerification: c.uv, AttachmentHint: c.hint}, SessionTTL: c.ttl}}
@@ -89,7 +89,7 @@ func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
 		// A passkey must be discoverable; a second factor says nothing of it
 		// (WebAuthn's default, "discouraged"), nor of its attachment unless hinted.
 		want.AuthenticatorSelection.ResidentKey, want.AuthenticatorSelection.UserVerification = "", c.uv
-		if c.typ == TypePasskey {
+		if c.typ == typePasskey {
 			want.AuthenticatorSelection.ResidentKey = "required"
 		}
 		want.AuthenticatorSelection.AuthenticatorAttachment = ""

@@ -39,7 +39,7 @@ func TestMountedAPI(t *testing.T) {
 	t.Cleanup(api.Close)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	alice := iss.Token(t, "auth0|alice", myaccount.ScopeReadConsents, myaccount.ScopeReadOrganizations)
+	alice := iss.Token(t, "auth0|alice", "read:me:consents", "read:me:organizations")
 
 	spec := oascheck.ForTest(t) // nil when the contract file is absent
 	get := func(path string) (int, string) {

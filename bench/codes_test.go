@@ -105,7 +105,7 @@ func benchVerify(b *testing.B, body string, sender myaccount.Sender, code func(c
 		b.Fatal(err)
 	}
 	b.Cleanup(api.Close)
-	token := iss.Token(b, subject, myaccount.ScopeCreateMethods)
+	token := iss.Token(b, subject, "create:me:authentication_methods")
 	cycle := func(timed bool) {
 		if timed {
 			b.StopTimer()

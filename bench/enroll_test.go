@@ -125,14 +125,14 @@ func (u *benchUsers) each(fn func(token string)) {
 // BenchmarkEnroll is one passkey enrollment: the creation options, the
 // software authenticator's answer, and its verification.
 func BenchmarkEnroll(b *testing.B) {
-	benchEnroll(b, myaccount.TypePasskey, myaccounttest.NewAuthenticator,
+	benchEnroll(b, "passkey", myaccounttest.NewAuthenticator,
 		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired))
 }
 
 // BenchmarkEnrollSecurityKey is one security key (webauthn-roaming)
 // enrollment, as BenchmarkEnroll is for a passkey.
 func BenchmarkEnrollSecurityKey(b *testing.B) {
-	benchEnroll(b, myaccount.TypeWebAuthnRoaming, myaccounttest.NewSecurityKey,
+	benchEnroll(b, "webauthn-roaming", myaccounttest.NewSecurityKey,
 		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
 			AuthenticatorAttachment: protocol.CrossPlatform,
 			ResidentKey:             protocol.ResidentKeyRequirementDiscouraged,
@@ -197,7 +197,7 @@ func benchEnroll(b *testing.B, typ string, newAuth func() *myaccounttest.Authent
 // enroll runs a passkey's POST /authentication-methods and its verify through api.
 func enroll(tb testing.TB, api http.Handler, token string, auth *myaccounttest.Authenticator) {
 	tb.Helper()
-	enrollType(tb, api, token, myaccount.TypePasskey, auth)
+	enrollType(tb, api, token, "passkey", auth)
 }
 
 // enrollType runs POST /authentication-methods of a WebAuthn type and its
@@ -217,7 +217,7 @@ func enrollType(tb testing.TB, api http.Handler, token, typ string, auth *myacco
 	if err != nil {
 		tb.Fatal(err)
 	}
-	id := cmp.Or(begun.ID, myaccount.TypePasskey+"|new")
+	id := cmp.Or(begun.ID, "passkey"+"|new")
 	body := `{"auth_session":"` + begun.AuthSession + `","authn_response":` + string(resp) + `}`
 	serve(tb, api, post("/me/v1/authentication-methods/"+url.PathEscape(id)+"/verify", token, body), http.StatusCreated)
 }

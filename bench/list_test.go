@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/go-myaccount/myaccount"
 	"github.com/go-myaccount/myaccount/myaccounttest"
 )
 
@@ -15,7 +14,7 @@ func BenchmarkList(b *testing.B) {
 	b.Run("passkeys=20/impl=myaccount", func(b *testing.B) {
 		iss := myaccounttest.NewIssuer(b)
 		api := newAPI(b, iss, nil)
-		token := iss.Token(b, subject, myaccount.ScopeReadMethods, myaccount.ScopeCreateMethods)
+		token := iss.Token(b, subject, "read:me:authentication_methods", "create:me:authentication_methods")
 		for range 20 { // one authenticator each, as excludeCredentials lists the others
 			enroll(b, api, token, myaccounttest.NewAuthenticator())
 		}

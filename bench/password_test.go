@@ -19,7 +19,7 @@ import (
 
 // owasp are the built-in backend's default argon2id parameters, spelled out
 // so that the floor hashes exactly as the handler does.
-var owasp = myaccount.Argon2Params{Memory: 19456, Time: 2, Threads: 1}
+var owasp = myaccount.Argon2Options{Memory: 19456, Time: 2, Threads: 1}
 
 const benchPassword = "Correct-Horse-7"
 
@@ -42,7 +42,7 @@ func BenchmarkPasswordSet(b *testing.B) {
 	// The handler's own work: the same cycle with a hash of the least
 	// argon2id allows (8 KiB, one pass), which takes a few microseconds.
 	b.Run("impl=myaccount-handler-tiny-hash", func(b *testing.B) {
-		cycle := passwordCycle(b, myaccount.Argon2Params{Memory: 8, Time: 1, Threads: 1})
+		cycle := passwordCycle(b, myaccount.Argon2Options{Memory: 8, Time: 1, Threads: 1})
 		b.ReportAllocs()
 		for b.Loop() {
 			cycle()
@@ -93,9 +93,9 @@ func floorHash() func() {
 // passwordCycle returns one first password set through an API's handler,
 // the method deleted after it (a change would also check the history). It
 // has run once already, to warm the token cache and load the dictionary.
-func passwordCycle(b *testing.B, params myaccount.Argon2Params) func() {
+func passwordCycle(b *testing.B, opts myaccount.Argon2Options) func() {
 	iss := myaccounttest.NewIssuer(b)
-	backend, err := myaccount.NewArgon2Passwords(myaccount.Argon2Options{Params: params})
+	backend, err := myaccount.NewArgon2Passwords(opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func passwordCycle(b *testing.B, params myaccount.Argon2Params) func() {
 	tokens := make([]string, len(users))
 	for i := range users {
 		users[i] = fmt.Sprintf("%s-%d", subject, i)
-		tokens[i] = iss.Token(b, users[i], myaccount.ScopeCreateMethods, myaccount.ScopeReadFactors)
+		tokens[i] = iss.Token(b, users[i], "create:me:authentication_methods", "read:me:factors")
 		req := httptest.NewRequest(http.MethodGet, "/me/v1/factors", nil)
 		req.Header.Set("Authorization", "Bearer "+tokens[i])
 		serve(b, api, req, http.StatusOK)

@@ -281,7 +281,7 @@ func BenchmarkPGEnroll(b *testing.B) {
 	// user handle; the verify creates the method with the session.
 	storeCycle := func(pg *pgBench, iss string) string {
 		ctx := context.Background()
-		if _, _, err := pg.store.MethodsAndUserHandle(ctx, iss, subject, myaccount.TypePasskey, benchKeys[0]); err != nil {
+		if _, _, err := pg.store.MethodsAndUserHandle(ctx, iss, subject, "passkey", benchKeys[0]); err != nil {
 			b.Fatal(err)
 		}
 		m := benchPasskey(iss)
@@ -400,7 +400,7 @@ func (pg *pgBench) lastID(b *testing.B, iss string) string {
 // benchPasskey is a passkey of subject as the API would create it.
 func benchPasskey(iss string) *myaccount.Method {
 	return &myaccount.Method{
-		ID: "passkey|dev_" + rand.Text()[:16], Issuer: iss, UserID: subject, Type: myaccount.TypePasskey,
+		ID: "passkey|dev_" + rand.Text()[:16], Issuer: iss, UserID: subject, Type: "passkey",
 		IdentityUserID: subject, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 		WebAuthn: myaccount.WebAuthnCredential{
 			CredentialID: randomBytes(32), PublicKey: randomBytes(77), AAGUID: make([]byte, 16),
@@ -485,7 +485,7 @@ func (r *rawCycle) cycle(b *testing.B, iss string) string {
 	}
 	defer conn.Release()
 	reads := &pgx.Batch{}
-	reads.Queue(r.list, iss, subject, myaccount.TypePasskey)
+	reads.Queue(r.list, iss, subject, "passkey")
 	reads.Queue(r.handle, iss, subject)
 	results := conn.SendBatch(ctx, reads)
 	rows, err := results.Query()

@@ -18,7 +18,7 @@ import (
 )
 
 // scope is what every contender requires of the token.
-const scope = myaccount.ScopeReadMethods
+const scope = "read:me:authentication_methods"
 
 // noContent is the protected handler: it does nothing, so what is measured is
 // the token check.

@@ -34,7 +34,7 @@ func (c *codes) Send(_ context.Context, m myaccount.Message) error {
 // there, in any encoding a reader could use to sign in as the user.
 func TestNoSecretInThePostgresRows(t *testing.T) {
 	sent := &codes{}
-	passwords, err := myaccount.NewArgon2Passwords(myaccount.Argon2Options{Params: myaccount.Argon2Params{Memory: 1024, Time: 1, Threads: 1}})
+	passwords, err := myaccount.NewArgon2Passwords(myaccount.Argon2Options{Memory: 1024, Time: 1, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

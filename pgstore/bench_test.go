@@ -69,7 +69,7 @@ func BenchmarkSessionRecords(b *testing.B) {
 			for b.Loop() {
 				ref := newRef()
 				m := &myaccount.Method{ID: "totp|dev_" + rand.Text()[:16], Issuer: ref.Issuer, UserID: ref.UserID,
-					Type: myaccount.TypeTOTP, CreatedAt: time.Now(), Secret: make([]byte, 48)}
+					Type: "totp", CreatedAt: time.Now(), Secret: make([]byte, 48)}
 				if err := s.CreateMethod(ctx, m, 1, ref); err != nil {
 					b.Fatal(err)
 				}

@@ -91,7 +91,7 @@ func (s *Store) exec(ctx context.Context, fn func(conn *pgx.Conn) error) error {
 	return s.fail(ctx, err)
 }
 
-// CreateConnectFlow implements [myaccount.ConnectedAccountStore]. One
+// CreateConnectFlow implements [myaccount.Store]. One
 // statement sweeps a few expired flows, counts the user's and inserts.
 func (s *Store) CreateConnectFlow(ctx context.Context, f *myaccount.ConnectFlow) error {
 	return s.exec(ctx, func(conn *pgx.Conn) error {
@@ -104,7 +104,7 @@ func (s *Store) CreateConnectFlow(ctx context.Context, f *myaccount.ConnectFlow)
 	})
 }
 
-// ConnectFlow implements [myaccount.ConnectedAccountStore].
+// ConnectFlow implements [myaccount.Store].
 func (s *Store) ConnectFlow(ctx context.Context, handle string) (*myaccount.ConnectFlow, error) {
 	var f myaccount.ConnectFlow
 	err := s.exec(ctx, func(conn *pgx.Conn) error {
@@ -120,7 +120,7 @@ func (s *Store) ConnectFlow(ctx context.Context, handle string) (*myaccount.Conn
 	return &f, nil
 }
 
-// ReplaceConnectFlow implements [myaccount.ConnectedAccountStore] with one
+// ReplaceConnectFlow implements [myaccount.Store] with one
 // UPDATE of the row that still has the old handle.
 func (s *Store) ReplaceConnectFlow(ctx context.Context, handle string, next *myaccount.ConnectFlow) error {
 	return s.exec(ctx, func(conn *pgx.Conn) error {
@@ -132,7 +132,7 @@ func (s *Store) ReplaceConnectFlow(ctx context.Context, handle string, next *mya
 	})
 }
 
-// DeleteConnectFlow implements [myaccount.ConnectedAccountStore].
+// DeleteConnectFlow implements [myaccount.Store].
 func (s *Store) DeleteConnectFlow(ctx context.Context, handle string) error {
 	return s.exec(ctx, func(conn *pgx.Conn) error {
 		tag, err := conn.Exec(ctx, s.cq.deleteFlow, handle)
@@ -143,7 +143,7 @@ func (s *Store) DeleteConnectFlow(ctx context.Context, handle string) error {
 	})
 }
 
-// CompleteConnectFlow implements [myaccount.ConnectedAccountStore]. It is one
+// CompleteConnectFlow implements [myaccount.Store]. It is one
 // transaction under the user's advisory lock (the one CreateMethod takes), so
 // concurrent completes count the user's accounts in turn: the flow is
 // deleted, then the account updated, or counted and inserted.
@@ -184,7 +184,7 @@ func (s *Store) CompleteConnectFlow(ctx context.Context, handle string, a *myacc
 	return out, nil
 }
 
-// ListConnectedAccounts implements [myaccount.ConnectedAccountStore].
+// ListConnectedAccounts implements [myaccount.Store].
 func (s *Store) ListConnectedAccounts(ctx context.Context, issuer, userID string) ([]*myaccount.ConnectedAccount, error) {
 	var out []*myaccount.ConnectedAccount
 	err := s.exec(ctx, func(conn *pgx.Conn) error {
@@ -204,7 +204,7 @@ func (s *Store) ListConnectedAccounts(ctx context.Context, issuer, userID string
 	return out, nil
 }
 
-// GetConnectedAccount implements [myaccount.ConnectedAccountStore].
+// GetConnectedAccount implements [myaccount.Store].
 func (s *Store) GetConnectedAccount(ctx context.Context, issuer, userID, id string) (*myaccount.ConnectedAccount, error) {
 	var out *myaccount.ConnectedAccount
 	err := s.exec(ctx, func(conn *pgx.Conn) error {
@@ -221,7 +221,7 @@ func (s *Store) GetConnectedAccount(ctx context.Context, issuer, userID, id stri
 	return out, nil
 }
 
-// DeleteConnectedAccount implements [myaccount.ConnectedAccountStore].
+// DeleteConnectedAccount implements [myaccount.Store].
 func (s *Store) DeleteConnectedAccount(ctx context.Context, issuer, userID, id string) error {
 	return s.exec(ctx, func(conn *pgx.Conn) error {
 		tag, err := conn.Exec(ctx, s.cq.deleteAccount, issuer, userID, id)
@@ -232,7 +232,7 @@ func (s *Store) DeleteConnectedAccount(ctx context.Context, issuer, userID, id s
 	})
 }
 
-// SwapConnectedAccountTokens implements [myaccount.ConnectedAccountStore]
+// SwapConnectedAccountTokens implements [myaccount.Store]
 // with one UPDATE ... WHERE version = $4: of concurrent swaps from one
 // version, the first to take the row wins and the others find it moved on.
 func (s *Store) SwapConnectedAccountTokens(ctx context.Context, issuer, userID, id string, version int64, tokens []byte, revoked bool, expiresAt time.Time) (bool, error) {

@@ -28,7 +28,7 @@ func FuzzStoreInputs(f *testing.F) {
 		defer cancel()
 		user := "auth0|" + rand.Text()
 		m := &myaccount.Method{
-			ID: "passkey|dev_" + rand.Text()[:16], Issuer: issuer, UserID: user, Type: myaccount.TypePasskey,
+			ID: "passkey|dev_" + rand.Text()[:16], Issuer: issuer, UserID: user, Type: "passkey",
 			Name: name, IdentityUserID: identity, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 			WebAuthn: myaccount.WebAuthnCredential{
 				CredentialID: append([]byte(rand.Text()), credentialID...), PublicKey: []byte{0xa5, 0x01, 0x02},

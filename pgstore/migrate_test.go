@@ -69,7 +69,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	}
 	// Its credential id is still taken, now for every WebAuthn type.
 	roaming := &myaccount.Method{ID: "webauthn-roaming|dev_v2v2v2v2v2v2v2v2", Issuer: old.Issuer, UserID: "bob",
-		Type: myaccount.TypeWebAuthnRoaming, CreatedAt: created,
+		Type: "webauthn-roaming", CreatedAt: created,
 		WebAuthn: myaccount.WebAuthnCredential{CredentialID: p.CredentialID, RelyingPartyID: p.RelyingPartyID}}
 	session := myaccount.SessionRef{ID: "upgrade", Issuer: old.Issuer, UserID: "bob", ExpiresAt: time.Now().Add(time.Minute)}
 	if err := s.CreateMethod(ctx, roaming, 20, session); !errors.Is(err, myaccount.ErrCredentialExists) {

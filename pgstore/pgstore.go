@@ -29,7 +29,7 @@
 // A method id the user holds already is refused by the primary key
 // ([myaccount.ErrMethodExists]).
 //
-// A delete with a check ([myaccount.DeleteCheck], the API's delete policy)
+// A delete with a check (the API's delete policy)
 // takes the same advisory lock, reads the user's methods, runs the check and
 // deletes in one transaction: of concurrent deletes that would each leave the
 // user without what the policy keeps, at most one succeeds.
@@ -443,7 +443,7 @@ func (s *Store) oneMethod(ctx context.Context, query string, args ...any) (*myac
 // the user's methods, runs check and deletes: creates and checked deletes of
 // the user, on any number of instances, take turns, so check sees the
 // methods as the delete leaves the others.
-func (s *Store) DeleteMethod(ctx context.Context, issuer, userID, id string, check myaccount.DeleteCheck) error {
+func (s *Store) DeleteMethod(ctx context.Context, issuer, userID, id string, check func(*myaccount.Method, []*myaccount.Method) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func TestDecodedMethodsEqualScannedMethods(t *testing.T) {
 	at := time.Date(2026, 12, 2, 9, 30, 15, 123_000_000, time.UTC)
 	random := func(n int) []byte { b := make([]byte, n); _, _ = rand.Read(b); return b }
 	passkey := func(id string, transports []string) *myaccount.Method {
-		return &myaccount.Method{ID: "passkey|" + id, Issuer: issuer, UserID: "alice", Type: myaccount.TypePasskey,
+		return &myaccount.Method{ID: "passkey|" + id, Issuer: issuer, UserID: "alice", Type: "passkey",
 			Name: "Clé «USB» 🔑", IdentityUserID: "alice", CreatedAt: at,
 			WebAuthn: myaccount.WebAuthnCredential{CredentialID: random(32), PublicKey: random(77), AAGUID: random(16),
 				SignCount: 4_000_000_000, BackupEligible: true, Transports: transports, AttestationFormat: "packed",
@@ -61,12 +61,12 @@ func TestDecodedMethodsEqualScannedMethods(t *testing.T) {
 		passkey("a", []string{"internal", "hybrid", "usb"}),
 		passkey("b", []string{}),
 		passkey("c", nil),
-		{ID: "totp|t", Issuer: issuer, UserID: "alice", Type: myaccount.TypeTOTP, CreatedAt: at.Add(time.Second), Secret: random(48)},
-		{ID: "password|p", Issuer: issuer, UserID: "alice", Type: myaccount.TypePassword, CreatedAt: at.Add(2 * time.Second),
+		{ID: "totp|t", Issuer: issuer, UserID: "alice", Type: "totp", CreatedAt: at.Add(time.Second), Secret: random(48)},
+		{ID: "password|p", Issuer: issuer, UserID: "alice", Type: "password", CreatedAt: at.Add(2 * time.Second),
 			Secret: random(60), SecretHistory: [][]byte{random(60), random(60)}, SecretSetAt: at.Add(-time.Hour)},
-		{ID: "email|e", Issuer: issuer, UserID: "alice", Type: myaccount.TypeEmail, CreatedAt: at.Add(3 * time.Second),
+		{ID: "email|e", Issuer: issuer, UserID: "alice", Type: "email", CreatedAt: at.Add(3 * time.Second),
 			Destination: "a@decode.example"},
-		{ID: "phone|f", Issuer: issuer, UserID: "alice", Type: myaccount.TypePhone, CreatedAt: at.Add(4 * time.Second),
+		{ID: "phone|f", Issuer: issuer, UserID: "alice", Type: "phone", CreatedAt: at.Add(4 * time.Second),
 			Destination: "+15555550100", PreferredChannel: "voice"},
 	}
 	for _, m := range methods {

@@ -37,9 +37,9 @@ type ReplayOptions struct {
 // A key is never dropped before its expiry as long as Redis does not evict
 // keys: run it with maxmemory-policy noeviction (the default), since any
 // other policy may drop a proof that could still be replayed. A Redis at its
-// maxmemory then refuses the write, and Seen answers a
-// [*myaccount.ReplayCacheFullError]: the proof is refused with 503 and
-// Retry-After, and no recorded proof is forgotten.
+// maxmemory then refuses the write, and Seen answers an error wrapping
+// [myaccount.ErrUnavailable] with a RetryAfter: the proof is refused with 503
+// and Retry-After, and no recorded proof is forgotten.
 type ReplayCache struct {
 	client redis.UniversalClient
 	opts   ReplayOptions
@@ -82,7 +82,7 @@ func (c *ReplayCache) Seen(ctx context.Context, id string, expires time.Time) (b
 		if r.err != nil && strings.HasPrefix(r.err.Error(), "OOM ") {
 			// Redis is at its maxmemory: room comes back as proofs expire,
 			// at the latest when this one would have.
-			return false, fmt.Errorf("redislimit: %w: %w", &myaccount.ReplayCacheFullError{RetryAfter: ttl}, r.err)
+			return false, &cacheFullError{retryAfter: ttl, err: r.err}
 		}
 		if r.err != nil {
 			return false, fmt.Errorf("redislimit: %w: %w", myaccount.ErrUnavailable, r.err)
@@ -92,3 +92,20 @@ func (c *ReplayCache) Seen(ctx context.Context, id string, expires time.Time) (b
 		return false, fmt.Errorf("redislimit: %w: %w", myaccount.ErrUnavailable, ctx.Err())
 	}
 }
+
+// cacheFullError is Seen's answer when Redis is at its maxmemory: the API
+// refuses the proof with 503 and Retry-After rather than have Redis forget
+// one.
+type cacheFullError struct {
+	retryAfter time.Duration
+	err        error
+}
+
+func (e *cacheFullError) Error() string { return "redislimit: replay cache full: " + e.err.Error() }
+
+// RetryAfter is when Redis may have room again: at the latest when this
+// proof would have expired.
+func (e *cacheFullError) RetryAfter() time.Duration { return e.retryAfter }
+
+// Unwrap gives [myaccount.ErrUnavailable] and Redis's error.
+func (e *cacheFullError) Unwrap() []error { return []error{myaccount.ErrUnavailable, e.err} }

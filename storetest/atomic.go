@@ -27,7 +27,7 @@ func testDuplicateID(t *testing.T, s myaccount.Store) {
 	wantErr(t, "CreateMethod of a held id", s.CreateMethod(ctx, cloneMethod(dup), 20, session), myaccount.ErrMethodExists)
 	wantList(t, mustList(t, s, sc.issuer, "alice", ""), held)
 	// The session is unused still.
-	ok := sc.other("alice", myaccount.TypeTOTP, time.Now().Add(2*time.Second))
+	ok := sc.other("alice", "totp", time.Now().Add(2*time.Second))
 	if err := s.CreateMethod(ctx, cloneMethod(ok), 20, session); err != nil {
 		t.Fatalf("CreateMethod after a refused duplicate: %v", err)
 	}
@@ -46,10 +46,10 @@ func testDuplicateIDConcurrent(t *testing.T, s myaccount.Store) {
 	sc := newScope()
 	ctx := ctxFor(t)
 	const n = 30
-	id := myaccount.TypeEmail + "|dev_" + randomAlphanumeric(16)
+	id := "email" + "|dev_" + randomAlphanumeric(16)
 	methods := make([]*myaccount.Method, n)
 	for i := range methods {
-		methods[i] = sc.other("alice", myaccount.TypeEmail, time.Now())
+		methods[i] = sc.other("alice", "email", time.Now())
 		methods[i].ID = id
 		methods[i].Destination = randomAlphanumeric(8) + "@example.com"
 	}
@@ -76,11 +76,11 @@ var errRefused = errors.New("storetest: refused")
 // keepOnePasskey refuses to delete a user's last passkey, as
 // [myaccount.KeepLastPrimary] refuses a last primary method.
 func keepOnePasskey(m *myaccount.Method, others []*myaccount.Method) error {
-	if m.Type != myaccount.TypePasskey {
+	if m.Type != "passkey" {
 		return nil
 	}
 	for _, o := range others {
-		if o.Type == myaccount.TypePasskey {
+		if o.Type == "passkey" {
 			return nil
 		}
 	}
@@ -92,7 +92,7 @@ func testDeleteCheck(t *testing.T, s myaccount.Store) {
 	sc := newScope()
 	ctx := ctxFor(t)
 	a := sc.passkey("alice", time.Now())
-	b := sc.other("alice", myaccount.TypeTOTP, time.Now().Add(time.Millisecond))
+	b := sc.other("alice", "totp", time.Now().Add(time.Millisecond))
 	c := sc.passkey("alice", time.Now().Add(2*time.Millisecond))
 	for _, m := range []*myaccount.Method{a, b, c} {
 		mustCreate(t, s, m, 20)
@@ -119,7 +119,7 @@ func testDeleteCheck(t *testing.T, s myaccount.Store) {
 	wantList(t, mustList(t, s, sc.issuer, "alice", ""), a, b, c)
 
 	called := false
-	err = s.DeleteMethod(ctx, sc.issuer, "alice", myaccount.TypeTOTP+"|dev_"+randomAlphanumeric(16), func(*myaccount.Method, []*myaccount.Method) error {
+	err = s.DeleteMethod(ctx, sc.issuer, "alice", "totp"+"|dev_"+randomAlphanumeric(16), func(*myaccount.Method, []*myaccount.Method) error {
 		called = true
 		return nil
 	})
@@ -204,7 +204,7 @@ func testSessionUsesConcurrent(t *testing.T, s myaccount.Store) {
 		var err error
 		switch i % 3 {
 		case 0:
-			if err = s.CreateMethod(ctx, sc.other("alice", myaccount.TypeEmail, time.Now()), n, session); err == nil {
+			if err = s.CreateMethod(ctx, sc.other("alice", "email", time.Now()), n, session); err == nil {
 				creates.Add(1)
 			}
 		case 1:
@@ -248,7 +248,7 @@ func testCountAttemptParallel(t *testing.T, s myaccount.Store) {
 	if through != max {
 		t.Fatalf("%d of %d concurrent attempts got through with max %d, want exactly %d", through, n, max, max)
 	}
-	wantSessionUsed(t, s, session, sc.other("alice", myaccount.TypeTOTP, time.Now()))
+	wantSessionUsed(t, s, session, sc.other("alice", "totp", time.Now()))
 }
 
 // testTOTPStep checks that a method's last TOTP step, set at create, only
@@ -256,7 +256,7 @@ func testCountAttemptParallel(t *testing.T, s myaccount.Store) {
 func testTOTPStep(t *testing.T, s myaccount.Store) {
 	sc := newScope()
 	ctx := ctxFor(t)
-	m := sc.other("alice", myaccount.TypeTOTP, time.Now())
+	m := sc.other("alice", "totp", time.Now())
 	m.Secret = randomBytes(40)
 	m.LastTOTPStep = 59_000_000
 	mustCreate(t, s, m, 20)
@@ -292,7 +292,7 @@ func testTOTPStep(t *testing.T, s myaccount.Store) {
 
 	_, err = s.AdvanceTOTPStep(ctx, sc.issuer, "bob", m.ID, m.LastTOTPStep+10)
 	wantErr(t, "AdvanceTOTPStep of another user's method", err, myaccount.ErrNotFound)
-	_, err = s.AdvanceTOTPStep(ctx, sc.issuer, "alice", myaccount.TypeTOTP+"|dev_"+randomAlphanumeric(16), 1)
+	_, err = s.AdvanceTOTPStep(ctx, sc.issuer, "alice", "totp"+"|dev_"+randomAlphanumeric(16), 1)
 	wantErr(t, "AdvanceTOTPStep of an unknown method", err, myaccount.ErrNotFound)
 	if got, _ := s.GetMethod(ctx, sc.issuer, "alice", m.ID); got == nil || got.LastTOTPStep != m.LastTOTPStep {
 		t.Fatalf("another user's advance moved alice's step")
@@ -305,7 +305,7 @@ func testTOTPStep(t *testing.T, s myaccount.Store) {
 func testTOTPStepConcurrent(t *testing.T, s myaccount.Store) {
 	sc := newScope()
 	ctx := ctxFor(t)
-	m := sc.other("alice", myaccount.TypeTOTP, time.Now())
+	m := sc.other("alice", "totp", time.Now())
 	m.LastTOTPStep = 1000
 	mustCreate(t, s, m, 20)
 	const n, steps = 40, 4

@@ -14,7 +14,7 @@ import (
 )
 
 // RunConnectedAccounts runs the conformance suite of the
-// [myaccount.ConnectedAccountStore] part of a store: connect flows (single
+// [myaccount.Store] part of a store: connect flows (single
 // use, expiring, one winner among concurrent steps) and connected accounts
 // (the per-user limit, one account per connection and subject, and the
 // compare-and-swap of their tokens).

@@ -19,17 +19,17 @@ func testMethodsAndUserHandle(t *testing.T, s myaccount.Store) {
 	sc := newScope()
 	ctx := ctxFor(t)
 	first := randomBytes(32)
-	list, h, err := reader.MethodsAndUserHandle(ctx, sc.issuer, "alice", myaccount.TypePasskey, bytes.Clone(first))
+	list, h, err := reader.MethodsAndUserHandle(ctx, sc.issuer, "alice", "passkey", bytes.Clone(first))
 	if err != nil || len(list) != 0 || !bytes.Equal(h, first) {
 		t.Fatalf("first MethodsAndUserHandle = %d methods, %x, %v; want none and the candidate %x", len(list), h, err, first)
 	}
 	base := time.Now()
 	passkeys := []*myaccount.Method{sc.passkey("alice", base), sc.passkey("alice", base.Add(time.Millisecond))}
-	totp := sc.other("alice", myaccount.TypeTOTP, base.Add(2*time.Millisecond))
+	totp := sc.other("alice", "totp", base.Add(2*time.Millisecond))
 	for _, m := range append(passkeys, totp, sc.passkey("bob", base)) {
 		mustCreate(t, s, m, 20)
 	}
-	for _, typ := range []string{myaccount.TypePasskey, myaccount.TypeTOTP, ""} {
+	for _, typ := range []string{"passkey", "totp", ""} {
 		list, h, err := reader.MethodsAndUserHandle(ctx, sc.issuer, "alice", typ, randomBytes(32))
 		if err != nil || !bytes.Equal(h, first) {
 			t.Fatalf("MethodsAndUserHandle(%q) handle = %x, %v; want the first candidate %x", typ, h, err, first)

@@ -21,8 +21,8 @@ func testSetSecret(t *testing.T, s myaccount.Store) {
 	ctx := secretCtx(t)
 	issuer := "https://storetest-secret-" + rand.Text()[:10] + ".example/"
 	m := &myaccount.Method{
-		ID: myaccount.TypePassword + "|dev_" + rand.Text()[:16], Issuer: issuer, UserID: "alice",
-		Type: myaccount.TypePassword, IdentityUserID: "alice",
+		ID: "password" + "|dev_" + rand.Text()[:16], Issuer: issuer, UserID: "alice",
+		Type: "password", IdentityUserID: "alice",
 		CreatedAt: time.Now().UTC().Truncate(time.Millisecond), Secret: []byte("hash-A"),
 	}
 	m.SecretSetAt = m.CreatedAt
@@ -36,7 +36,7 @@ func testSetSecret(t *testing.T, s myaccount.Store) {
 	}
 	want := func(got *myaccount.Method, secret string, at time.Time, history ...string) {
 		t.Helper()
-		if got == nil || got.ID != m.ID || got.Type != myaccount.TypePassword || !got.CreatedAt.Equal(m.CreatedAt) ||
+		if got == nil || got.ID != m.ID || got.Type != "password" || !got.CreatedAt.Equal(m.CreatedAt) ||
 			!bytes.Equal(got.Secret, []byte(secret)) || !got.SecretSetAt.Equal(at) || len(got.SecretHistory) != len(history) {
 			t.Fatalf("method %+v, want secret %q set at %v with history %q", got, secret, at, history)
 		}
@@ -88,7 +88,7 @@ func testSetSecret(t *testing.T, s myaccount.Store) {
 
 	// An unknown id, or another user's, is ErrNotFound and leaves the session unused.
 	unused := secretSession(issuer, "alice")
-	if _, err := s.SetSecret(ctx, issuer, "alice", myaccount.TypePassword+"|dev_nosuchmethod00", []byte("x"), at, 1, unused); !errors.Is(err, myaccount.ErrNotFound) {
+	if _, err := s.SetSecret(ctx, issuer, "alice", "password"+"|dev_nosuchmethod00", []byte("x"), at, 1, unused); !errors.Is(err, myaccount.ErrNotFound) {
 		t.Fatalf("SetSecret of an unknown id: %v, want ErrNotFound", err)
 	}
 	bob := secretSession(issuer, "bob")
@@ -104,7 +104,7 @@ func testSetSecret(t *testing.T, s myaccount.Store) {
 	// A session a create used is used for SetSecret too.
 	created := secretSession(issuer, "alice")
 	other := *m
-	other.ID, other.Type, other.Secret = myaccount.TypeRecoveryCode+"|dev_"+rand.Text()[:16], myaccount.TypeRecoveryCode, []byte("code")
+	other.ID, other.Type, other.Secret = "recovery-code"+"|dev_"+rand.Text()[:16], "recovery-code", []byte("code")
 	if err := s.CreateMethod(ctx, &other, 1, created); err != nil {
 		t.Fatal(err)
 	}
@@ -119,8 +119,8 @@ func testSetSecretConcurrent(t *testing.T, s myaccount.Store) {
 	ctx := secretCtx(t)
 	issuer := "https://storetest-secret-" + rand.Text()[:10] + ".example/"
 	m := &myaccount.Method{
-		ID: myaccount.TypePassword + "|dev_" + rand.Text()[:16], Issuer: issuer, UserID: "alice",
-		Type: myaccount.TypePassword, CreatedAt: time.Now().UTC().Truncate(time.Millisecond), Secret: []byte("hash-0"),
+		ID: "password" + "|dev_" + rand.Text()[:16], Issuer: issuer, UserID: "alice",
+		Type: "password", CreatedAt: time.Now().UTC().Truncate(time.Millisecond), Secret: []byte("hash-0"),
 	}
 	if err := s.CreateMethod(ctx, m, 1, secretSession(issuer, "alice")); err != nil {
 		t.Fatal(err)

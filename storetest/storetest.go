@@ -98,10 +98,10 @@ func newScope() scope {
 // passkey returns a new passkey method of user with fresh random ids.
 func (sc scope) passkey(user string, created time.Time) *myaccount.Method {
 	return &myaccount.Method{
-		ID:             myaccount.TypePasskey + "|dev_" + randomAlphanumeric(16),
+		ID:             "passkey" + "|dev_" + randomAlphanumeric(16),
 		Issuer:         sc.issuer,
 		UserID:         user,
-		Type:           myaccount.TypePasskey,
+		Type:           "passkey",
 		IdentityUserID: user,
 		CreatedAt:      created.UTC().Truncate(time.Millisecond),
 		WebAuthn: myaccount.WebAuthnCredential{
@@ -329,9 +329,9 @@ func testCreateGetList(t *testing.T, s myaccount.Store) {
 		t.Fatalf("GetMethod: %s", d)
 	}
 	wantList(t, mustList(t, s, sc.issuer, "alice", ""), m)
-	wantList(t, mustList(t, s, sc.issuer, "alice", myaccount.TypePasskey), m)
+	wantList(t, mustList(t, s, sc.issuer, "alice", "passkey"), m)
 	wantList(t, mustList(t, s, sc.issuer, "alice", "totp"))
-	_, err = s.GetMethod(ctx, sc.issuer, "alice", myaccount.TypePasskey+"|dev_unknown0000000")
+	_, err = s.GetMethod(ctx, sc.issuer, "alice", "passkey"+"|dev_unknown0000000")
 	wantErr(t, "GetMethod of an unknown id", err, myaccount.ErrNotFound)
 }
 
@@ -369,15 +369,15 @@ func testListOrderAndFilter(t *testing.T, s myaccount.Store) {
 	p2 := sc.passkey("alice", base.Add(2*time.Second))
 	// Two created in the same millisecond: ties go by ID.
 	tieB := sc.passkey("alice", base.Add(4*time.Second))
-	tieB.ID = myaccount.TypePasskey + "|dev_B" + randomAlphanumeric(15)
+	tieB.ID = "passkey" + "|dev_B" + randomAlphanumeric(15)
 	tieA := sc.passkey("alice", base.Add(4*time.Second))
-	tieA.ID = myaccount.TypePasskey + "|dev_A" + randomAlphanumeric(15)
+	tieA.ID = "passkey" + "|dev_A" + randomAlphanumeric(15)
 	t5 := sc.other("alice", "totp", base.Add(5*time.Second)) // no credential, like t1
 	for _, m := range []*myaccount.Method{p3, t1, p2, tieB, tieA, t5} {
 		mustCreate(t, s, m, 20)
 	}
 	wantList(t, mustList(t, s, sc.issuer, "alice", ""), t1, p2, p3, tieA, tieB, t5)
-	wantList(t, mustList(t, s, sc.issuer, "alice", myaccount.TypePasskey), p2, p3, tieA, tieB)
+	wantList(t, mustList(t, s, sc.issuer, "alice", "passkey"), p2, p3, tieA, tieB)
 	wantList(t, mustList(t, s, sc.issuer, "alice", "totp"), t1, t5)
 	wantList(t, mustList(t, s, sc.issuer, "alice", "phone"))
 }
@@ -410,7 +410,7 @@ func testUpdate(t *testing.T, s myaccount.Store) {
 	if d := diffMethod(got, m); d != "" {
 		t.Fatalf("GetMethod after update: %s", d)
 	}
-	_, err = s.UpdateMethod(ctx, sc.issuer, "alice", myaccount.TypePasskey+"|dev_unknown0000000", myaccount.MethodUpdate{Name: &name})
+	_, err = s.UpdateMethod(ctx, sc.issuer, "alice", "passkey"+"|dev_unknown0000000", myaccount.MethodUpdate{Name: &name})
 	wantErr(t, "UpdateMethod of an unknown id", err, myaccount.ErrNotFound)
 }
 
@@ -556,9 +556,9 @@ func testSessionUsedOnce(t *testing.T, s myaccount.Store) {
 		t.Fatalf("CreateMethod: %v", err)
 	}
 	wantSessionUsed(t, s, session, sc.passkey("alice", time.Now()))
-	wantSessionUsed(t, s, session, sc.other("alice", myaccount.TypeTOTP, time.Now()))
+	wantSessionUsed(t, s, session, sc.other("alice", "totp", time.Now()))
 	// Another session of the same user is another session.
-	mustCreate(t, s, sc.other("alice", myaccount.TypeTOTP, time.Now().Add(time.Second)), 20)
+	mustCreate(t, s, sc.other("alice", "totp", time.Now().Add(time.Second)), 20)
 	other := sc.session("alice", time.Minute)
 	if err := s.CountAttempt(ctx, other, 1); err != nil {
 		t.Fatalf("CountAttempt with a second session: %v", err)
@@ -566,7 +566,7 @@ func testSessionUsedOnce(t *testing.T, s myaccount.Store) {
 	if err := s.SpendSession(ctx, sc.session("alice", time.Minute)); err != nil {
 		t.Fatalf("SpendSession of a third session: %v", err)
 	}
-	if got := mustList(t, s, sc.issuer, "alice", myaccount.TypePasskey); len(got) != 1 {
+	if got := mustList(t, s, sc.issuer, "alice", "passkey"); len(got) != 1 {
 		t.Fatalf("lists %d passkeys, want the one created", len(got))
 	}
 }
@@ -614,8 +614,8 @@ func testFailedCreateLeavesSession(t *testing.T, s myaccount.Store) {
 	wantErr(t, "CreateMethod over the limit", s.CreateMethod(ctx, cloneMethod(full), 1, session), myaccount.ErrLimitReached)
 	// Refused for a credential registered already, here under another WebAuthn type.
 	dup := sc.passkey("alice", time.Now().Add(time.Second))
-	dup.Type = myaccount.TypeWebAuthnRoaming
-	dup.ID = myaccount.TypeWebAuthnRoaming + "|dev_" + randomAlphanumeric(16)
+	dup.Type = "webauthn-roaming"
+	dup.ID = "webauthn-roaming" + "|dev_" + randomAlphanumeric(16)
 	dup.WebAuthn.CredentialID = bytes.Clone(held.WebAuthn.CredentialID)
 	wantErr(t, "CreateMethod of a registered credential", s.CreateMethod(ctx, cloneMethod(dup), 20, session), myaccount.ErrCredentialExists)
 	wantList(t, mustList(t, s, sc.issuer, "alice", ""), held)
@@ -625,12 +625,12 @@ func testFailedCreateLeavesSession(t *testing.T, s myaccount.Store) {
 		t.Fatalf("second CountAttempt after failed creates: %v", err)
 	}
 	// The session is still unused.
-	ok := sc.other("alice", myaccount.TypeTOTP, time.Now().Add(2*time.Second))
+	ok := sc.other("alice", "totp", time.Now().Add(2*time.Second))
 	if err := s.CreateMethod(ctx, cloneMethod(ok), 1, session); err != nil {
 		t.Fatalf("CreateMethod after failed creates: %v", err)
 	}
 	wantList(t, mustList(t, s, sc.issuer, "alice", ""), held, ok)
-	wantSessionUsed(t, s, session, sc.other("alice", myaccount.TypeEmail, time.Now()))
+	wantSessionUsed(t, s, session, sc.other("alice", "email", time.Now()))
 
 	// A session never seen before, refused at once, is left unused as well.
 	fresh := sc.session("alice", time.Minute)
@@ -658,7 +658,7 @@ func testSpendSession(t *testing.T, s myaccount.Store) {
 	if err := s.SpendSession(ctx, tried); err != nil {
 		t.Fatalf("SpendSession after an attempt: %v", err)
 	}
-	wantSessionUsed(t, s, tried, sc.other("alice", myaccount.TypeTOTP, time.Now()))
+	wantSessionUsed(t, s, tried, sc.other("alice", "totp", time.Now()))
 
 	// Of concurrent spends, one succeeds.
 	contested := sc.session("alice", time.Minute)
@@ -692,7 +692,7 @@ func testCountAttempt(t *testing.T, s myaccount.Store) {
 	}
 	wantErr(t, "CountAttempt past the maximum", s.CountAttempt(ctx, session, max), myaccount.ErrSessionUsed)
 	// Reaching the maximum spent the session, whatever maximum is asked next.
-	wantSessionUsed(t, s, session, sc.other("alice", myaccount.TypeTOTP, time.Now()))
+	wantSessionUsed(t, s, session, sc.other("alice", "totp", time.Now()))
 
 	// Attempts below the maximum leave the session usable.
 	tried := sc.session("alice", time.Minute)
@@ -701,7 +701,7 @@ func testCountAttempt(t *testing.T, s myaccount.Store) {
 			t.Fatalf("CountAttempt: %v", err)
 		}
 	}
-	m := sc.other("alice", myaccount.TypeTOTP, time.Now())
+	m := sc.other("alice", "totp", time.Now())
 	if err := s.CreateMethod(ctx, cloneMethod(m), 20, tried); err != nil {
 		t.Fatalf("CreateMethod after %d attempts: %v", max-1, err)
 	}
@@ -728,7 +728,7 @@ func testCountAttemptConcurrent(t *testing.T, s myaccount.Store) {
 	if through < 1 || through > max {
 		t.Fatalf("%d of %d concurrent attempts got through with max %d, want between 1 and %d", through, n, max, max)
 	}
-	wantSessionUsed(t, s, session, sc.other("alice", myaccount.TypeTOTP, time.Now()))
+	wantSessionUsed(t, s, session, sc.other("alice", "totp", time.Now()))
 }
 
 // testSessionsExpire fills one user's session records with short-lived ones
@@ -781,20 +781,20 @@ func testMethodTypes(t *testing.T, s myaccount.Store) {
 	sc := newScope()
 	ctx := ctxFor(t)
 	base := time.Now().Add(-time.Minute)
-	totp := sc.other("alice", myaccount.TypeTOTP, base)
+	totp := sc.other("alice", "totp", base)
 	totp.Secret = randomBytes(60) // a sealed seed
 	totp.Name = "Authenticator app"
-	email := sc.other("alice", myaccount.TypeEmail, base.Add(time.Second))
+	email := sc.other("alice", "email", base.Add(time.Second))
 	email.Destination = "alice@example.com"
 	email.IdentityUserID = "email|alice"
-	phone := sc.other("alice", myaccount.TypePhone, base.Add(2*time.Second))
+	phone := sc.other("alice", "phone", base.Add(2*time.Second))
 	phone.Destination = "+14155550123"
 	phone.PreferredChannel = "voice"
-	recovery := sc.other("alice", myaccount.TypeRecoveryCode, base.Add(3*time.Second))
+	recovery := sc.other("alice", "recovery-code", base.Add(3*time.Second))
 	recovery.Secret = randomBytes(32) // a SHA-256
 	platform := sc.passkey("alice", base.Add(4*time.Second))
-	platform.Type = myaccount.TypeWebAuthnPlatform
-	platform.ID = myaccount.TypeWebAuthnPlatform + "|dev_" + randomAlphanumeric(16)
+	platform.Type = "webauthn-platform"
+	platform.ID = "webauthn-platform" + "|dev_" + randomAlphanumeric(16)
 	all := []*myaccount.Method{totp, email, phone, recovery, platform}
 	for _, m := range all {
 		mustCreate(t, s, m, 20)
@@ -813,9 +813,9 @@ func testMethodTypes(t *testing.T, s myaccount.Store) {
 
 	// Methods without a WebAuthn credential never clash over one.
 	for i := range 3 {
-		mustCreate(t, s, sc.other("bob", myaccount.TypeTOTP, base.Add(time.Duration(i)*time.Second)), 20)
+		mustCreate(t, s, sc.other("bob", "totp", base.Add(time.Duration(i)*time.Second)), 20)
 	}
-	if got := mustList(t, s, sc.issuer, "bob", myaccount.TypeTOTP); len(got) != 3 {
+	if got := mustList(t, s, sc.issuer, "bob", "totp"); len(got) != 3 {
 		t.Fatalf("bob lists %d TOTP methods, want 3", len(got))
 	}
 }
@@ -823,7 +823,7 @@ func testMethodTypes(t *testing.T, s myaccount.Store) {
 func testUpdatePreferredChannel(t *testing.T, s myaccount.Store) {
 	sc := newScope()
 	ctx := ctxFor(t)
-	phone := sc.other("alice", myaccount.TypePhone, time.Now())
+	phone := sc.other("alice", "phone", time.Now())
 	phone.Destination = "+14155550123"
 	phone.PreferredChannel = "sms"
 	phone.Name = "work phone"
@@ -865,7 +865,7 @@ func testUpdatePreferredChannel(t *testing.T, s myaccount.Store) {
 func testConcurrentUpdatesOfFields(t *testing.T, s myaccount.Store) {
 	sc := newScope()
 	ctx := ctxFor(t)
-	phone := sc.other("alice", myaccount.TypePhone, time.Now())
+	phone := sc.other("alice", "phone", time.Now())
 	phone.Destination = "+14155550123"
 	phone.PreferredChannel = "sms"
 	mustCreate(t, s, phone, 20)
@@ -958,7 +958,7 @@ func testLimitConcurrent(t *testing.T, s myaccount.Store) {
 			t.Errorf("%d concurrent creates with limit %d: %d created, %d refused; want %d and %d",
 				n, max, created[user], n-created[user], max, n-max)
 		}
-		if got := mustList(t, s, sc.issuer, user, myaccount.TypePasskey); len(got) != max {
+		if got := mustList(t, s, sc.issuer, user, "passkey"); len(got) != max {
 			t.Errorf("%s lists %d passkeys, want %d", user, len(got), max)
 		}
 	}
@@ -995,7 +995,7 @@ func testCredentialUnique(t *testing.T, s myaccount.Store) {
 			create(ctx, s, dup, 20), myaccount.ErrCredentialExists)
 	}
 	// Every WebAuthn type shares one space of credential ids.
-	for _, typ := range []string{myaccount.TypeWebAuthnPlatform, myaccount.TypeWebAuthnRoaming} {
+	for _, typ := range []string{"webauthn-platform", "webauthn-roaming"} {
 		dup := sc.passkey("bob", time.Now())
 		dup.Type = typ
 		dup.ID = typ + "|dev_" + randomAlphanumeric(16)
@@ -1031,7 +1031,7 @@ func testCredentialUniqueConcurrent(t *testing.T, s myaccount.Store) {
 	parallel(n, func(i int) {
 		m := sc.passkey(fmt.Sprintf("user%d", i), time.Now())
 		if i%2 == 1 { // half of them under another WebAuthn type
-			m.Type = myaccount.TypeWebAuthnRoaming
+			m.Type = "webauthn-roaming"
 			m.ID = m.Type + "|dev_" + randomAlphanumeric(16)
 		}
 		m.WebAuthn.CredentialID = bytes.Clone(credential)
@@ -1204,7 +1204,7 @@ func BenchmarkList(b *testing.B, s myaccount.Store) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		list, err := s.ListMethods(ctx, sc.issuer, "alice", myaccount.TypePasskey)
+		list, err := s.ListMethods(ctx, sc.issuer, "alice", "passkey")
 		if err != nil || len(list) != 20 {
 			b.Fatalf("ListMethods = %d methods, %v", len(list), err)
 		}

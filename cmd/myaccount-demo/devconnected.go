@@ -78,7 +78,7 @@ func vaultCallHandler(api *myaccount.API, audience, providerIssuer string) http.
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(map[string]any{"provider_status": resp.StatusCode, "provider_response": json.RawMessage(orJSON(body))})
 	})
-	return api.Validator().Authenticate(myaccount.RequireAudience(audience)(myaccount.RequireScope(myaccount.ScopeReadConnectedAccounts)(call)))
+	return api.Validator().Authenticate(myaccount.RequireAudience(audience)(myaccount.RequireScope("read:me:connected_accounts")(call)))
 }
 
 // orJSON is body when it is JSON, else null.

@@ -265,7 +265,7 @@ func tokenConfig(o *options) myaccount.TokenConfig {
 	}
 	if o.stepUpMaxAge > 0 {
 		stepUp := myaccount.StepUp{MaxAge: o.stepUpMaxAge}
-		t.StepUp = map[string]myaccount.StepUp{myaccount.ScopeCreateMethods: stepUp, myaccount.ScopeDeleteMethods: stepUp}
+		t.StepUp = map[string]myaccount.StepUp{"create:me:authentication_methods": stepUp, "delete:me:authentication_methods": stepUp}
 	}
 	return t
 }

@@ -110,7 +110,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	mux.Handle("/", iss.Handler())
-	token, err := iss.Mint("auth0|load", []string{myaccount.ScopeReadMethods, myaccount.ScopeCreateMethods})
+	token, err := iss.Mint("auth0|load", []string{"read:me:authentication_methods", "create:me:authentication_methods"})
 	if err != nil {
 		return err
 	}
@@ -258,7 +258,7 @@ func bareHandler(iss *myaccounttest.Issuer, body []byte) (http.Handler, error) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		if scope, _ := claims["scope"].(string); !slices.Contains(strings.Fields(scope), myaccount.ScopeReadMethods) {
+		if scope, _ := claims["scope"].(string); !slices.Contains(strings.Fields(scope), "read:me:authentication_methods") {
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}
