@@ -523,7 +523,7 @@ func TestSecretKeysAreChecked(t *testing.T) {
 }
 
 func TestKeepLastPrimary(t *testing.T) {
-	h := newHarness(t, func(c *myaccount.Config) { c.DeletePolicy = myaccount.KeepLastPrimary })
+	h := newHarness(t, func(c *myaccount.Config) { c.Users.DeletePolicy = myaccount.KeepLastPrimary })
 	alice := h.token("auth0|alice")
 	first := h.enroll(alice, myaccounttest.NewAuthenticator())["id"].(string)
 	rc := h.start(alice, map[string]any{"type": "recovery-code"})

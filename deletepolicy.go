@@ -6,10 +6,10 @@ import (
 	"net/http"
 )
 
-// errDeleteRefused means a [Config.DeletePolicy] refused a delete.
+// errDeleteRefused means a [UserConfig.DeletePolicy] refused a delete.
 var errDeleteRefused = errors.New("myaccount: delete refused by policy")
 
-// KeepLastPrimary is a [Config.DeletePolicy] that refuses to delete a user's last
+// KeepLastPrimary is a [UserConfig.DeletePolicy] that refuses to delete a user's last
 // primary method (passkey or password), so a user of an app that signs in only
 // through this API's methods cannot lock themselves out. Off unless set: the
 // library cannot see the logins an identity provider handles itself (a social
@@ -29,7 +29,7 @@ func KeepLastPrimary(_ context.Context, _ *Claims, m *Method, others []*Method) 
 // deleteCheck is the configured policy as the store runs it, answering its
 // refusals as 409; nil when no policy is configured.
 func (a *API) deleteCheck(ctx context.Context, claims *Claims) func(m *Method, others []*Method) error {
-	policy := a.cfg.DeletePolicy
+	policy := a.cfg.Users.DeletePolicy
 	if policy == nil {
 		return nil
 	}

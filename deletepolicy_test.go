@@ -33,7 +33,7 @@ func (s slowReads) GetMethod(ctx context.Context, issuer, userID, id string) (*m
 // earlier read.
 func TestDeletePolicyIsAtomicWithDelete(t *testing.T) {
 	h := newHarness(t, func(c *myaccount.Config) {
-		c.DeletePolicy = myaccount.KeepLastPrimary
+		c.Users.DeletePolicy = myaccount.KeepLastPrimary
 		c.Store = slowReads{myaccount.NewMemoryStore()}
 		c.SecretKeys = testKeys
 	})

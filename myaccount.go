@@ -67,9 +67,10 @@ type Config struct {
 	// the relying party, user verification and how many a user may hold.
 	// Default: all three offered, for the relying party Domain.
 	WebAuthn WebAuthnConfig
-	// Users says how a token's user is named to authenticators and for which
-	// other identities they may enroll methods. Default: names from the
-	// token's claims, no other identity.
+	// Users says how a token's user is named to authenticators, for which
+	// other identities they may enroll methods and which methods they may
+	// delete. Default: names from the token's claims, no other identity, any
+	// delete.
 	Users UserConfig
 
 	// BasePath is the path the API is mounted under, in front of /me/, such as
@@ -124,16 +125,6 @@ type Config struct {
 	// (whose sealed secrets die with the process, as the store's do); with any
 	// other Store, required.
 	SecretKeys [][]byte
-	// DeletePolicy decides whether a user may delete method m, given the
-	// user's other methods: a non-nil error refuses the delete with 409 (an
-	// [*Error] is answered as it is, any other error with a generic 409). The
-	// store decides it in the delete's own atomic step (see
-	// [Store.DeleteMethod]): others are the user's methods at that moment, so
-	// of two concurrent deletes that would each leave the user without what
-	// the policy keeps, at most one succeeds. It runs while the store holds
-	// the user's methods locked: it must be quick and must not call the
-	// store. Default: nil, allowing every delete; see [KeepLastPrimary].
-	DeletePolicy func(ctx context.Context, claims *Claims, m *Method, others []*Method) error
 	// SessionTTL is how long an auth_session can be verified. Default: 5 minutes.
 	SessionTTL time.Duration
 	// MaxBodyBytes bounds request bodies. Default: 64 KiB.
@@ -159,7 +150,8 @@ type Config struct {
 	Audit AuditConfig
 }
 
-// UserConfig says who a token's user is, beyond its subject.
+// UserConfig says who a token's user is, beyond its subject, and what
+// the user may do beyond the contract's rules.
 type UserConfig struct {
 	// Names gives the user name and display name that authenticators show:
 	// WebAuthn's user entity and the TOTP account label. Default: from the
@@ -170,6 +162,16 @@ type UserConfig struct {
 	// when it is not the user's own: the part of the subject after "|", always
 	// allowed. Default: nil, allowing no other identity.
 	AllowIdentity func(ctx context.Context, claims *Claims, identity, connection string) bool
+	// DeletePolicy decides whether a user may delete method m, given the
+	// user's other methods: a non-nil error refuses the delete with 409 (an
+	// [*Error] is answered as it is, any other error with a generic 409). The
+	// store decides it in the delete's own atomic step (see
+	// [Store.DeleteMethod]): others are the user's methods at that moment, so
+	// of two concurrent deletes that would each leave the user without what
+	// the policy keeps, at most one succeeds. It runs while the store holds
+	// the user's methods locked: it must be quick and must not call the
+	// store. Default: nil, allowing every delete; see [KeepLastPrimary].
+	DeletePolicy func(ctx context.Context, claims *Claims, m *Method, others []*Method) error
 }
 
 // API serves the My Account API under /me/v1/ and /me/. It is an http.Handler;

@@ -132,7 +132,7 @@ type Store interface {
 	// deleted. So of concurrent deletes whose check refuses to leave the user
 	// without some kind of method, at most one succeeds. check must not call
 	// the store. A missing method gives [ErrNotFound] without calling check.
-	// The API builds check from [Config.DeletePolicy].
+	// The API builds check from [UserConfig.DeletePolicy].
 	DeleteMethod(ctx context.Context, issuer, userID, id string, check func(m *Method, others []*Method) error) error
 	// AdvanceTOTPStep sets the LastTOTPStep of the user's method id to step
 	// if step is greater, as one atomic step, and reports whether it did: of

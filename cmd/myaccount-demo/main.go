@@ -152,7 +152,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		Token:      tokenConfig(o),
 	}
 	if o.keepLastPrimary {
-		cfg.DeletePolicy = myaccount.KeepLastPrimary
+		cfg.Users.DeletePolicy = myaccount.KeepLastPrimary
 	}
 	box, closeOutbox, err := openOutbox(o.outbox, stdout)
 	if err != nil {
