@@ -222,26 +222,36 @@ func (p *provider) passedParams(raw json.RawMessage) map[string]string {
 	return out
 }
 
+// flowAt reads the flow that a browser step's query parameter names: kind is
+// handleTicket or handleState, each also the parameter's name. A token off
+// its grammar, unknown, expired or that does not open is 400 at the
+// parameter.
+func (a *API) flowAt(r *http.Request, kind string) (handle string, f *ConnectFlow, st *connectState, err error) {
+	stale := queryError(kind, "is invalid, expired or already used")
+	token := r.URL.Query().Get(kind)
+	if !parseToken(token, randomTokenLen) {
+		return "", nil, nil, stale
+	}
+	handle = flowHandle(kind, token)
+	f, err = a.cfg.Store.ConnectFlow(r.Context(), handle)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil, nil, stale
+	}
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if st, err = a.openFlow(f); err != nil {
+		return "", nil, nil, stale
+	}
+	return handle, f, st, nil
+}
+
 // GET /connected-accounts/authorize?ticket=: the connect_uri. It spends the
 // ticket and sends the browser to the provider with its own PKCE and state.
 func (a *API) connectAuthorize(w http.ResponseWriter, r *http.Request) {
-	ticket := r.URL.Query().Get("ticket")
-	if !parseToken(ticket, randomTokenLen) {
-		a.errs.write(w, r, queryError("ticket", "is invalid, expired or already used"))
-		return
-	}
-	handle := flowHandle(handleTicket, ticket)
-	f, err := a.cfg.Store.ConnectFlow(r.Context(), handle)
-	if errors.Is(err, ErrNotFound) {
-		err = queryError("ticket", "is invalid, expired or already used")
-	}
+	handle, f, st, err := a.flowAt(r, handleTicket)
 	if err != nil {
 		a.errs.write(w, r, err)
-		return
-	}
-	st, err := a.openFlow(f)
-	if err != nil {
-		a.errs.write(w, r, queryError("ticket", "is invalid, expired or already used"))
 		return
 	}
 	p := a.providers[st.Connection]
@@ -283,27 +293,14 @@ func (a *API) connectAuthorize(w http.ResponseWriter, r *http.Request) {
 // redirect_uri with a connect code, or with the provider's error.
 func (a *API) connectCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	state := q.Get("state")
-	if !parseToken(state, randomTokenLen) {
-		a.errs.write(w, r, queryError("state", "is invalid, expired or already used"))
-		return
-	}
-	handle := flowHandle(handleState, state)
-	f, err := a.cfg.Store.ConnectFlow(r.Context(), handle)
-	if errors.Is(err, ErrNotFound) {
-		err = queryError("state", "is invalid, expired or already used")
-	}
+	handle, f, st, err := a.flowAt(r, handleState)
 	if err != nil {
 		a.errs.write(w, r, err)
 		return
 	}
-	st, err := a.openFlow(f)
-	var p *provider
-	if err == nil {
-		p = a.providers[st.Connection]
-	}
+	p := a.providers[st.Connection]
 	if p == nil {
-		a.errs.write(w, r, queryError("state", "is invalid, expired or already used"))
+		a.errs.write(w, r, queryError(handleState, "is invalid, expired or already used"))
 		return
 	}
 	back := func(code, description string) {
