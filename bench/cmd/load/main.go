@@ -5,7 +5,8 @@
 // the same JSON and checks nothing. It starts every server itself, on a
 // loopback address only, sends a fixed number of requests over a fixed number
 // of keep-alive connections to each server in turn, round after round, and
-// prints requests per second and the p50 and p99 latency side by side.
+// prints requests per second, the p50 and p99 latency and the process's CPU
+// time per request (clients and server) side by side.
 //
 //	go run ./cmd/load -n 20000 -c 8 -rounds 5
 //
@@ -197,7 +198,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	fmt.Fprintf(out, "GET /me/v1/authentication-methods (%d passkeys, %d-byte body) on %s: %d requests over %d connections per round, %d rounds, median round\n",
 		cfg.passkeys, len(body), cfg.host, cfg.requests, cfg.connections, cfg.rounds)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "server\treq/s\tmin\tmax\tp50\tp99\tvs bare\tvs no-auth\t")
+	fmt.Fprintln(tw, "server\treq/s\tmin\tmax\tp50\tp99\tcpu/req\tvs bare\tvs no-auth\t")
 	medians := make([]result, len(targets))
 	var bareRPS, noAuthRPS float64
 	for i, t := range targets {
@@ -217,8 +218,14 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	for i, t := range targets {
 		m := medians[i]
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%v\t%v\t%s\t%s\t\n", t.name, m.rps, results[i][0].rps, results[i][len(results[i])-1].rps,
-			m.p50.Round(time.Microsecond), m.p99.Round(time.Microsecond), ratio(m.rps, bareRPS), ratio(m.rps, noAuthRPS))
+		cpu := make([]time.Duration, len(results[i]))
+		for j, r := range results[i] {
+			cpu[j] = r.cpu
+		}
+		slices.Sort(cpu)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%v\t%v\t%v\t%s\t%s\t\n", t.name, m.rps, results[i][0].rps, results[i][len(results[i])-1].rps,
+			m.p50.Round(time.Microsecond), m.p99.Round(time.Microsecond), cpu[len(cpu)/2].Round(100*time.Nanosecond),
+			ratio(m.rps, bareRPS), ratio(m.rps, noAuthRPS))
 	}
 	return tw.Flush()
 }
@@ -367,6 +374,7 @@ func noAuthHandler(body []byte) http.Handler {
 type result struct {
 	rps      float64
 	p50, p99 time.Duration
+	cpu      time.Duration // the process's CPU time per request
 }
 
 func median(rs []result) result {
@@ -424,6 +432,7 @@ func load(ctx context.Context, client *http.Client, t target, cfg config, want [
 	}
 
 	latencies := make([]time.Duration, cfg.requests)
+	cpuStart := cpuTime()
 	start := time.Now()
 	for c := range conns {
 		wg.Go(func() {
@@ -438,6 +447,7 @@ func load(ctx context.Context, client *http.Client, t target, cfg config, want [
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpuStart
 	if err := errors.Join(errs...); err != nil {
 		return result{}, err
 	}
@@ -446,5 +456,6 @@ func load(ctx context.Context, client *http.Client, t target, cfg config, want [
 		rps: float64(cfg.requests) / elapsed.Seconds(),
 		p50: latencies[len(latencies)/2],
 		p99: latencies[len(latencies)*99/100],
+		cpu: cpu / time.Duration(cfg.requests),
 	}, nil
 }

@@ -28,7 +28,7 @@ func TestRunSmallLoad(t *testing.T) {
 	if err := run(t.Context(), config{host: "127.0.0.1", requests: 20, connections: 2, rounds: 1, passkeys: 2}, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"token cache on", "token cache off", "bare net/http", "no-auth", "vs no-auth", "req/s"} {
+	for _, want := range []string{"token cache on", "token cache off", "bare net/http", "no-auth", "vs no-auth", "req/s", "cpu/req"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
