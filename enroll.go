@@ -67,10 +67,10 @@ type methodSaver interface {
 	save(ctx context.Context, v *verification) (*Method, error)
 }
 
-// verifyBodyChecker is a family that checks a verify body beyond its members'
-// kinds, before any work is spent on the auth_session.
+// verifyBodyChecker is a family that checks a verify body of typ beyond its
+// members' kinds, before any work is spent on the auth_session.
 type verifyBodyChecker interface {
-	checkVerifyBody(body map[string]json.RawMessage) error
+	checkVerifyBody(typ string, body map[string]json.RawMessage) error
 }
 
 // enrollment is one POST /authentication-methods on its way through a family.
@@ -223,7 +223,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if checker, ok := family.(verifyBodyChecker); ok {
-		if err := checker.checkVerifyBody(body); err != nil {
+		if err := checker.checkVerifyBody(typ, body); err != nil {
 			a.errs.write(w, r, err)
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -84,6 +85,40 @@ func TestAppendMethodWritesWhatEncodingJSONWrites(t *testing.T) {
 			t.Fatalf("method %d:\n got %s\nwant %s", i, got, want)
 		}
 	}
+}
+
+// FuzzMembers checks that members splits any JSON object that readObject
+// takes (valid JSON, an object) as json.Unmarshal into a map of raw messages
+// does, and each of its object members too.
+func FuzzMembers(f *testing.F) {
+	for _, seed := range []string{`{}`, ` { "a" : 1 , "b":[1,{"c":"}"}],"a":true } `, `{"x":"\"\\","\u0079":null}`,
+		`{"type":"passkey","n":-1.5e3,"o":{"p":[[]]},"s":"caf\u00e9 \ud800"}`, `{"k\u00e9y":"v","\ud800":"w","":""}`,
+		"{\"\xff\":\"\xfe\"}", `{"authn_response":{"id":"x","response":{"clientDataJSON":"e30","t":[1,2]}},"auth_session":"s"}`,
+		"\t{\r\n\"a\"\n:\t{ \"b\" : { } } }\n"} {
+		f.Add(seed)
+	}
+	var check func(t *testing.T, data []byte)
+	check = func(t *testing.T, data []byte) {
+		var want map[string]json.RawMessage
+		if json.Unmarshal(data, &want) != nil || want == nil {
+			return
+		}
+		got := members(data)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("members(%q)\n got %q\nwant %q", data, got, want)
+		}
+		for _, raw := range got {
+			if kindOf(raw) == kindObject {
+				check(t, raw)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		if !json.Valid([]byte(data)) || data[skipSpace([]byte(data), 0)] != '{' {
+			return // readObject refuses it before members
+		}
+		check(t, []byte(data))
+	})
 }
 
 // FuzzUnquote checks that unquote decodes any JSON string member as

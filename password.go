@@ -263,7 +263,7 @@ func (a *API) passwordPolicy(ctx context.Context, user PasswordUser) (PasswordPo
 
 // checkVerifyBody checks new_password against the contract's schema (1 to 256
 // characters, no control characters) before any work is spent on the session.
-func (passwordFamily) checkVerifyBody(body map[string]json.RawMessage) error {
+func (passwordFamily) checkVerifyBody(_ string, body map[string]json.RawMessage) error {
 	password := unquote(body["new_password"])
 	n := utf8.RuneCountInString(password)
 	switch {

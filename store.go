@@ -209,9 +209,13 @@ type Store interface {
 
 // memoryStore is the in-memory [Store], the default. Its state lives as long as the
 // process; expired session records are dropped as new ones arrive, with no goroutine.
+//
+// A stored Method is never changed once stored: an update stores a changed
+// copy in its place. So a method read under the lock can be read after it
+// is released (appendMethodList does), while only copies leave the store.
 type memoryStore struct {
 	mu          sync.Mutex
-	methods     map[userKey][]*Method // per user, in creation order
+	methods     map[userKey][]*Method // per user, oldest first (ties by ID)
 	credentials map[string]bool       // relying party + "\x00" + credential id
 	handles     map[userKey][]byte
 	sessions    map[userKey]*userSessions
@@ -302,8 +306,20 @@ func (s *memoryStore) CreateMethod(ctx context.Context, m *Method, limit int, se
 	if credKey != "" {
 		s.credentials[credKey] = true
 	}
-	s.methods[key] = append(s.methods[key], cloneMethod(m))
+	// Kept in list order, which is not creation order when concurrent
+	// creates interleave, so that a list need not sort.
+	list := s.methods[key]
+	at, _ := slices.BinarySearchFunc(list, m, compareMethods)
+	s.methods[key] = slices.Insert(list, at, cloneMethod(m))
 	return nil
+}
+
+// compareMethods orders methods as lists show them: oldest first, ties by ID.
+func compareMethods(a, b *Method) int {
+	if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
 }
 
 // ListMethods implements [Store].
@@ -313,12 +329,12 @@ func (s *memoryStore) ListMethods(ctx context.Context, issuer, userID, typ strin
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return copyMethods(s.sorted(userKey{issuer, userID}, typ)), nil
+	return copyMethods(s.ofType(userKey{issuer, userID}, typ)), nil
 }
 
-// sorted returns the user's stored methods of typ (every type when empty),
-// oldest first, ties by ID; the caller holds s.mu.
-func (s *memoryStore) sorted(key userKey, typ string) []*Method {
+// ofType returns the user's stored methods of typ (every type when empty),
+// in list order (creates keep it); the caller holds s.mu.
+func (s *memoryStore) ofType(key userKey, typ string) []*Method {
 	all := s.methods[key]
 	selected := make([]*Method, 0, len(all))
 	for _, m := range all {
@@ -326,13 +342,6 @@ func (s *memoryStore) sorted(key userKey, typ string) []*Method {
 			selected = append(selected, m)
 		}
 	}
-	// Creation order is not CreatedAt order when concurrent creates interleave.
-	slices.SortStableFunc(selected, func(a, b *Method) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
 	return selected
 }
 
@@ -367,7 +376,7 @@ func (s *memoryStore) UpdateMethod(ctx context.Context, issuer, userID, id strin
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, m := s.find(issuer, userID, id)
+	m := s.replace(issuer, userID, id)
 	if m == nil {
 		return nil, ErrNotFound
 	}
@@ -393,7 +402,7 @@ func (s *memoryStore) DeleteMethod(ctx context.Context, issuer, userID, id strin
 	}
 	key := userKey{issuer, userID}
 	if check != nil {
-		if err := check(splitMethods(copyMethods(s.sorted(key, "")), id)); err != nil {
+		if err := check(splitMethods(copyMethods(s.ofType(key, "")), id)); err != nil {
 			return err
 		}
 	}
@@ -417,14 +426,14 @@ func (s *memoryStore) SetSecret(ctx context.Context, issuer, userID, id string, 
 	if rec := s.findRecord(session); rec != nil && rec.used {
 		return nil, ErrSessionUsed
 	}
-	_, m := s.find(issuer, userID, id)
-	if m == nil {
+	if _, m := s.find(issuer, userID, id); m == nil {
 		return nil, ErrNotFound
 	}
 	rec, err := s.record(session) // only now: a refused set leaves the session as it was
 	if err != nil {
 		return nil, err
 	}
+	m := s.replace(issuer, userID, id)
 	history := m.SecretHistory
 	if len(m.Secret) > 0 {
 		history = append([][]byte{m.Secret}, history...)
@@ -475,6 +484,19 @@ func (s *memoryStore) find(issuer, userID, id string) (int, *Method) {
 		}
 	}
 	return -1, nil
+}
+
+// replace puts a copy of the user's method id in its place and returns the
+// copy, for the caller to change, or nil when there is no such method. The
+// caller holds s.mu.
+func (s *memoryStore) replace(issuer, userID, id string) *Method {
+	i, m := s.find(issuer, userID, id)
+	if m == nil {
+		return nil
+	}
+	m = cloneMethod(m)
+	s.methods[userKey{issuer, userID}][i] = m
+	return m
 }
 
 // UserHandle implements [Store].

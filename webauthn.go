@@ -150,19 +150,26 @@ func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
 	return nil
 }
 
-func (webauthnFamily) checkVerifyBody(body map[string]json.RawMessage) error {
-	return checkAttestationBody(object(body["authn_response"]))
+// checkVerifyBody checks the members of authn_response, and that its
+// authenticatorAttachment, when sent, is typ's: a verify that contradicts it
+// is refused before the auth_session is opened, so the session stays usable
+// for an authenticator of the right kind.
+func (webauthnFamily) checkVerifyBody(typ string, body map[string]json.RawMessage) error {
+	resp := members(body["authn_response"]) // an object (checked by verify) of a valid body
+	if err := checkAttestationBody(resp); err != nil {
+		return err
+	}
+	want := attachments[typ]
+	if got := unquote(resp["authenticatorAttachment"]); want != "" && got != "" && got != string(want) {
+		return bodyError("/authn_response/authenticatorAttachment", `must be "`+string(want)+`" for `+typ)
+	}
+	return nil
 }
 
 func (webauthnFamily) finish(ctx context.Context, v *verification) error {
 	ceremony, ok := decodeCeremony(v.state.Data)
 	if !ok {
 		return errSessionInvalid
-	}
-	want := attachments[v.state.Type]
-	if got := unquote(object(v.body["authn_response"])["authenticatorAttachment"]); want != "" && got != "" && got != string(want) {
-		// The session stays usable: the client may answer with the right kind.
-		return bodyError("/authn_response/authenticatorAttachment", `must be "`+string(want)+`" for `+v.state.Type)
 	}
 	cred, err := v.api.finishPasskey(&ceremony, v.body["authn_response"])
 	if err != nil {
@@ -371,7 +378,7 @@ func checkAttestationBody(resp map[string]json.RawMessage) error {
 	if unquote(resp["type"]) != "public-key" {
 		return bodyError("/authn_response/type", `must be "public-key"`)
 	}
-	attestation := object(resp["response"])
+	attestation := members(resp["response"]) // an object, checked above
 	// authenticatorData, publicKey and publicKeyAlgorithm are what a browser's
 	// toJSON() adds; they repeat what the attestation object holds, so they are ignored.
 	return checkMembers(attestation, "/authn_response/response", []member{

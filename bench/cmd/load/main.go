@@ -1,11 +1,17 @@
 // Command load measures GET /me/v1/authentication-methods over loopback HTTP:
 // the My Account API (with its verified-token cache, and without it) against a
 // bare net/http handler that does the same token check with golang-jwt and
-// writes the same JSON. It starts every server itself, on a loopback address
-// only, sends a fixed number of requests over a fixed number of connections,
-// and prints requests per second and the p50 and p99 latency side by side.
+// writes the same JSON, and against the ceiling: a net/http handler that writes
+// the same JSON and checks nothing. It starts every server itself, on a
+// loopback address only, sends a fixed number of requests over a fixed number
+// of keep-alive connections to each server in turn, round after round, and
+// prints requests per second, the p50 and p99 latency and the process's CPU
+// time per request (clients and server) side by side.
 //
-//	go run ./cmd/load -n 20000 -c 8
+//	go run ./cmd/load -n 20000 -c 8 -rounds 5
+//
+// -only picks the servers to load (by a word of their name), and -cpuprofile
+// and -memprofile write profiles of the timed rounds, clients included.
 package main
 
 import (
@@ -22,6 +28,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,7 +46,7 @@ import (
 const (
 	maxRequests    = 1_000_000
 	maxConnections = 256
-	maxRounds      = 10
+	maxRounds      = 20
 )
 
 type config struct {
@@ -47,6 +55,9 @@ type config struct {
 	connections int
 	rounds      int // each server is measured this many times, in turn
 	passkeys    int
+	only        string // a word of the names of the servers to load; "" for all
+	cpuProfile  string // where to write a CPU profile of the timed rounds
+	memProfile  string // where to write an allocation profile of the timed rounds
 }
 
 func main() {
@@ -56,6 +67,9 @@ func main() {
 	flag.IntVar(&cfg.connections, "c", 8, "connections (concurrent clients)")
 	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds; servers take turns, and the median round is reported")
 	flag.IntVar(&cfg.passkeys, "passkeys", 20, "passkeys of the user whose list is fetched")
+	flag.StringVar(&cfg.only, "only", "", "load only the servers whose name contains this word (API, off, bare, no-auth)")
+	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the timed rounds to this file")
+	flag.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile of the timed rounds to this file")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -142,8 +156,12 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}{
 		{"myaccount API (token cache on, the default)", cached},
 		{"myaccount API (token cache off)", uncached},
-		{"bare net/http + golang-jwt Parse", bare},
+		{nameBare, bare},
+		{nameNoAuth, noAuthHandler(body)},
 	} {
+		if !strings.Contains(s.name, cfg.only) {
+			continue
+		}
 		u, stop, err := listen(s.h)
 		if err != nil {
 			return err
@@ -156,6 +174,13 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		MaxConnsPerHost: cfg.connections, MaxIdleConnsPerHost: cfg.connections, DisableCompression: true,
 	}}
 	defer client.CloseIdleConnections()
+	if len(targets) == 0 {
+		return fmt.Errorf("no server's name contains %q", cfg.only)
+	}
+	stopProfiles, err := startProfiles(cfg)
+	if err != nil {
+		return err
+	}
 	results := make([][]result, len(targets))
 	for range cfg.rounds {
 		for i, t := range targets {
@@ -166,23 +191,87 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			results[i] = append(results[i], r)
 		}
 	}
+	if err := stopProfiles(); err != nil {
+		return err
+	}
 
 	fmt.Fprintf(out, "GET /me/v1/authentication-methods (%d passkeys, %d-byte body) on %s: %d requests over %d connections per round, %d rounds, median round\n",
 		cfg.passkeys, len(body), cfg.host, cfg.requests, cfg.connections, cfg.rounds)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "server\treq/s\tp50\tp99\tvs bare\t")
-	var bareRPS float64
+	fmt.Fprintln(tw, "server\treq/s\tmin\tmax\tp50\tp99\tcpu/req\tvs bare\tvs no-auth\t")
 	medians := make([]result, len(targets))
-	for i := range targets {
-		medians[i] = median(results[i])
+	var bareRPS, noAuthRPS float64
+	for i, t := range targets {
+		medians[i] = median(results[i]) // sorts the rounds, slowest first
+		switch t.name {
+		case nameBare:
+			bareRPS = medians[i].rps
+		case nameNoAuth:
+			noAuthRPS = medians[i].rps
+		}
 	}
-	bareRPS = medians[len(medians)-1].rps
+	ratio := func(rps, of float64) string {
+		if of == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2fx", rps/of)
+	}
 	for i, t := range targets {
 		m := medians[i]
-		fmt.Fprintf(tw, "%s\t%.0f\t%v\t%v\t%.2fx\t\n", t.name, m.rps, m.p50.Round(time.Microsecond),
-			m.p99.Round(time.Microsecond), m.rps/bareRPS)
+		cpu := make([]time.Duration, len(results[i]))
+		for j, r := range results[i] {
+			cpu[j] = r.cpu
+		}
+		slices.Sort(cpu)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%v\t%v\t%v\t%s\t%s\t\n", t.name, m.rps, results[i][0].rps, results[i][len(results[i])-1].rps,
+			m.p50.Round(time.Microsecond), m.p99.Round(time.Microsecond), cpu[len(cpu)/2].Round(100*time.Nanosecond),
+			ratio(m.rps, bareRPS), ratio(m.rps, noAuthRPS))
 	}
 	return tw.Flush()
+}
+
+// The names of the two handlers the API is compared with.
+const (
+	nameBare   = "bare net/http + golang-jwt Parse"
+	nameNoAuth = "no-auth net/http (the ceiling)"
+)
+
+// startProfiles starts the profiles cfg asks for; the function it returns
+// stops them and writes them out.
+func startProfiles(cfg config) (stop func() error, err error) {
+	var cpu *os.File
+	if cfg.cpuProfile != "" {
+		if cpu, err = os.Create(cfg.cpuProfile); err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			cpu.Close()
+			return nil, err
+		}
+	}
+	if cfg.memProfile != "" {
+		runtime.MemProfileRate = 4096
+	}
+	return func() error {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			if err := cpu.Close(); err != nil {
+				return err
+			}
+		}
+		if cfg.memProfile == "" {
+			return nil
+		}
+		f, err := os.Create(cfg.memProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}, nil
 }
 
 // newAPI is the API on store, with limits that never trip but still run.
@@ -269,9 +358,23 @@ func bareHandler(iss *myaccounttest.Issuer, body []byte) (http.Handler, error) {
 	}), nil
 }
 
+// noAuthHandler is the ceiling: a net/http handler that writes the list's
+// JSON, as bytes it already has, with the same two headers as bareHandler,
+// and checks nothing.
+func noAuthHandler(body []byte) http.Handler {
+	length := strconv.Itoa(len(body))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Content-Length", length)
+		_, _ = w.Write(body)
+	})
+}
+
 type result struct {
 	rps      float64
 	p50, p99 time.Duration
+	cpu      time.Duration // the process's CPU time per request
 }
 
 func median(rs []result) result {
@@ -329,6 +432,7 @@ func load(ctx context.Context, client *http.Client, t target, cfg config, want [
 	}
 
 	latencies := make([]time.Duration, cfg.requests)
+	cpuStart := cpuTime()
 	start := time.Now()
 	for c := range conns {
 		wg.Go(func() {
@@ -343,6 +447,7 @@ func load(ctx context.Context, client *http.Client, t target, cfg config, want [
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpuStart
 	if err := errors.Join(errs...); err != nil {
 		return result{}, err
 	}
@@ -351,5 +456,6 @@ func load(ctx context.Context, client *http.Client, t target, cfg config, want [
 		rps: float64(cfg.requests) / elapsed.Seconds(),
 		p50: latencies[len(latencies)/2],
 		p99: latencies[len(latencies)*99/100],
+		cpu: cpu / time.Duration(cfg.requests),
 	}, nil
 }

@@ -28,9 +28,22 @@ func TestRunSmallLoad(t *testing.T) {
 	if err := run(t.Context(), config{host: "127.0.0.1", requests: 20, connections: 2, rounds: 1, passkeys: 2}, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"token cache on", "token cache off", "bare net/http", "req/s"} {
+	for _, want := range []string{"token cache on", "token cache off", "bare net/http", "no-auth", "vs no-auth", "req/s", "cpu/req"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func TestOnlyPicksServers(t *testing.T) {
+	var out strings.Builder
+	if err := run(t.Context(), config{host: "127.0.0.1", requests: 20, connections: 2, rounds: 1, passkeys: 1, only: "no-auth"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "no-auth") || strings.Contains(out.String(), "token cache") {
+		t.Errorf("-only no-auth loaded other servers:\n%s", out.String())
+	}
+	if err := run(t.Context(), config{host: "127.0.0.1", requests: 20, connections: 2, rounds: 1, only: "nothing"}, &out); err == nil {
+		t.Error("-only matching no server was accepted")
 	}
 }
