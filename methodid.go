@@ -1,7 +1,6 @@
 package myaccount
 
 import (
-	"net/http"
 	"strings"
 )
 
@@ -40,22 +39,4 @@ func (id methodID) String() string { return id.s }
 func (id methodID) typ() string {
 	typ, _, _ := strings.Cut(id.s, "|")
 	return typ
-}
-
-// pathID is the method id in the request path; ok is false, and the request
-// answered 404, when the path holds no id of the grammar. The route matched
-// the path already; matching it again is cheaper than a context value.
-func (a *API) pathID(w http.ResponseWriter, r *http.Request) (id methodID, ok bool) {
-	_, raw, _ := matchPath(r.URL.EscapedPath())
-	if id, ok = parseMethodID(raw); !ok {
-		a.errs.write(w, r, ErrNotFound)
-	}
-	return id, ok
-}
-
-// rawPathID is the unescaped id of a route whose ids are not method ids
-// (connected accounts, consents): their routes' matchers checked its grammar.
-func rawPathID(r *http.Request) string {
-	_, id, _ := matchPath(r.URL.EscapedPath())
-	return id
 }

@@ -109,3 +109,108 @@ func (a *API) routeHandler(name string) http.Handler {
 		a.ServeHTTP(w, r)
 	})
 }
+
+// route is one path of the API with a handler per allowed method.
+type route struct {
+	handlers map[string]http.Handler
+	allow    string
+}
+
+func (a *API) buildRoutes() map[string]*route {
+	protect := func(scope string, h http.HandlerFunc) http.Handler {
+		// The DPoP proof is recorded by rateLimit, once the request passed the limits.
+		return a.validator.authenticateWith(AuthOptions{}, true)(RequireAudience(a.cfg.Audience)(a.rateLimit(RequireScope(scope)(h))))
+	}
+	routes := map[string]*route{
+		"factors": {
+			handlers: map[string]http.Handler{http.MethodGet: protect(scopeReadFactors, a.listFactors)},
+			allow:    "GET, HEAD",
+		},
+		"authentication-methods": {
+			handlers: map[string]http.Handler{
+				http.MethodGet:  protect(scopeReadMethods, a.listMethods),
+				http.MethodPost: protect(scopeCreateMethods, a.enroll),
+			},
+			allow: "GET, HEAD, POST",
+		},
+		"authentication-methods/{id}": {
+			handlers: map[string]http.Handler{
+				http.MethodGet:    protect(scopeReadMethods, a.getMethod),
+				http.MethodPatch:  protect(scopeUpdateMethods, a.updateMethod),
+				http.MethodDelete: protect(scopeDeleteMethods, a.deleteMethod),
+			},
+			allow: "DELETE, GET, HEAD, PATCH",
+		},
+		"authentication-methods/{id}/verify": {
+			handlers: map[string]http.Handler{http.MethodPost: protect(scopeCreateMethods, a.verify)},
+			allow:    "POST",
+		},
+	}
+	a.addAccountRoutes(routes, protect)
+	return routes
+}
+
+// route finds the route for the request path, answering 404 and 405 itself.
+func (a *API) route(w http.ResponseWriter, r *http.Request) {
+	r, ok := a.stripBasePath(r)
+	name := ""
+	if ok {
+		name, _, ok = matchPath(r.URL.EscapedPath())
+	}
+	rt := a.routes[name]
+	if !ok || rt == nil {
+		a.hintBasePath(r)
+		a.errs.write(w, r, newError(http.StatusNotFound, "A0E-404-0000", "No such endpoint.", ErrNotFound))
+		return
+	}
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	h := rt.handlers[method]
+	if h == nil {
+		e := newError(http.StatusMethodNotAllowed, "A0E-405-0001", "The method "+r.Method+" is not allowed here.", errMethodNotAllowed)
+		e.Header = http.Header{"Allow": {rt.allow}}
+		a.errs.write(w, r, e)
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+// matchPath maps an escaped request path to a route name and the unescaped method
+// id. Both /me/v1/... and the unversioned /me/... are served.
+func matchPath(escaped string) (name, id string, ok bool) {
+	rest, found := strings.CutPrefix(escaped, "/me/v1/")
+	if !found {
+		if rest, found = strings.CutPrefix(escaped, "/me/"); !found {
+			return "", "", false
+		}
+	}
+	switch rest {
+	case "factors", "authentication-methods":
+		return rest, "", true
+	}
+	if name, id, ok = matchAccountPath(rest); ok {
+		return name, id, true
+	}
+	rest, found = strings.CutPrefix(rest, "authentication-methods/")
+	if !found {
+		return "", "", false
+	}
+	name = "authentication-methods/{id}"
+	if seg, ok := strings.CutSuffix(rest, "/verify"); ok {
+		name, rest = "authentication-methods/{id}/verify", seg
+	}
+	if rest == "" || strings.Contains(rest, "/") {
+		return "", "", false
+	}
+	id, err := url.PathUnescape(rest)
+	if err != nil || id == "" {
+		return "", "", false
+	}
+	return name, id, true
+}
+
+func (a *API) methodURL(r *http.Request, id string) string {
+	return a.cfg.publicBase(r) + a.cfg.BasePath + "/me/v1/authentication-methods/" + url.PathEscape(id)
+}

@@ -2,7 +2,6 @@ package myaccount
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
@@ -196,12 +195,6 @@ type API struct {
 	// basePathHinted is set once a request under a prefix, with BasePath
 	// empty, has been logged (basepathhint.go).
 	basePathHinted atomic.Bool
-}
-
-// route is one path of the API with a handler per allowed method.
-type route struct {
-	handlers map[string]http.Handler
-	allow    string
 }
 
 // New checks cfg, fills in defaults and returns the API. Errors wrap [ErrConfig].
@@ -451,138 +444,4 @@ func (a *API) Validator() *TokenValidator { return a.validator }
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setHeaders(w.Header(), "Cache-Control", "no-store", "X-Content-Type-Options", "nosniff")
 	a.handler.ServeHTTP(w, r)
-}
-
-// setHeaders sets headers from name, value pairs, as Header.Set does, but with
-// one allocation for all the values. Names must be in canonical form.
-func setHeaders(h http.Header, pairs ...string) {
-	values := make([]string, len(pairs)/2)
-	for i := range values {
-		values[i] = pairs[2*i+1]
-		h[pairs[2*i]] = values[i : i+1 : i+1]
-	}
-}
-
-func (a *API) buildRoutes() map[string]*route {
-	protect := func(scope string, h http.HandlerFunc) http.Handler {
-		// The DPoP proof is recorded by rateLimit, once the request passed the limits.
-		return a.validator.authenticateWith(AuthOptions{}, true)(RequireAudience(a.cfg.Audience)(a.rateLimit(RequireScope(scope)(h))))
-	}
-	routes := map[string]*route{
-		"factors": {
-			handlers: map[string]http.Handler{http.MethodGet: protect(scopeReadFactors, a.listFactors)},
-			allow:    "GET, HEAD",
-		},
-		"authentication-methods": {
-			handlers: map[string]http.Handler{
-				http.MethodGet:  protect(scopeReadMethods, a.listMethods),
-				http.MethodPost: protect(scopeCreateMethods, a.enroll),
-			},
-			allow: "GET, HEAD, POST",
-		},
-		"authentication-methods/{id}": {
-			handlers: map[string]http.Handler{
-				http.MethodGet:    protect(scopeReadMethods, a.getMethod),
-				http.MethodPatch:  protect(scopeUpdateMethods, a.updateMethod),
-				http.MethodDelete: protect(scopeDeleteMethods, a.deleteMethod),
-			},
-			allow: "DELETE, GET, HEAD, PATCH",
-		},
-		"authentication-methods/{id}/verify": {
-			handlers: map[string]http.Handler{http.MethodPost: protect(scopeCreateMethods, a.verify)},
-			allow:    "POST",
-		},
-	}
-	a.addAccountRoutes(routes, protect)
-	return routes
-}
-
-// route finds the route for the request path, answering 404 and 405 itself.
-func (a *API) route(w http.ResponseWriter, r *http.Request) {
-	r, ok := a.stripBasePath(r)
-	name := ""
-	if ok {
-		name, _, ok = matchPath(r.URL.EscapedPath())
-	}
-	rt := a.routes[name]
-	if !ok || rt == nil {
-		a.hintBasePath(r)
-		a.errs.write(w, r, newError(http.StatusNotFound, "A0E-404-0000", "No such endpoint.", ErrNotFound))
-		return
-	}
-	method := r.Method
-	if method == http.MethodHead {
-		method = http.MethodGet
-	}
-	h := rt.handlers[method]
-	if h == nil {
-		e := newError(http.StatusMethodNotAllowed, "A0E-405-0001", "The method "+r.Method+" is not allowed here.", errMethodNotAllowed)
-		e.Header = http.Header{"Allow": {rt.allow}}
-		a.errs.write(w, r, e)
-		return
-	}
-	h.ServeHTTP(w, r)
-}
-
-// matchPath maps an escaped request path to a route name and the unescaped method
-// id. Both /me/v1/... and the unversioned /me/... are served.
-func matchPath(escaped string) (name, id string, ok bool) {
-	rest, found := strings.CutPrefix(escaped, "/me/v1/")
-	if !found {
-		if rest, found = strings.CutPrefix(escaped, "/me/"); !found {
-			return "", "", false
-		}
-	}
-	switch rest {
-	case "factors", "authentication-methods":
-		return rest, "", true
-	}
-	if name, id, ok = matchAccountPath(rest); ok {
-		return name, id, true
-	}
-	rest, found = strings.CutPrefix(rest, "authentication-methods/")
-	if !found {
-		return "", "", false
-	}
-	name = "authentication-methods/{id}"
-	if seg, ok := strings.CutSuffix(rest, "/verify"); ok {
-		name, rest = "authentication-methods/{id}/verify", seg
-	}
-	if rest == "" || strings.Contains(rest, "/") {
-		return "", "", false
-	}
-	id, err := url.PathUnescape(rest)
-	if err != nil || id == "" {
-		return "", "", false
-	}
-	return name, id, true
-}
-
-// rateLimit is middleware that applies the tenant and user buckets of the
-// verified token, setting the rate-limit headers, and then records the
-// request's DPoP proof as used: a request refused for its rate records
-// nothing, so a flood of them cannot fill the replay cache.
-func (a *API) rateLimit(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		claims, _ := ClaimsFromContext(r.Context())
-		if err := a.limits.check(r.Context(), w.Header(), claims.Issuer, claims.Subject); err != nil {
-			if errors.Is(err, ErrRateLimited) {
-				a.audit(r, AuditEvent{Type: AuditRateLimited, Reason: auditReason(err)})
-			}
-			a.errs.write(w, r, err)
-			return
-		}
-		if err := recordProof(r); err != nil {
-			if errors.Is(err, ErrInvalidToken) {
-				a.auditRefusedToken(r, err)
-			}
-			a.errs.write(w, r, err)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func (a *API) methodURL(r *http.Request, id string) string {
-	return a.cfg.publicBase(r) + a.cfg.BasePath + "/me/v1/authentication-methods/" + url.PathEscape(id)
 }

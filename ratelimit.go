@@ -2,6 +2,7 @@ package myaccount
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -284,4 +285,29 @@ func rateLimitedError(d Decision, tenantWide bool) *Error {
 		e.Header.Set("X-Auth0-Error-Kind", "global-rate-limit")
 	}
 	return e
+}
+
+// rateLimit is middleware that applies the tenant and user buckets of the
+// verified token, setting the rate-limit headers, and then records the
+// request's DPoP proof as used: a request refused for its rate records
+// nothing, so a flood of them cannot fill the replay cache.
+func (a *API) rateLimit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := ClaimsFromContext(r.Context())
+		if err := a.limits.check(r.Context(), w.Header(), claims.Issuer, claims.Subject); err != nil {
+			if errors.Is(err, ErrRateLimited) {
+				a.audit(r, AuditEvent{Type: AuditRateLimited, Reason: auditReason(err)})
+			}
+			a.errs.write(w, r, err)
+			return
+		}
+		if err := recordProof(r); err != nil {
+			if errors.Is(err, ErrInvalidToken) {
+				a.auditRefusedToken(r, err)
+			}
+			a.errs.write(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -117,3 +117,14 @@ func hashSecret(secret string) []byte {
 func equalSecret(a, b []byte) bool {
 	return subtle.ConstantTimeCompare(a, b) == 1
 }
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return b
+}
+
+const alphanumerics = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// randomAlphanumeric draws n letters and digits uniformly.
+func randomAlphanumeric(n int) string { return randomString(alphanumerics, n) }
