@@ -37,7 +37,7 @@ type harness struct {
 	errorType string
 	// decoders checks every response against what Auth0's SDKs need to decode it.
 	decoders oascheck.Decoders
-	// attachmentHint is the deployment's WebAuthnMFA.AttachmentHint: a departure
+	// attachmentHint is the deployment's WebAuthn.AttachmentHint: a departure
 	// from the contract's AuthenticatorSelection that the deployment chose.
 	attachmentHint bool
 }

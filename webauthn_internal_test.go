@@ -51,7 +51,7 @@ func TestBeginPasskeyWritesWhatEncodingJSONWrites(t *testing.T) {
 		handle            []byte
 		ttl               time.Duration
 		typ               string
-		hint              bool // the deployment's WebAuthnMFA.AttachmentHint
+		hint              bool // the deployment's WebAuthn.AttachmentHint
 		exclude           []*Method
 	}{
 		{"localhost", "localhost", "preferred", "alice@example.com", "Alice", []byte("0123456789abcdef0123456789abcdef"), 5 * time.Minute, typePasskey, true, nil},
