@@ -75,4 +75,4 @@ bench:
 	$(BENCHSTAT) -filter '.name:/^(List|Limiter)/' bench/results.txt
 	$(BENCHSTAT) -col /impl -filter '.name:DPoP' bench/results.txt
 	$(BENCHSTAT) -filter '.name:ReplayCache' bench/results.txt
-	cd bench && bash -o pipefail -c "go run ./cmd/load -n 20000 -c 8 -rounds 3 | tee load.txt"
+	cd bench && bash -o pipefail -c "go run ./cmd/load -n 20000 -c 8 -rounds 5 | tee load.txt"
