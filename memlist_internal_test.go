@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -128,4 +130,43 @@ func TestMemoryStoreListDuringChanges(t *testing.T) {
 	}
 	close(done)
 	wg.Wait()
+}
+
+// Every change the memory store makes to a stored method stores a changed
+// copy: a method a list took before the change still reads as it was, in
+// every field, the ones a list does not write included.
+func TestMemoryStoreChangesNoMethodInPlace(t *testing.T) {
+	s := newMemoryStore()
+	ctx := context.Background()
+	createTestMethod(t, s, "alice", typeTOTP, "totp|dev_a", time.Now())
+	createTestMethod(t, s, "alice", typePassword, "password|dev_b", time.Now())
+	name := "renamed"
+	for what, change := range map[string]func() error{
+		"UpdateMethod": func() error {
+			_, err := s.UpdateMethod(ctx, "iss", "alice", "totp|dev_a", MethodUpdate{Name: &name})
+			return err
+		},
+		"AdvanceTOTPStep": func() error {
+			_, err := s.AdvanceTOTPStep(ctx, "iss", "alice", "totp|dev_a", 42)
+			return err
+		},
+		"SetSecret": func() error {
+			session := SessionRef{ID: "set", Issuer: "iss", UserID: "alice", ExpiresAt: time.Now().Add(time.Hour)}
+			_, err := s.SetSecret(ctx, "iss", "alice", "password|dev_b", []byte("hash"), time.Now(), 2, session)
+			return err
+		},
+	} {
+		s.mu.Lock()
+		taken := slices.Clone(s.methods[userKey{"iss", "alice"}])
+		s.mu.Unlock()
+		before := copyMethods(taken)
+		if err := change(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		for i, m := range taken {
+			if !reflect.DeepEqual(m, before[i]) {
+				t.Errorf("%s changed %s in place: %+v, was %+v", what, m.ID, m, before[i])
+			}
+		}
+	}
 }

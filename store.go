@@ -472,7 +472,8 @@ func (s *memoryStore) AdvanceTOTPStep(ctx context.Context, issuer, userID, id st
 	if step <= m.LastTOTPStep {
 		return false, nil
 	}
-	m.LastTOTPStep = step
+	// A stored method never changes in place (a list reads it unlocked).
+	s.replace(issuer, userID, id).LastTOTPStep = step
 	return true, nil
 }
 
