@@ -869,3 +869,16 @@ func TestConnectedAccountAuditEvents(t *testing.T) {
 		t.Errorf("events %q, want %q", got, want)
 	}
 }
+
+// A code_verifier sent to /complete of a flow whose /connect sent no
+// code_challenge is refused (a PKCE downgrade, OAuth 2.1 section 4.1.3), and
+// spends the code as every refusal does.
+func TestCompleteRefusesAVerifierWithoutAChallenge(t *testing.T) {
+	h := newConnectedHarness(t)
+	alice := h.token("auth0|alice")
+	session, code := h.connectCode(alice, map[string]any{"connection": "provider", "redirect_uri": appRedirect, "state": "s"})
+	r := h.complete(alice, session, code, newPKCE("any").verifier)
+	wantStatus(t, r, http.StatusBadRequest)
+	wantPointer(t, r, "/code_verifier")
+	wantStatus(t, h.complete(alice, session, code, ""), http.StatusBadRequest)
+}

@@ -465,6 +465,10 @@ func (a *API) completeConnect(w http.ResponseWriter, r *http.Request) {
 	case st.Challenge != "" && body["code_verifier"] == nil:
 		refuse(bodyError("/code_verifier", "is required: /connect sent a code_challenge"))
 		return
+	case st.Challenge == "" && body["code_verifier"] != nil:
+		// A verifier for no challenge is a PKCE downgrade (OAuth 2.1 section 4.1.3).
+		refuse(bodyError("/code_verifier", "was not expected: /connect sent no code_challenge"))
+		return
 	case st.Challenge != "" && oauth2.S256ChallengeFromVerifier(verifier) != st.Challenge:
 		refuse(bodyError("/code_verifier", "does not match the code_challenge"))
 		return

@@ -103,7 +103,12 @@ func FuzzMembers(f *testing.F) {
 		if json.Unmarshal(data, &want) != nil || want == nil {
 			return
 		}
-		got := members(data)
+		got, repeated := members(data)
+		if repeated != "" {
+			if _, ok := want[repeated]; !ok {
+				t.Fatalf("members(%q) names %q as repeated, which is no member", data, repeated)
+			}
+		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("members(%q)\n got %q\nwant %q", data, got, want)
 		}

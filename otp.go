@@ -81,7 +81,11 @@ func (messageFamily) usage(string) string { return "secondary" }
 func (messageFamily) begin(ctx context.Context, e *enrollment) error {
 	msg := Message{Channel: "email", Claims: e.claims}
 	if e.state.Type == typeEmail {
-		address, err := checkEmail(unquote(e.body["email"]))
+		raw := e.body["email"]
+		if !utf8.Valid(raw) || hasLoneSurrogate(raw) { // decoding would turn them into U+FFFD
+			return bodyError("/email", "must be valid UTF-8, without unpaired surrogates")
+		}
+		address, err := checkEmail(unquote(raw))
 		if err != nil {
 			return err
 		}

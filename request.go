@@ -39,30 +39,40 @@ func (a *API) readObject(w http.ResponseWriter, r *http.Request) (map[string]jso
 	if !json.Valid(data) || data[skipSpace(data, 0)] != '{' {
 		return nil, bodyError("", "The request body must be a JSON object.")
 	}
-	return members(data), nil
+	obj, repeated := members(data)
+	if repeated != "" {
+		// One spelling: a proxy or log that reads the first of two members
+		// named alike must not see another request than the one served.
+		return nil, bodyError("/"+repeated, "must appear once")
+	}
+	return obj, nil
 }
 
 // members splits a JSON object, already known to be valid JSON (a body
 // readObject read, or an object member of one), into its members as
 // json.Unmarshal into a map[string]json.RawMessage does (the last of
-// duplicate names wins), without checking it again. Values alias data.
+// duplicate names wins), without checking it again, and names the first
+// member that repeats a name (after unescaping), if any. Values alias data.
 //
 // It pays for itself where a body nests objects: encoding/json checks and
 // then decodes every level again, so a WebAuthn verify body's attestation
 // was scanned six times; split, it is scanned once (bench/README.md,
 // "The hot path near its ceiling (issue 22)").
-func members(data []byte) map[string]json.RawMessage {
-	obj := make(map[string]json.RawMessage)
+func members(data []byte) (obj map[string]json.RawMessage, repeated string) {
+	obj = make(map[string]json.RawMessage)
 	i := skipSpace(data, 0) + 1 // past '{'
 	for {
 		i = skipSpace(data, i)
 		if data[i] == '}' {
-			return obj
+			return obj, repeated
 		}
 		end := valueEnd(data, i)
 		name := unquote(data[i:end])
 		i = skipSpace(data, skipSpace(data, end)+1) // past ':'
 		end = valueEnd(data, i)
+		if _, seen := obj[name]; seen && repeated == "" {
+			repeated = name
+		}
 		obj[name] = data[i:end:end]
 		if i = skipSpace(data, end); data[i] == ',' {
 			i++

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
 )
 
 // SendQuota bounds the codes sent by email, text message or voice call: at
@@ -55,9 +58,8 @@ func (q SendQuota) limit() Limit {
 // destination's, before a code is sent to destination. Either quota spent
 // answers 429 with Retry-After, and nothing is sent. The buckets are in the
 // API's [Limiter], so with a shared one (redislimit) the quotas hold across
-// instances. A destination is named by a hash of its lower-cased form, so no
-// address or number is kept in the limiter, and "Alice@Example.com" and
-// "alice@example.com" share one quota.
+// instances. A destination is named by a hash of its destinationKey, so no
+// address or number is kept in the limiter.
 func (a *API) checkSendQuotas(ctx context.Context, claims *Claims, destination string) error {
 	m := &a.cfg.Messages
 	if !m.PerUser.Disabled {
@@ -66,7 +68,7 @@ func (a *API) checkSendQuotas(ctx context.Context, claims *Claims, destination s
 		}
 	}
 	if !m.PerDestination.Disabled {
-		sum := sha256.Sum256([]byte(claims.Issuer + "\x00" + strings.ToLower(destination)))
+		sum := sha256.Sum256([]byte(claims.Issuer + "\x00" + destinationKey(destination)))
 		if err := a.takeSend(ctx, "send-to\x00"+hex.EncodeToString(sum[:16]), m.PerDestination); err != nil {
 			return err
 		}
@@ -83,4 +85,23 @@ func (a *API) takeSend(ctx context.Context, key string, q SendQuota) error {
 		return rateLimitedError(d, false)
 	}
 	return nil
+}
+
+// destinationKey is the one spelling of a destination for its quota: every
+// way of writing one mailbox gives the same key. A phone number (E.164) is
+// itself. An address is case-folded and NFKC-normalised, loses its "+tag"
+// (plus addressing delivers to the same inbox), and its domain is taken to
+// IDNA's ASCII form, so that "bücher.example", its NFD or full-width forms
+// and "xn--bcher-kva.example" are one domain.
+func destinationKey(destination string) string {
+	local, domain, isEmail := strings.Cut(destination, "@")
+	if !isEmail {
+		return destination
+	}
+	local = strings.ToLower(norm.NFKC.String(local))
+	local, _, _ = strings.Cut(local, "+")
+	if ascii, err := idna.Lookup.ToASCII(domain); err == nil {
+		domain = ascii
+	}
+	return local + "@" + strings.ToLower(norm.NFKC.String(domain))
 }

@@ -155,7 +155,10 @@ func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
 // is refused before the auth_session is opened, so the session stays usable
 // for an authenticator of the right kind.
 func (webauthnFamily) checkVerifyBody(typ string, body map[string]json.RawMessage) error {
-	resp := members(body["authn_response"]) // an object (checked by verify) of a valid body
+	resp, repeated := members(body["authn_response"]) // an object (checked by verify) of a valid body
+	if repeated != "" {
+		return bodyError("/authn_response/"+repeated, "must appear once")
+	}
 	if err := checkAttestationBody(resp); err != nil {
 		return err
 	}
@@ -378,7 +381,10 @@ func checkAttestationBody(resp map[string]json.RawMessage) error {
 	if unquote(resp["type"]) != "public-key" {
 		return bodyError("/authn_response/type", `must be "public-key"`)
 	}
-	attestation := members(resp["response"]) // an object, checked above
+	attestation, repeated := members(resp["response"]) // an object, checked above
+	if repeated != "" {
+		return bodyError("/authn_response/response/"+repeated, "must appear once")
+	}
 	// authenticatorData, publicKey and publicKeyAlgorithm are what a browser's
 	// toJSON() adds; they repeat what the attestation object holds, so they are ignored.
 	return checkMembers(attestation, "/authn_response/response", []member{
