@@ -105,7 +105,7 @@ func (a *API) audit(r *http.Request, ev AuditEvent) {
 	if ev.ClientIP == "" {
 		ev.ClientIP = a.clientIP(r)
 	}
-	ev.UserAgent = truncate(cleanText(r.UserAgent()), 256)
+	ev.UserAgent = cleanUserAgent(r.UserAgent(), 256)
 	a.cfg.Audit.Handler(r.Context(), ev)
 }
 

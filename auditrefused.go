@@ -41,17 +41,18 @@ type addressCount struct {
 
 // note counts one refusal from addr at now. due is the count to report for
 // addr now (0: counted, to be reported later); idle are the counts of idle
-// addresses dropped to make room, to report now too.
+// addresses swept out (an interval without a refusal), to report now too.
 func (t *refusedTokens) note(addr string, now time.Time) (due addressCount, idle []addressCount) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// Idle addresses are swept whenever a sweep is due, not only when the
+	// table is full, so that a burst that stops is reported with the next
+	// refusal from anywhere.
+	idle = t.sweep(now, addr)
 	c := t.byAddr[addr]
 	if c == nil && len(t.byAddr) >= maxRefusingAddresses {
-		idle = t.sweep(now)
-		if len(t.byAddr) >= maxRefusingAddresses {
-			addr = overflowAddress
-			c = t.byAddr[addr]
-		}
+		addr = overflowAddress
+		c = t.byAddr[addr]
 	}
 	if c == nil {
 		c = new(refusalCount)
@@ -65,16 +66,17 @@ func (t *refusedTokens) note(addr string, now time.Time) (due addressCount, idle
 	return due, idle
 }
 
-// sweep drops the addresses whose last event is an interval old, returning
+// sweep drops the addresses whose last event is an interval old, but for
+// except (the address being counted, whose own event is due), returning
 // their unreported counts. The caller holds t.mu.
-func (t *refusedTokens) sweep(now time.Time) []addressCount {
+func (t *refusedTokens) sweep(now time.Time, except string) []addressCount {
 	if now.Before(t.sweepAt) {
 		return nil
 	}
 	var idle []addressCount
 	earliest := now
 	for addr, c := range t.byAddr {
-		if now.Sub(c.reported) < t.interval {
+		if addr == except || now.Sub(c.reported) < t.interval {
 			if c.reported.Before(earliest) {
 				earliest = c.reported
 			}

@@ -15,24 +15,22 @@ func (a *API) hintBasePath(r *http.Request) {
 	if a.cfg.BasePath != "" || a.basePathHinted.Load() {
 		return
 	}
+	// Only the first "/me/" is tried: a client choosing a long path of many
+	// must not make this a loop over each.
 	escaped := r.URL.EscapedPath()
-	for i := 1; i < len(escaped); i++ {
-		j := strings.Index(escaped[i:], "/me/")
-		if j < 0 {
-			return
-		}
-		i += j
-		prefix := escaped[:i]
-		if checkBasePath(prefix) != nil {
-			continue
-		}
-		if _, _, ok := matchPath(escaped[i:]); !ok {
-			continue
-		}
-		if !a.basePathHinted.Swap(true) {
-			a.cfg.Logger.WarnContext(r.Context(), "myaccount: a request reached the API under a path prefix while Config.BasePath "+
-				"is empty, and got 404: set BasePath to the prefix (or strip it before the API)", slog.String("base_path", prefix))
-		}
+	i := strings.Index(escaped, "/me/")
+	if i <= 0 {
 		return
+	}
+	prefix := escaped[:i]
+	if checkBasePath(prefix) != nil {
+		return
+	}
+	if _, _, ok := matchPath(escaped[i:]); !ok {
+		return
+	}
+	if !a.basePathHinted.Swap(true) {
+		a.cfg.Logger.WarnContext(r.Context(), "myaccount: a request reached the API under a path prefix while Config.BasePath "+
+			"is empty, and got 404: set BasePath to the prefix (or strip it before the API)", slog.String("base_path", prefix))
 	}
 }

@@ -182,7 +182,7 @@ func (webauthnFamily) finish(ctx context.Context, v *verification) error {
 		CredentialID: cred.ID, PublicKey: cred.PublicKey, AAGUID: cred.Authenticator.AAGUID,
 		SignCount: cred.Authenticator.SignCount, BackupEligible: cred.Flags.BackupEligible,
 		BackedUp: cred.Flags.BackupState, Transports: cleanTransports(cred.Transport),
-		AttestationFormat: cred.AttestationFormat, UserAgent: cleanUserAgent(v.r.UserAgent()),
+		AttestationFormat: cred.AttestationFormat, UserAgent: cleanUserAgent(v.r.UserAgent(), maxUserAgent),
 		RelyingPartyID: ceremony.RelyingPartyID, UserHandle: ceremony.UserID,
 	}
 	return nil
@@ -360,9 +360,10 @@ const maxUserAgent = 512
 
 // cleanUserAgent makes a User-Agent header fit to store and show: the text
 // rule's cleanText (valid UTF-8, no control, format, line or paragraph
-// separator characters), at most maxUserAgent bytes.
-func cleanUserAgent(ua string) string {
-	return truncate(cleanText(ua), maxUserAgent)
+// separator characters), at most n bytes. Only a bounded head of the header
+// is cleaned, so that a long header costs no more than a short one.
+func cleanUserAgent(ua string, n int) string {
+	return truncate(cleanText(truncate(ua, 4*n)), n)
 }
 
 // checkAttestationBody checks the members of authn_response: the browser's

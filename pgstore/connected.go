@@ -91,16 +91,23 @@ func (s *Store) exec(ctx context.Context, fn func(conn *pgx.Conn) error) error {
 	return s.fail(ctx, err)
 }
 
-// CreateConnectFlow implements [myaccount.Store]. One
-// statement sweeps a few expired flows, counts the user's and inserts.
+// CreateConnectFlow implements [myaccount.Store]. One statement sweeps a
+// few expired flows, counts the user's and inserts, under the user's
+// advisory lock: at READ COMMITTED two concurrent creates would otherwise
+// both count the same flows and pass the bound together.
 func (s *Store) CreateConnectFlow(ctx context.Context, f *myaccount.ConnectFlow) error {
 	return s.exec(ctx, func(conn *pgx.Conn) error {
-		var one int
-		err := conn.QueryRow(ctx, s.cq.createFlow, f.Handle, f.ID, f.Issuer, f.UserID, f.ExpiresAt, f.Sealed, time.Now()).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return myaccount.ErrRateLimited
-		}
-		return err
+		return pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, s.q.lockUser, lockClass, userLockKey(f.Issuer, f.UserID)); err != nil {
+				return err
+			}
+			var one int
+			err := tx.QueryRow(ctx, s.cq.createFlow, f.Handle, f.ID, f.Issuer, f.UserID, f.ExpiresAt, f.Sealed, time.Now()).Scan(&one)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return myaccount.ErrRateLimited
+			}
+			return err
+		})
 	})
 }
 
@@ -162,7 +169,7 @@ func (s *Store) CompleteConnectFlow(ctx context.Context, handle string, a *myacc
 				return myaccount.ErrSessionUsed
 			}
 			expires := nullTime(a.ExpiresAt)
-			out, err = readAccount(tx.Query(ctx, s.cq.updateAccount, a.Issuer, a.UserID, a.Connection, a.Subject, a.Scopes, expires, a.Tokens))
+			out, err = readAccount(tx.Query(ctx, s.cq.updateAccount, a.Issuer, a.UserID, a.Connection, a.Subject, nonNilStrings(a.Scopes), expires, a.Tokens))
 			if !errors.Is(err, pgx.ErrNoRows) {
 				return err
 			}
@@ -174,7 +181,7 @@ func (s *Store) CompleteConnectFlow(ctx context.Context, handle string, a *myacc
 				return myaccount.ErrLimitReached
 			}
 			out, err = readAccount(tx.Query(ctx, s.cq.insertAccount, a.Issuer, a.UserID, a.ID, a.Connection, a.Subject,
-				a.Scopes, a.CreatedAt, expires, a.Tokens))
+				nonNilStrings(a.Scopes), a.CreatedAt, expires, a.Tokens))
 			return err
 		})
 	})
@@ -266,4 +273,13 @@ func readAccount(rows pgx.Rows, err error) (*myaccount.ConnectedAccount, error) 
 		return nil, err
 	}
 	return pgx.CollectExactlyOneRow(rows, scanAccount)
+}
+
+// nonNilStrings is a list as PostgreSQL's NOT NULL array column takes it: an
+// empty array for none (pgx sends a nil slice as NULL).
+func nonNilStrings(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
 }

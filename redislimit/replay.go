@@ -3,7 +3,6 @@ package redislimit
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/go-myaccount/myaccount"
@@ -79,7 +78,7 @@ func (c *ReplayCache) Seen(ctx context.Context, id string, expires time.Time) (b
 	}()
 	select {
 	case r := <-done:
-		if r.err != nil && strings.HasPrefix(r.err.Error(), "OOM ") {
+		if r.err != nil && redis.IsOOMError(r.err) {
 			// Redis is at its maxmemory: room comes back as proofs expire,
 			// at the latest when this one would have.
 			return false, &cacheFullError{retryAfter: ttl, err: r.err}
