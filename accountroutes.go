@@ -28,8 +28,11 @@ func (a *API) addAccountRoutes(routes map[string]*route, protect func(string, ht
 		allow:    "DELETE",
 	}
 	routes["connected-accounts/connections"] = get(protect(scopeReadConnectedAccounts, a.listConnections))
-	routes["connected-accounts/authorize"] = get(a.browserStep(a.connectAuthorize))
-	routes["connected-accounts/callback"] = get(a.browserStep(a.connectCallback))
+	browserStep := func(h http.HandlerFunc) *route {
+		return &route{handlers: map[string]http.Handler{http.MethodGet: a.browserStep(h)}, allow: "GET", noHead: true}
+	}
+	routes["connected-accounts/authorize"] = browserStep(a.connectAuthorize)
+	routes["connected-accounts/callback"] = browserStep(a.connectCallback)
 	routes["consents"] = get(protect(scopeReadConsents, a.listConsents))
 	routes["consents/{id}"] = get(protect(scopeReadConsents, a.getConsent))
 	routes["organizations"] = get(protect(scopeReadOrganizations, a.listOrganizations))

@@ -882,3 +882,37 @@ func TestCompleteRefusesAVerifierWithoutAChallenge(t *testing.T) {
 	wantPointer(t, r, "/code_verifier")
 	wantStatus(t, h.complete(alice, session, code, ""), http.StatusBadRequest)
 }
+
+// A connection may not pass on, from a client's authorization_params, a
+// parameter the flow sets itself: it would replace the flow's scopes, PKCE
+// or state.
+func TestConnectionCannotPassProtocolParams(t *testing.T) {
+	for _, name := range []string{"scope", "state", "code_challenge", "redirect_uri", "Nonce"} {
+		_, err := myaccount.New(myaccount.Config{
+			Issuer: "https://tenant.example.com/", Token: myaccount.TokenConfig{Keyfunc: noKeys},
+			Logger: slog.New(slog.DiscardHandler),
+			ConnectedAccounts: myaccount.ConnectedAccountsConfig{Connections: []myaccount.Connection{{
+				Name: "p", ClientID: "c", AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token",
+				AuthorizationParams: []string{"prompt", name},
+			}}},
+		})
+		if !errors.Is(err, myaccount.ErrConfig) {
+			t.Errorf("%s: New gave %v, want ErrConfig", name, err)
+		}
+	}
+}
+
+// The browser steps spend their ticket or state on GET alone: a HEAD (a link
+// checker's) is 405 and spends nothing.
+func TestBrowserStepsRefuseHEAD(t *testing.T) {
+	h := newConnectedHarness(t)
+	alice := h.token("auth0|alice")
+	p := newPKCE("head")
+	start := h.start(alice, map[string]any{"connection": "provider", "redirect_uri": appRedirect,
+		"code_challenge": p.challenge, "code_challenge_method": "S256"})
+	r := h.do("HEAD", "/me/v1/connected-accounts/authorize?ticket="+start.ConnectParams.Ticket, "", nil)
+	wantStatus(t, r, http.StatusMethodNotAllowed)
+	if back, _ := h.browse(start.ConnectURI, start.ConnectParams.Ticket); back == nil || back.Query().Get("connect_code") == "" {
+		t.Fatalf("the ticket was spent by HEAD: back to %v", back)
+	}
+}

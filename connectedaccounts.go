@@ -45,8 +45,8 @@ func listPage(q url.Values, defaultTake, maxTake int) (from int, take int, err e
 		return 0, 0, err
 	}
 	if v, ok := q["from"]; ok {
-		raw, decErr := b64url.Strict().DecodeString(v[0])
-		if decErr != nil || len(raw) != 4 || len(v) > 1 {
+		raw, ok := decodeAuthSession(v[0]) // strict base64url: one spelling
+		if !ok || len(raw) != 4 || len(v) > 1 {
 			return 0, 0, queryError("from", "is not a cursor this API returned")
 		}
 		from = int(binary.BigEndian.Uint32(raw))

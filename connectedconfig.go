@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,9 +117,20 @@ func (c *ConnectedAccountsConfig) resolve() error {
 				return fmt.Errorf("%w: connection %q: %q must be an https URL (http only on loopback)", ErrConfig, conn.Name, u)
 			}
 		}
+		for _, name := range conn.AuthorizationParams {
+			if slices.Contains(protocolParams, strings.ToLower(name)) {
+				return fmt.Errorf("%w: connection %q: AuthorizationParams may not pass %q: the flow sets it", ErrConfig, conn.Name, name)
+			}
+		}
 	}
 	return nil
 }
+
+// protocolParams are the authorization request's parameters the flow sets
+// itself: passed from a client, one would replace the flow's own (its scopes
+// past the allow-list, its PKCE, its state).
+var protocolParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
+	"code_challenge_method", "nonce", "access_type", "request", "request_uri"}
 
 // provider is a configured connection at run time: its OAuth 2.0 client,
 // and for OIDC the discovered provider, fetched on first use.

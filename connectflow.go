@@ -59,11 +59,8 @@ func flowHandle(kind, value string) string {
 // parseToken reads a ticket, state, code or auth_session: exactly n random
 // bytes in strict base64url, so each has one spelling.
 func parseToken(s string, n int) bool {
-	if len(s) != b64url.EncodedLen(n) || strings.IndexFunc(s, func(c rune) bool { return c > 0x7f || !isBase64URL(byte(c)) }) >= 0 {
-		return false
-	}
-	_, err := strictB64URL.DecodeString(s)
-	return err == nil
+	b, ok := decodeAuthSession(s)
+	return ok && len(b) == n
 }
 
 func newToken(n int) string { return b64url.EncodeToString(randomBytes(n)) }

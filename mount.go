@@ -114,6 +114,9 @@ func (a *API) routeHandler(name string) http.Handler {
 type route struct {
 	handlers map[string]http.Handler
 	allow    string
+	// noHead refuses HEAD on a GET that spends a credential (a connect
+	// flow's ticket or state): a link checker's HEAD must not spend it.
+	noHead bool
 }
 
 func (a *API) buildRoutes() map[string]*route {
@@ -164,7 +167,7 @@ func (a *API) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	method := r.Method
-	if method == http.MethodHead {
+	if method == http.MethodHead && !rt.noHead {
 		method = http.MethodGet
 	}
 	h := rt.handlers[method]
