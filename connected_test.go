@@ -916,3 +916,55 @@ func TestBrowserStepsRefuseHEAD(t *testing.T) {
 		t.Fatalf("the ticket was spent by HEAD: back to %v", back)
 	}
 }
+
+// Of concurrent callbacks with one state (a reloaded page, a replay), one
+// is served: the state is spent before the provider's code is exchanged, so
+// the code is exchanged once.
+func TestCallbackExchangesTheCodeOnce(t *testing.T) {
+	h := newConnectedHarness(t)
+	alice := h.token("auth0|alice")
+	p := newPKCE("once")
+	start := h.start(alice, map[string]any{"connection": "provider", "redirect_uri": appRedirect,
+		"code_challenge": p.challenge, "code_challenge_method": "S256"})
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	next := start.ConnectURI + "?ticket=" + url.QueryEscape(start.ConnectParams.Ticket)
+	for !strings.Contains(next, "/connected-accounts/callback") { // to the provider, and back
+		resp, err := client.Get(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, err := resp.Location()
+		if err != nil {
+			t.Fatalf("%s: %d, no Location", next, resp.StatusCode)
+		}
+		next = loc.String()
+	}
+	const n = 8
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			resp, err := client.Get(next)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	served := 0
+	for s := range statuses {
+		if s == http.StatusFound {
+			served++
+		} else if s != http.StatusBadRequest {
+			t.Errorf("a replayed callback got %d", s)
+		}
+	}
+	if exchanged := h.provider.Exchanges(); served != 1 || exchanged != 1 {
+		t.Errorf("%d of %d callbacks served, the code presented %d times; want 1 and 1", served, n, exchanged)
+	}
+}

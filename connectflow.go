@@ -338,6 +338,21 @@ func (a *API) connectCallback(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
+	// The state is spent, in one store step, before the provider's code is
+	// exchanged: a replayed callback must not exchange it a second time. The
+	// flow moves to its connect code's handle, which nobody holds until the
+	// redirect below, and which /complete refuses until the tokens are in.
+	code := newToken(connectCodeLen)
+	claimed := *f
+	claimed.Handle = flowHandle(handleCode, code)
+	if err := a.cfg.Store.ReplaceConnectFlow(r.Context(), handle, &claimed); err != nil {
+		if errors.Is(err, ErrSessionUsed) {
+			err = queryError("state", "is invalid, expired or already used")
+		}
+		a.errs.write(w, r, err)
+		return
+	}
+	handle = claimed.Handle
 	tok, err := oc.Exchange(p.clientContext(r.Context()), q.Get("code"), oauth2.VerifierOption(st.Verifier))
 	if err != nil {
 		a.cfg.Logger.WarnContext(r.Context(), "myaccount: connected account: code exchange failed", "connection", p.conn.Name, "err", err)
@@ -364,9 +379,7 @@ func (a *API) connectCallback(w http.ResponseWriter, r *http.Request) {
 		st.RefreshExpiresAt = time.Now().Add(time.Duration(secs) * time.Second).UTC()
 	}
 	st.Verifier, st.Nonce = "", ""
-	code := newToken(connectCodeLen)
-	next := *f
-	next.Handle = flowHandle(handleCode, code)
+	next := claimed
 	a.sealFlow(&next, st)
 	if err := a.cfg.Store.ReplaceConnectFlow(r.Context(), handle, &next); err != nil {
 		if errors.Is(err, ErrSessionUsed) {

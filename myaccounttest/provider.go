@@ -37,14 +37,15 @@ type Provider struct {
 	// AccessTokenTTL is the lifetime of access tokens. Default: one hour.
 	AccessTokenTTL time.Duration
 
-	mu       sync.Mutex
-	key      *rsa.PrivateKey
-	codes    map[string]*grant // authorization codes, single use
-	refresh  map[string]*grant // live refresh tokens
-	access   map[string]*grant // live access tokens
-	deny     string            // the error the next authorization answers, if any
-	lastAuth url.Values        // the query of the last authorization request
-	refreshs int
+	mu        sync.Mutex
+	key       *rsa.PrivateKey
+	codes     map[string]*grant // authorization codes, single use
+	refresh   map[string]*grant // live refresh tokens
+	access    map[string]*grant // live access tokens
+	deny      string            // the error the next authorization answers, if any
+	lastAuth  url.Values        // the query of the last authorization request
+	refreshs  int
+	exchanges int
 
 	srv *httptest.Server
 }
@@ -114,6 +115,14 @@ func (p *Provider) LastAuthorization() url.Values {
 		out[k] = append([]string(nil), v...)
 	}
 	return out
+}
+
+// Exchanges counts the authorization codes presented to the token endpoint
+// so far, refused ones included.
+func (p *Provider) Exchanges() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.exchanges
 }
 
 // Refreshes counts the successful refresh-token grants so far.
@@ -235,6 +244,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	var g *grant
 	switch r.PostForm.Get("grant_type") {
 	case "authorization_code":
+		p.exchanges++
 		code := r.PostForm.Get("code")
 		g = p.codes[code]
 		delete(p.codes, code)
