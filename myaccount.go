@@ -168,8 +168,8 @@ type UserConfig struct {
 	// [Store.DeleteMethod]): others are the user's methods at that moment, so
 	// of two concurrent deletes that would each leave the user without what
 	// the policy keeps, at most one succeeds. It runs while the store holds
-	// the user's methods locked: it must be quick and must not call the
-	// store. Default: nil, allowing every delete; see [KeepLastPrimary].
+	// the user's methods locked (the memory store: every user's): it must
+	// be quick, do no I/O and not call the store. Default: nil, allowing every delete; see [KeepLastPrimary].
 	DeletePolicy func(ctx context.Context, claims *Claims, m *Method, others []*Method) error
 }
 
