@@ -68,9 +68,10 @@ type methodSaver interface {
 }
 
 // verifyBodyChecker is a family that checks a verify body of typ beyond its
-// members' kinds, before any work is spent on the auth_session.
+// members' kinds, before any work is spent on the auth_session. What it read
+// on the way (checked) reaches finish, so the body is not read twice.
 type verifyBodyChecker interface {
-	checkVerifyBody(typ string, body map[string]json.RawMessage) error
+	checkVerifyBody(typ string, body map[string]json.RawMessage) (checked any, err error)
 }
 
 // enrollment is one POST /authentication-methods on its way through a family.
@@ -92,6 +93,7 @@ type verification struct {
 	r       *http.Request
 	claims  *Claims
 	body    map[string]json.RawMessage
+	checked any // what a verifyBodyChecker family read of the body
 	state   *enrollState
 	session SessionRef
 	method  *Method // with the common fields set
@@ -222,8 +224,9 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, err)
 		return
 	}
+	var checked any
 	if checker, ok := family.(verifyBodyChecker); ok {
-		if err := checker.checkVerifyBody(typ, body); err != nil {
+		if checked, err = checker.checkVerifyBody(typ, body); err != nil {
 			a.errs.write(w, r, err)
 			return
 		}
@@ -242,7 +245,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &verification{
-		api: a, r: r, claims: claims, body: body, state: state, session: session,
+		api: a, r: r, claims: claims, body: body, checked: checked, state: state, session: session,
 		method: &Method{
 			ID: state.MethodID, Issuer: claims.Issuer, UserID: claims.Subject, Type: typ,
 			IdentityUserID: state.Identity, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),

@@ -262,17 +262,18 @@ func (a *API) passwordPolicy(ctx context.Context, user PasswordUser) (PasswordPo
 }
 
 // checkVerifyBody checks new_password against the contract's schema (1 to 256
-// characters, no control characters) before any work is spent on the session.
-func (passwordFamily) checkVerifyBody(_ string, body map[string]json.RawMessage) error {
+// characters, no control characters) before any work is spent on the
+// session; checked is the password as sent.
+func (passwordFamily) checkVerifyBody(_ string, body map[string]json.RawMessage) (checked any, err error) {
 	password := unquote(body["new_password"])
 	n := utf8.RuneCountInString(password)
 	switch {
 	case n < 1 || n > maxPasswordLength:
-		return bodyError("/new_password", "must be 1 to "+strconv.Itoa(maxPasswordLength)+" characters long")
+		return nil, bodyError("/new_password", "must be 1 to "+strconv.Itoa(maxPasswordLength)+" characters long")
 	case !utf8.ValidString(password) || strings.IndexFunc(password, unicode.IsControl) >= 0:
-		return bodyError("/new_password", "must not contain control characters")
+		return nil, bodyError("/new_password", "must not contain control characters")
 	}
-	return nil
+	return password, nil
 }
 
 // passwordData is what finish hands to save through the verification.
@@ -298,7 +299,7 @@ func (passwordFamily) finish(ctx context.Context, v *verification) error {
 		return err
 	}
 	// Every rule, and the backend, see the NFKC form: one password has one spelling.
-	password := normalizePassword(unquote(v.body["new_password"]))
+	password := normalizePassword(v.checked.(string))
 	if reasons := a.breakPasswordRules(&policy, password, v.claims); len(reasons) > 0 {
 		return passwordRejected(reasons)
 	}

@@ -186,6 +186,9 @@ func kindOf(raw json.RawMessage) jsonKind {
 
 // unquote decodes a JSON string member; anything else gives "".
 func unquote(raw json.RawMessage) string {
+	if len(raw) == 0 { // an absent member; json.Unmarshal would make an error to say so
+		return ""
+	}
 	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && plain(raw[1:n-1]) {
 		return string(raw[1 : n-1])
 	}

@@ -153,20 +153,21 @@ func (webauthnFamily) begin(ctx context.Context, e *enrollment) error {
 // checkVerifyBody checks the members of authn_response, and that its
 // authenticatorAttachment, when sent, is typ's: a verify that contradicts it
 // is refused before the auth_session is opened, so the session stays usable
-// for an authenticator of the right kind.
-func (webauthnFamily) checkVerifyBody(typ string, body map[string]json.RawMessage) error {
+// for an authenticator of the right kind. checked is the *authnResponse.
+func (webauthnFamily) checkVerifyBody(typ string, body map[string]json.RawMessage) (checked any, err error) {
 	resp, repeated := members(body["authn_response"]) // an object (checked by verify) of a valid body
 	if repeated != "" {
-		return bodyError("/authn_response/"+repeated, "must appear once")
+		return nil, bodyError("/authn_response/"+repeated, "must appear once")
 	}
-	if err := checkAttestationBody(resp); err != nil {
-		return err
+	attestation, err := checkAttestationBody(resp)
+	if err != nil {
+		return nil, err
 	}
 	want := attachments[typ]
 	if got := unquote(resp["authenticatorAttachment"]); want != "" && got != "" && got != string(want) {
-		return bodyError("/authn_response/authenticatorAttachment", `must be "`+string(want)+`" for `+typ)
+		return nil, bodyError("/authn_response/authenticatorAttachment", `must be "`+string(want)+`" for `+typ)
 	}
-	return nil
+	return &authnResponse{members: resp, response: attestation}, nil
 }
 
 func (webauthnFamily) finish(ctx context.Context, v *verification) error {
@@ -174,7 +175,7 @@ func (webauthnFamily) finish(ctx context.Context, v *verification) error {
 	if !ok {
 		return errSessionInvalid
 	}
-	cred, err := v.api.finishPasskey(&ceremony, v.body["authn_response"])
+	cred, err := v.api.finishPasskey(&ceremony, v.checked.(*authnResponse))
 	if err != nil {
 		return v.spend(ctx, err)
 	}
@@ -312,8 +313,8 @@ func (a *API) beginPasskey(b, handle []byte, name, displayName, typ string, excl
 
 // finishPasskey verifies an attestation response against the session and returns
 // the new credential. Errors are *Error values safe to show to the client.
-func (a *API) finishPasskey(ceremony *webauthn.SessionData, response json.RawMessage) (*webauthn.Credential, error) {
-	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
+func (a *API) finishPasskey(ceremony *webauthn.SessionData, response *authnResponse) (*webauthn.Credential, error) {
+	parsed, err := response.parse()
 	if err != nil {
 		return nil, attestationError(err)
 	}
@@ -368,7 +369,7 @@ func cleanUserAgent(ua string, n int) string {
 
 // checkAttestationBody checks the members of authn_response: the browser's
 // attestation as its toJSON() writes it.
-func checkAttestationBody(resp map[string]json.RawMessage) error {
+func checkAttestationBody(resp map[string]json.RawMessage) (attestation map[string]json.RawMessage, err error) {
 	if err := checkMembers(resp, "/authn_response", []member{
 		{name: "id", kind: kindString, required: true},
 		{name: "rawId", kind: kindString, required: true},
@@ -377,18 +378,18 @@ func checkAttestationBody(resp map[string]json.RawMessage) error {
 		{name: "authenticatorAttachment", kind: kindString},
 		{name: "clientExtensionResults", kind: kindObject},
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	if unquote(resp["type"]) != "public-key" {
-		return bodyError("/authn_response/type", `must be "public-key"`)
+		return nil, bodyError("/authn_response/type", `must be "public-key"`)
 	}
 	attestation, repeated := members(resp["response"]) // an object, checked above
 	if repeated != "" {
-		return bodyError("/authn_response/response/"+repeated, "must appear once")
+		return nil, bodyError("/authn_response/response/"+repeated, "must appear once")
 	}
 	// authenticatorData, publicKey and publicKeyAlgorithm are what a browser's
 	// toJSON() adds; they repeat what the attestation object holds, so they are ignored.
-	return checkMembers(attestation, "/authn_response/response", []member{
+	return attestation, checkMembers(attestation, "/authn_response/response", []member{
 		{name: "attestationObject", kind: kindString, required: true},
 		{name: "clientDataJSON", kind: kindString, required: true},
 		{name: "transports", kind: kindArray},

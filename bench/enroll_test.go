@@ -61,12 +61,20 @@ var benchKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef")}
 // delete it and every cycle starts from the same state.
 type recordingStore struct {
 	myaccount.Store
+	mu             sync.Mutex
 	last, lastUser string
+	created        [][2]string // user and id of each method created since deleteAll
 }
 
 func (s *recordingStore) CreateMethod(ctx context.Context, m *myaccount.Method, limit int, session myaccount.SessionRef) error {
-	s.last, s.lastUser = m.ID, m.UserID
-	return s.Store.CreateMethod(ctx, m, limit, session)
+	err := s.Store.CreateMethod(ctx, m, limit, session)
+	if err == nil {
+		s.mu.Lock()
+		s.last, s.lastUser = m.ID, m.UserID
+		s.created = append(s.created, [2]string{m.UserID, m.ID})
+		s.mu.Unlock()
+	}
+	return err
 }
 
 // MethodsAndUserHandle passes the wrapped store's on (the memory store and
@@ -82,6 +90,18 @@ func (s *recordingStore) deleteLast(tb testing.TB, issuer string) {
 	if err := s.DeleteMethod(context.Background(), issuer, s.lastUser, s.last, nil); err != nil {
 		tb.Fatal(err)
 	}
+	s.created = s.created[:0]
+}
+
+// deleteAll deletes every method created since the last deleteAll.
+func (s *recordingStore) deleteAll(tb testing.TB, issuer string) {
+	tb.Helper()
+	for _, c := range s.created {
+		if err := s.DeleteMethod(context.Background(), issuer, c[0], c[1], nil); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	s.created = s.created[:0]
 }
 
 // benchUsers take turns enrolling, each with a token the API has verified
@@ -146,52 +166,91 @@ func BenchmarkEnrollSecurityKey(b *testing.B) {
 // credential so far would take longer to answer as the loop goes on.
 func benchEnroll(b *testing.B, typ string, newAuth func() *myaccounttest.Authenticator, floorOptions webauthn.RegistrationOption) {
 	b.Run("impl=go-webauthn-floor", func(b *testing.B) {
-		wa, err := webauthn.New(&webauthn.Config{RPID: "localhost", RPDisplayName: "localhost", RPOrigins: []string{origin}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		user := &benchUser{id: []byte("0123456789abcdef0123456789abcdef")}
+		cycle := floorEnroll(b, newAuth, floorOptions)
 		b.ReportAllocs()
 		for b.Loop() {
-			creation, session, err := wa.BeginRegistration(user, floorOptions)
-			if err != nil {
-				b.Fatal(err)
-			}
-			options, err := json.Marshal(creation)
-			if err != nil {
-				b.Fatal(err)
-			}
-			resp, err := newAuth().Create(options, origin)
-			if err != nil {
-				b.Fatal(err)
-			}
-			parsed, err := protocol.ParseCredentialCreationResponseBytes(resp)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := wa.CreateCredential(user, *session, parsed); err != nil {
-				b.Fatal(err)
-			}
+			cycle()
 		}
 	})
 	b.Run("impl=myaccount-handler", func(b *testing.B) {
-		iss := myaccounttest.NewIssuer(b)
-		store := &recordingStore{Store: myaccount.NewMemoryStore()}
-		api := newAPI(b, iss, store)
-		users := newBenchUsers(b, iss, 32)
-		cycle := func(token string) {
-			enrollType(b, api, token, typ, newAuth())
-			store.deleteLast(b, iss.Issuer)
-		}
-		users.each(cycle) // warms the token cache
+		cycle := handlerEnroll(b, typ, newAuth)
 		b.ReportAllocs()
 		before := cpuTime()
 		for b.Loop() {
-			cycle(users.token())
+			cycle()
 		}
 		// CPU per cycle is steadier than wall time on a shared machine.
 		b.ReportMetric(float64((cpuTime()-before).Microseconds())/float64(b.N), "cpu-µs/op")
 	})
+}
+
+// BenchmarkEnrollPaired runs the floor's and the handler's enroll cycles of
+// a passkey and of a security key in turns within each iteration, each timed
+// alone, and reports handler/floor, which a shared machine's load moves far
+// less than either benchmark of BenchmarkEnroll alone.
+func BenchmarkEnrollPaired(b *testing.B) {
+	b.Run("type=passkey", func(b *testing.B) {
+		floor := floorEnroll(b, myaccounttest.NewAuthenticator,
+			webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired))
+		cycle := handlerEnroll(b, "passkey", myaccounttest.NewAuthenticator)
+		benchPaired(b, floor, func() func() { return cycle })
+	})
+	b.Run("type=webauthn-roaming", func(b *testing.B) {
+		floor := floorEnroll(b, myaccounttest.NewSecurityKey, webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
+			AuthenticatorAttachment: protocol.CrossPlatform,
+			ResidentKey:             protocol.ResidentKeyRequirementDiscouraged,
+			UserVerification:        protocol.VerificationPreferred,
+		}))
+		cycle := handlerEnroll(b, "webauthn-roaming", myaccounttest.NewSecurityKey)
+		benchPaired(b, floor, func() func() { return cycle })
+	})
+}
+
+// floorEnroll returns go-webauthn's ceremony alone: BeginRegistration, the
+// options as JSON, the authenticator's answer, its parse and CreateCredential.
+func floorEnroll(b *testing.B, newAuth func() *myaccounttest.Authenticator, options webauthn.RegistrationOption) func() {
+	wa, err := webauthn.New(&webauthn.Config{RPID: "localhost", RPDisplayName: "localhost", RPOrigins: []string{origin}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	user := &benchUser{id: []byte("0123456789abcdef0123456789abcdef")}
+	return func() {
+		creation, session, err := wa.BeginRegistration(user, options)
+		if err != nil {
+			b.Fatal(err)
+		}
+		encoded, err := json.Marshal(creation)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp, err := newAuth().Create(encoded, origin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		parsed, err := protocol.ParseCredentialCreationResponseBytes(resp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := wa.CreateCredential(user, *session, parsed); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// handlerEnroll returns one enrollment of typ through an API handler (memory
+// store), the method deleted after it so that every cycle starts alike. The
+// cycles take turns among 32 users, each token seen once already.
+func handlerEnroll(b *testing.B, typ string, newAuth func() *myaccounttest.Authenticator) func() {
+	iss := myaccounttest.NewIssuer(b)
+	store := &recordingStore{Store: myaccount.NewMemoryStore()}
+	api := newAPI(b, iss, store)
+	users := newBenchUsers(b, iss, 32)
+	cycle := func(token string) {
+		enrollType(b, api, token, typ, newAuth())
+		store.deleteLast(b, iss.Issuer)
+	}
+	users.each(cycle) // warms the token cache
+	return func() { cycle(users.token()) }
 }
 
 // enroll runs a passkey's POST /authentication-methods and its verify through api.
