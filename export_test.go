@@ -1,6 +1,11 @@
 package myaccount
 
-import "net/http"
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/go-webauthn/webauthn/protocol"
+)
 
 // SetHashHook has p call f as each hash starts (true) and ends (false), so
 // tests can count the hashes running at once. Set it before p is used.
@@ -20,3 +25,13 @@ func EnrollHandler(a *API) http.Handler {
 
 // ReplayCacheLen is how many proofs a cache of NewMemoryReplayCache holds.
 func ReplayCacheLen(c ReplayCache) int { return c.(*memoryReplayCache).Len() }
+
+// ParseAuthnResponse reads an authn_response as a verify does: split and
+// checked by the verify's member checks, then handed to go-webauthn.
+func ParseAuthnResponse(raw []byte) (*protocol.ParsedCredentialCreationData, error) {
+	checked, err := webauthnFamily{}.checkVerifyBody(typePasskey, map[string]json.RawMessage{"authn_response": raw})
+	if err != nil {
+		return nil, err
+	}
+	return checked.(*authnResponse).parse()
+}

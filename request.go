@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -18,16 +19,12 @@ import (
 
 // readObject reads a JSON object body, enforcing the content type and size limit.
 func (a *API) readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, error) {
-	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mediaType != "application/json" {
-		return nil, newError(http.StatusUnsupportedMediaType, "A0E-415-0001", "The request body must be application/json.", errUnsupportedMediaType)
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" { // the spelling clients send, parsed no further
+		if mediaType, _, err := mime.ParseMediaType(ct); err != nil || mediaType != "application/json" {
+			return nil, newError(http.StatusUnsupportedMediaType, "A0E-415-0001", "The request body must be application/json.", errUnsupportedMediaType)
+		}
 	}
-	var buf bytes.Buffer
-	if n := r.ContentLength; n > 0 && n <= a.cfg.MaxBodyBytes {
-		buf.Grow(int(n) + bytes.MinRead) // room to read it all and then see EOF
-	}
-	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
-	data := buf.Bytes()
+	data, err := readBody(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes), r.ContentLength, a.cfg.MaxBodyBytes)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -46,6 +43,32 @@ func (a *API) readObject(w http.ResponseWriter, r *http.Request) (map[string]jso
 		return nil, bodyError("/"+repeated, "must appear once")
 	}
 	return obj, nil
+}
+
+// readBody reads body to its end. A body that announced its length within
+// limit is read into a slice of that length, which is all a server lets
+// through; one that did not, or sends more than it announced (a handler
+// called directly), is read the ordinary way, the limit still applying.
+func readBody(body io.Reader, length, limit int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if length > 0 && length <= limit {
+		data := make([]byte, length)
+		if _, err := io.ReadFull(body, data); err != nil {
+			return nil, err
+		}
+		var more [1]byte
+		n, err := io.ReadAtLeast(body, more[:], 1)
+		if n == 0 {
+			if err == io.EOF {
+				err = nil
+			}
+			return data, err
+		}
+		buf.Write(data)
+		buf.Write(more[:n])
+	}
+	_, err := buf.ReadFrom(body)
+	return buf.Bytes(), err
 }
 
 // members splits a JSON object, already known to be valid JSON (a body

@@ -76,7 +76,7 @@ var strictB64URL = base64.RawURLEncoding.Strict()
 // decode to the same bytes are therefore the same string.
 func decodeAuthSession(s string) ([]byte, bool) {
 	for i := 0; i < len(s); i++ {
-		if !isBase64URL(s[i]) {
+		if !base64URLAlphabet[s[i]] {
 			return nil, false
 		}
 	}
@@ -84,9 +84,13 @@ func decodeAuthSession(s string) ([]byte, bool) {
 	return b, err == nil && len(b) > 0
 }
 
-func isBase64URL(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
-}
+// base64URLAlphabet holds the bytes of unpadded base64url.
+var base64URLAlphabet = func() (in [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		in[c] = true
+	}
+	return in
+}()
 
 // sessionID is how a store knows an auth_session: the SHA-256 of its decoded
 // bytes, so a session is one record whatever the client sent, and what a

@@ -56,7 +56,8 @@ func (a *authnResponse) parse() (*protocol.ParsedCredentialCreationData, error) 
 	if v, sent := a.response["transports"]; sent && json.Unmarshal(v, &r.Transports) != nil {
 		return nil, unreadable("transports are not strings")
 	}
-	if v, sent := a.members["clientExtensionResults"]; sent {
+	// The library reads {} as it reads no member at all, in two decodes.
+	if v, sent := a.members["clientExtensionResults"]; sent && v[skipSpace(v, 1)] != '}' {
 		if err := ccr.ClientExtensionResults.UnmarshalJSON(v); err != nil {
 			return nil, unreadable(err.Error())
 		}
