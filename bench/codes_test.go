@@ -2,10 +2,6 @@ package bench
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -15,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-myaccount/myaccount"
+	"github.com/go-myaccount/myaccount/bench/internal/floor"
 	"github.com/go-myaccount/myaccount/myaccounttest"
 	"github.com/pquerna/otp/totp"
 )
@@ -134,7 +131,7 @@ var codeKinds = []codeKind{
 	}},
 }
 
-// newCodeFloor returns one verify through kind's floor handler, its request
+// newCodeFloor returns one verify through kind's fair floor, its request
 // built as the handler's are.
 func newCodeFloor(b *testing.B, kind codeKind) func() {
 	var sender *lastCode
@@ -143,48 +140,17 @@ func newCodeFloor(b *testing.B, kind codeKind) func() {
 	}
 	e, created := codeResponses(b, kind.begin, sender, func(e codeEnrollment) string { return kind.code(sender, e) })
 	path := "/me/v1/authentication-methods/" + url.PathEscape(e.ID) + "/verify"
-	var valid func(string) bool
-	code := "123456"
-	if kind.sender {
-		salt := make([]byte, 16)
-		_, _ = rand.Read(salt)
-		want := hmacSHA256(salt, []byte(code))
-		valid = func(code string) bool { return subtle.ConstantTimeCompare(hmacSHA256(salt, []byte(code)), want) == 1 }
-	} else {
-		key, err := totp.Generate(totp.GenerateOpts{Issuer: "localhost", AccountName: subject})
+	valid, code := floor.EmailCode()
+	if !kind.sender {
+		totpValid, totpCode, err := floor.TOTP()
 		if err != nil {
 			b.Fatal(err)
 		}
-		secret := key.Secret()
-		valid = func(code string) bool { return totp.Validate(code, secret) }
-		code, _ = totp.GenerateCode(secret, time.Now()) // the benchmark is over before the next step but one
+		valid, code = totpValid, totpCode() // the benchmark is over before the code is
 	}
-	floor := floorHandler(created, valid)
+	h := floor.CodeVerify(created, valid)
 	body := `{"auth_session":"` + e.AuthSession + `","otp_code":"` + code + `"}`
-	return func() { serve(b, floor, post(path, "floor", body), http.StatusCreated) }
-}
-
-// floorHandler is what a service might write by hand for a code's verify:
-// the body read with encoding/json, the code checked by valid, and created
-// (the 201 body the API writes for such a method) written as bytes it has.
-func floorHandler(created []byte, valid func(code string) bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			AuthSession string `json:"auth_session"`
-			OTPCode     string `json:"otp_code"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.AuthSession == "" {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		if !valid(body.OTPCode) {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		_, _ = w.Write(created)
-	})
+	return func() { serve(b, h, post(path, "floor", body), http.StatusCreated) }
 }
 
 // codeResponses enrolls one method begun with body through the API, and
@@ -208,12 +174,6 @@ func codeResponses(b *testing.B, body string, sender myaccount.Sender, code func
 	verify := `{"auth_session":"` + e.AuthSession + `","otp_code":"` + code(e) + `"}`
 	rec = serve(b, api, post("/me/v1/authentication-methods/"+url.PathEscape(e.ID)+"/verify", token, verify), http.StatusCreated)
 	return e, rec.Body.Bytes()
-}
-
-func hmacSHA256(key, data []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write(data)
-	return m.Sum(nil)
 }
 
 // codeVerifies are verifies through an API of kind's enrollments, begun in

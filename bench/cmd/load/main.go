@@ -12,6 +12,11 @@
 //
 // -only picks the servers to load (by a word of their name), and -cpuprofile
 // and -memprofile write profiles of the timed rounds, clients included.
+//
+// -scenario verify-totp and verify-email load instead the verify step of a
+// TOTP or an email enrollment against its fair floor (verify.go):
+//
+//	go run ./cmd/load -scenario verify-totp -n 4000 -c 8 -rounds 5
 package main
 
 import (
@@ -58,6 +63,7 @@ type config struct {
 	only        string // a word of the names of the servers to load; "" for all
 	cpuProfile  string // where to write a CPU profile of the timed rounds
 	memProfile  string // where to write an allocation profile of the timed rounds
+	scenario    string // "list" (or ""), "verify-totp" or "verify-email"
 }
 
 func main() {
@@ -70,6 +76,7 @@ func main() {
 	flag.StringVar(&cfg.only, "only", "", "load only the servers whose name contains this word (API, off, bare, no-auth)")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the timed rounds to this file")
 	flag.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile of the timed rounds to this file")
+	flag.StringVar(&cfg.scenario, "scenario", "list", "list, or verify-totp or verify-email: an enrollment's verify against its fair floor (at most 10,000 requests per round)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -102,28 +109,15 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	if err := checkConfig(cfg); err != nil {
 		return err
 	}
-	listen := func(h http.Handler) (string, func(), error) {
-		ln, err := net.Listen("tcp", net.JoinHostPort(cfg.host, "0"))
-		if err != nil {
-			return "", nil, err
-		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+	if cfg.scenario != "" && cfg.scenario != "list" {
+		return runVerify(ctx, cfg, out)
 	}
-
-	// The issuer serves its JWKS on loopback, as a tenant's would.
-	mux := http.NewServeMux()
-	issURL, stop, err := listen(mux)
+	listen := func(h http.Handler) (string, func(), error) { return listen(cfg.host, h) }
+	iss, stop, err := startIssuer(cfg.host)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	iss, err := myaccounttest.NewDevIssuer(issURL+"/", issURL+"/me/")
-	if err != nil {
-		return err
-	}
-	mux.Handle("/", iss.Handler())
 	token, err := iss.Mint("auth0|load", []string{"read:me:authentication_methods", "create:me:authentication_methods"})
 	if err != nil {
 		return err
@@ -228,6 +222,35 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			ratio(m.rps, bareRPS), ratio(m.rps, noAuthRPS))
 	}
 	return tw.Flush()
+}
+
+// listen serves h on host, at a port of the system's choosing, until the
+// returned function stops it.
+func listen(host string, h http.Handler) (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+// startIssuer starts a development issuer that serves its JWKS on host, as a
+// tenant's would.
+func startIssuer(host string) (*myaccounttest.Issuer, func(), error) {
+	mux := http.NewServeMux()
+	issURL, stop, err := listen(host, mux)
+	if err != nil {
+		return nil, nil, err
+	}
+	iss, err := myaccounttest.NewDevIssuer(issURL+"/", issURL+"/me/")
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	mux.Handle("/", iss.Handler())
+	return iss, stop, nil
 }
 
 // The names of the two handlers the API is compared with.

@@ -47,3 +47,23 @@ func TestOnlyPicksServers(t *testing.T) {
 		t.Error("-only matching no server was accepted")
 	}
 }
+
+func TestRunVerifyScenarios(t *testing.T) {
+	for _, scenario := range []string{"verify-totp", "verify-email"} {
+		var out strings.Builder
+		if err := run(t.Context(), config{host: "127.0.0.1", requests: 20, connections: 2, rounds: 2, scenario: scenario}, &out); err != nil {
+			t.Fatalf("%s: %v", scenario, err)
+		}
+		for _, want := range []string{"myaccount API", "fair floor", "vs floor", "cpu/req", strings.TrimPrefix(scenario, "verify-") + " enrollments"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("%s: output lacks %q:\n%s", scenario, want, out.String())
+			}
+		}
+	}
+	if err := run(t.Context(), config{host: "127.0.0.1", requests: maxVerifies + 1, connections: 1, rounds: 1, scenario: "verify-totp"}, nil); err == nil {
+		t.Error("a verify round over the token cache's size was accepted")
+	}
+	if err := run(t.Context(), config{host: "127.0.0.1", requests: 1, connections: 1, rounds: 1, scenario: "verify-sms"}, nil); err == nil {
+		t.Error("an unknown scenario was accepted")
+	}
+}
