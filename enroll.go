@@ -171,7 +171,12 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 			ExpiresAt: time.Now().Add(a.cfg.SessionTTL),
 		},
 	}
-	if err := family.begin(ctx, e); err != nil {
+	own := getBuffer() // the family's members, such as a passkey's options
+	defer putBuffer(own)
+	e.reply = *own
+	err = family.begin(ctx, e)
+	*own = e.reply
+	if err != nil {
 		a.errs.write(w, r, err)
 		return
 	}
@@ -188,7 +193,7 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 		reply = append(reply, ',')
 	}
 	reply = append(reply, `"auth_session":"`...)
-	reply = append(reply, a.sealSession(claims, &e.state)...)
+	reply = a.appendSession(reply, claims, &e.state)
 	reply = append(reply, '"')
 	reply = append(reply, e.reply...)
 	reply = append(reply, '}')

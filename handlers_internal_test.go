@@ -94,7 +94,7 @@ func FuzzMembers(f *testing.F) {
 	for _, seed := range []string{`{}`, ` { "a" : 1 , "b":[1,{"c":"}"}],"a":true } `, `{"x":"\"\\","\u0079":null}`,
 		`{"type":"passkey","n":-1.5e3,"o":{"p":[[]]},"s":"caf\u00e9 \ud800"}`, `{"k\u00e9y":"v","\ud800":"w","":""}`,
 		"{\"\xff\":\"\xfe\"}", `{"authn_response":{"id":"x","response":{"clientDataJSON":"e30","t":[1,2]}},"auth_session":"s"}`,
-		"\t{\r\n\"a\"\n:\t{ \"b\" : { } } }\n"} {
+		"\t{\r\n\"a\"\n:\t{ \"b\" : { } } }\n", `{"a":"x\\","b":"\\\"q\\\\\"","c":"\\\\\\\"}"}`} {
 		f.Add(seed)
 	}
 	var check func(t *testing.T, data []byte)

@@ -122,11 +122,7 @@ func valueEnd(data []byte, i int) int {
 	for ; ; i++ {
 		switch data[i] {
 		case '"':
-			for i++; data[i] != '"'; i++ {
-				if data[i] == '\\' {
-					i++
-				}
-			}
+			i = stringEnd(data, i)
 		case '{', '[':
 			depth++
 		case '}', ']':
@@ -134,6 +130,23 @@ func valueEnd(data []byte, i int) int {
 		}
 		if depth == 0 {
 			return i + 1
+		}
+	}
+}
+
+// stringEnd is the index of the quote that closes the valid JSON string
+// opened at data[i]. A quote closes it unless an odd number of backslashes
+// escapes it; bytes.IndexByte finds the candidates many bytes at a time, which
+// matters for the long base64url members of a WebAuthn response.
+func stringEnd(data []byte, i int) int {
+	for {
+		i += 1 + bytes.IndexByte(data[i+1:], '"')
+		escapes := 0
+		for data[i-1-escapes] == '\\' {
+			escapes++
+		}
+		if escapes%2 == 0 {
+			return i
 		}
 	}
 }

@@ -27,16 +27,17 @@ const sessionFormat = 1
 // the largest this package writes is well under a kilobyte.
 const maxAuthSessionLength = 4096
 
-// sealSession returns the auth_session that carries st for the claims' user:
-// the issuer and subject are authenticated with it, so it opens for no one else.
-func (a *API) sealSession(claims *Claims, st *enrollState) string {
+// appendSession appends the auth_session that carries st for the claims'
+// user: the issuer and subject are authenticated with it, so it opens for no
+// one else.
+func (a *API) appendSession(b []byte, claims *Claims, st *enrollState) []byte {
 	plain := append(make([]byte, 0, 64+len(st.Type)+len(st.MethodID)+len(st.Identity)+len(st.Data)), sessionFormat)
 	plain = binary.BigEndian.AppendUint64(plain, uint64(st.ExpiresAt.UnixMilli()))
 	plain = appendFields(plain, []byte(st.Type), []byte(st.MethodID), []byte(st.Identity), st.Data)
-	return b64url.EncodeToString(a.keys.seal(nil, plain, sessionContext(claims)))
+	return b64url.AppendEncode(b, a.keys.seal(nil, plain, sessionContext(claims)))
 }
 
-// openSession reverses sealSession. It gives [errSessionInvalid] for anything
+// openSession reverses appendSession. It gives [errSessionInvalid] for anything
 // it did not seal for this user, and for an expired session.
 func (a *API) openSession(claims *Claims, authSession string) (*enrollState, SessionRef, error) {
 	if len(authSession) > maxAuthSessionLength {
@@ -65,7 +66,7 @@ func (a *API) openSession(claims *Claims, authSession string) (*enrollState, Ses
 	return st, ref, nil
 }
 
-// strictB64URL decodes the one spelling sealSession writes: unpadded
+// strictB64URL decodes the one spelling appendSession writes: unpadded
 // base64url with zero unused trailing bits.
 var strictB64URL = base64.RawURLEncoding.Strict()
 

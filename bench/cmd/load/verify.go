@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -350,6 +351,9 @@ func loadVerifies(ctx context.Context, client *http.Client, base string, batch [
 	if err := run(warm, nil); err != nil {
 		return result{}, err
 	}
+	// The garbage of what came before (the untimed first steps, the other
+	// server's round) is collected now, not on this round's time.
+	runtime.GC()
 	latencies := make([]time.Duration, len(timed))
 	cpuStart := cpuTime()
 	start := time.Now()
