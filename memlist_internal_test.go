@@ -39,6 +39,13 @@ func TestMemoryStoreListIsListMethodsWritten(t *testing.T) {
 		createTestMethod(t, s, "alice", c.typ, fmt.Sprintf("%s|dev_%02d", c.typ, 20-i), base.Add(c.at*time.Second))
 	}
 	createTestMethod(t, s, "bob", typePasskey, "passkey|dev_bob", base)
+	// A list now keeps the JSON it writes; the changes below must not be
+	// listed from what it kept.
+	for _, typ := range []string{"", typeTOTP} {
+		if _, err := s.appendMethodList(ctx, nil, "iss", "alice", typ); err != nil {
+			t.Fatal(err)
+		}
+	}
 	name := "renamed"
 	if _, err := s.UpdateMethod(ctx, "iss", "alice", "totp|dev_19", MethodUpdate{Name: &name}); err != nil {
 		t.Fatal(err)
@@ -75,6 +82,18 @@ func TestMemoryStoreListIsListMethodsWritten(t *testing.T) {
 	}
 	if got, want := strings.Join(order, " "), "passkey|dev_16 passkey|dev_18 totp|dev_19 email|dev_15 passkey|dev_14 passkey|dev_20"; got != want {
 		t.Errorf("order %s, want %s", got, want)
+	}
+	// What the lists kept goes with the methods.
+	if len(s.wire) != 7 {
+		t.Errorf("%d methods' JSON kept, want the 7 stored", len(s.wire))
+	}
+	for _, m := range all {
+		if err := s.DeleteMethod(ctx, "iss", "alice", m.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(s.wire) != 1 { // bob's
+		t.Errorf("%d methods' JSON kept after alice's were deleted, want bob's alone", len(s.wire))
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()

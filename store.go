@@ -216,6 +216,7 @@ type Store interface {
 type memoryStore struct {
 	mu          sync.Mutex
 	methods     map[userKey][]*Method // per user, oldest first (ties by ID)
+	wire        map[*Method][]byte    // the list's JSON of stored methods, once a list wrote it (memlist.go)
 	credentials map[string]bool       // relying party + "\x00" + credential id
 	handles     map[userKey][]byte
 	sessions    map[userKey]*userSessions
@@ -257,6 +258,7 @@ func NewMemoryStore() Store { return newMemoryStore() }
 func newMemoryStore() *memoryStore {
 	return &memoryStore{
 		methods:     make(map[userKey][]*Method),
+		wire:        make(map[*Method][]byte),
 		credentials: make(map[string]bool),
 		handles:     make(map[userKey][]byte),
 		sessions:    make(map[userKey]*userSessions),
@@ -407,6 +409,7 @@ func (s *memoryStore) DeleteMethod(ctx context.Context, issuer, userID, id strin
 		}
 	}
 	s.methods[key] = slices.Delete(s.methods[key], i, i+1)
+	delete(s.wire, m)
 	if len(s.methods[key]) == 0 {
 		delete(s.methods, key)
 	}
@@ -495,6 +498,7 @@ func (s *memoryStore) replace(issuer, userID, id string) *Method {
 	if m == nil {
 		return nil
 	}
+	delete(s.wire, m)
 	m = cloneMethod(m)
 	s.methods[userKey{issuer, userID}][i] = m
 	return m
