@@ -97,15 +97,20 @@ func runVerify(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	names := []string{"myaccount API", "fair floor (net/http, encoding/json, the same library call)"}
 	results := make([][]result, 2)
+	if !strings.Contains(names[0], cfg.only) && !strings.Contains(names[1], cfg.only) {
+		return fmt.Errorf("no server's name contains %q", cfg.only)
+	}
 	for range cfg.rounds {
 		if batch, err = v.begin(); err != nil {
 			return err
 		}
-		r, err := loadVerifies(ctx, client, apiURL, batch, cfg)
-		if err != nil {
-			return fmt.Errorf("%s: %w", names[0], err)
+		if strings.Contains(names[0], cfg.only) {
+			r, err := loadVerifies(ctx, client, apiURL, batch, cfg)
+			if err != nil {
+				return fmt.Errorf("%s: %w", names[0], err)
+			}
+			results[0] = append(results[0], r)
 		}
-		results[0] = append(results[0], r)
 		if err := v.deleteCreated(); err != nil {
 			return err
 		}
@@ -113,10 +118,13 @@ func runVerify(ctx context.Context, cfg config, out io.Writer) error {
 		for i := range batch {
 			batch[i].body = withCode(batch[i].body, floorCode)
 		}
-		if r, err = loadVerifies(ctx, client, floorURL, batch, cfg); err != nil {
-			return fmt.Errorf("%s: %w", names[1], err)
+		if strings.Contains(names[1], cfg.only) {
+			r, err := loadVerifies(ctx, client, floorURL, batch, cfg)
+			if err != nil {
+				return fmt.Errorf("%s: %w", names[1], err)
+			}
+			results[1] = append(results[1], r)
 		}
-		results[1] = append(results[1], r)
 	}
 	if err := stopProfiles(); err != nil {
 		return err
@@ -126,12 +134,18 @@ func runVerify(ctx context.Context, cfg config, out io.Writer) error {
 		kind, cfg.host, cfg.requests, cfg.connections, cfg.rounds)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "server\treq/s\tmin\tmax\tp50\tp99\tcpu/req\tvs floor\tcpu vs floor\t")
-	medians := [2]result{median(results[0]), median(results[1])}
 	for i, name := range names {
-		m := medians[i]
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%v\t%v\t%v\t%.2fx\t%.2fx\t\n", name, m.rps, results[i][0].rps, results[i][len(results[i])-1].rps,
-			m.p50.Round(time.Microsecond), m.p99.Round(time.Microsecond), medianCPU(results[i]).Round(100*time.Nanosecond),
-			m.rps/medians[1].rps, float64(medianCPU(results[i]))/float64(medianCPU(results[1])))
+		if len(results[i]) == 0 {
+			continue
+		}
+		m := median(results[i])
+		vs, cpuVs := "-", "-"
+		if len(results[1]) > 0 {
+			vs = fmt.Sprintf("%.2fx", m.rps/median(results[1]).rps)
+			cpuVs = fmt.Sprintf("%.2fx", float64(medianCPU(results[i]))/float64(medianCPU(results[1])))
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%v\t%v\t%v\t%s\t%s\t\n", name, m.rps, results[i][0].rps, results[i][len(results[i])-1].rps,
+			m.p50.Round(time.Microsecond), m.p99.Round(time.Microsecond), medianCPU(results[i]).Round(100*time.Nanosecond), vs, cpuVs)
 	}
 	return tw.Flush()
 }
