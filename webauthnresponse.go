@@ -27,31 +27,26 @@ func (a *authnResponse) parse() (*protocol.ParsedCredentialCreationData, error) 
 	ccr.ID, ccr.Type = unquote(a.members["id"]), unquote(a.members["type"])
 	ccr.AuthenticatorAttachment = unquote(a.members["authenticatorAttachment"])
 	r := &ccr.AttestationResponse
-	for _, f := range []struct {
-		dst  *protocol.URLEncodedBase64
-		name string
-		from map[string]json.RawMessage
-	}{
-		{&ccr.RawID, "rawId", a.members},
-		{&r.ClientDataJSON, "clientDataJSON", a.response},
-		{&r.AttestationObject, "attestationObject", a.response},
-		{&r.AuthenticatorData, "authenticatorData", a.response},
-		{&r.PublicKey, "publicKey", a.response},
-	} {
-		if v, sent := f.from[f.name]; sent {
-			b, ok := decodeBase64URLMember(v)
-			if !ok {
-				return nil, unreadable(f.name + " is not base64url")
-			}
-			*f.dst = b
-		}
+	var err error
+	if ccr.RawID, err = base64URLMember(a.members, "rawId"); err != nil {
+		return nil, err
+	}
+	if r.ClientDataJSON, err = base64URLMember(a.response, "clientDataJSON"); err != nil {
+		return nil, err
+	}
+	if r.AttestationObject, err = base64URLMember(a.response, "attestationObject"); err != nil {
+		return nil, err
+	}
+	if r.AuthenticatorData, err = base64URLMember(a.response, "authenticatorData"); err != nil {
+		return nil, err
+	}
+	if r.PublicKey, err = base64URLMember(a.response, "publicKey"); err != nil {
+		return nil, err
 	}
 	if v, sent := a.response["publicKeyAlgorithm"]; sent {
-		n, err := strconv.ParseInt(string(v), 10, 64)
-		if err != nil {
+		if r.PublicKeyAlgorithm, err = strconv.ParseInt(string(v), 10, 64); err != nil {
 			return nil, unreadable("publicKeyAlgorithm is not an integer")
 		}
-		r.PublicKeyAlgorithm = n
 	}
 	if v, sent := a.response["transports"]; sent && json.Unmarshal(v, &r.Transports) != nil {
 		return nil, unreadable("transports are not strings")
@@ -63,6 +58,19 @@ func (a *authnResponse) parse() (*protocol.ParsedCredentialCreationData, error) 
 		}
 	}
 	return ccr.Parse()
+}
+
+// base64URLMember decodes the member name of from, if sent.
+func base64URLMember(from map[string]json.RawMessage, name string) (protocol.URLEncodedBase64, error) {
+	v, sent := from[name]
+	if !sent {
+		return nil, nil
+	}
+	b, ok := decodeBase64URLMember(v)
+	if !ok {
+		return nil, unreadable(name + " is not base64url")
+	}
+	return b, nil
 }
 
 // decodeBase64URLMember decodes a JSON string of base64url, "=" padding

@@ -76,7 +76,7 @@ func main() {
 	flag.StringVar(&cfg.only, "only", "", "load only the servers whose name contains this word (API, off, bare, no-auth)")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the timed rounds to this file")
 	flag.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile of the timed rounds to this file")
-	flag.StringVar(&cfg.scenario, "scenario", "list", "list, or verify-totp or verify-email: an enrollment's verify against its fair floor (at most 10,000 requests per round)")
+	flag.StringVar(&cfg.scenario, "scenario", "list", "list, or verify-totp or verify-email: an enrollment's verify against its fair floor (n + 4c at most 4,500)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
