@@ -1,12 +1,10 @@
 package bench
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,19 +13,6 @@ import (
 	"github.com/go-myaccount/myaccount/myaccounttest"
 	"github.com/pquerna/otp/totp"
 )
-
-// lastCode is a Sender that keeps the last code it was asked to send.
-type lastCode struct {
-	mu   sync.Mutex
-	code string
-}
-
-func (s *lastCode) Send(_ context.Context, m myaccount.Message) error {
-	s.mu.Lock()
-	s.code = m.Code
-	s.mu.Unlock()
-	return nil
-}
 
 // codeEnrollment is a 202 of a totp or email enrollment.
 type codeEnrollment struct {
@@ -113,35 +98,29 @@ func benchPaired(b *testing.B, floor func(), next func() func()) {
 // codeKind is a code method as the verify benchmarks enroll it.
 type codeKind struct {
 	name, begin string
-	// code is the code to send for the enrollment e; sender (nil for totp)
-	// is where the API sends codes.
-	code   func(sender *lastCode, e codeEnrollment) string
-	sender bool
+	// code is the code to send for the enrollment e, given where the API
+	// sends codes; sent says the API sends them (email) rather than the
+	// authenticator app computing them (totp).
+	code func(sender *floor.LastCode, e codeEnrollment) string
+	sent bool
 }
 
 var codeKinds = []codeKind{
-	{name: "totp", begin: `{"type":"totp"}`, code: func(_ *lastCode, e codeEnrollment) string {
+	{name: "totp", begin: `{"type":"totp"}`, code: func(_ *floor.LastCode, e codeEnrollment) string {
 		code, _ := totp.GenerateCode(e.Secret, time.Now())
 		return code
 	}},
-	{name: "email", begin: `{"type":"email","email":"bench@example.com"}`, sender: true, code: func(s *lastCode, _ codeEnrollment) string {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.code
-	}},
+	{name: "email", begin: `{"type":"email","email":"bench@example.com"}`, sent: true, code: func(s *floor.LastCode, _ codeEnrollment) string { return s.Last() }},
 }
 
 // newCodeFloor returns one verify through kind's fair floor, its request
 // built as the handler's are.
 func newCodeFloor(b *testing.B, kind codeKind) func() {
-	var sender *lastCode
-	if kind.sender {
-		sender = &lastCode{}
-	}
+	sender := &floor.LastCode{}
 	e, created := codeResponses(b, kind.begin, sender, func(e codeEnrollment) string { return kind.code(sender, e) })
 	path := "/me/v1/authentication-methods/" + url.PathEscape(e.ID) + "/verify"
 	valid, code := floor.EmailCode()
-	if !kind.sender {
+	if !kind.sent {
 		totpValid, totpCode, err := floor.TOTP()
 		if err != nil {
 			b.Fatal(err)
@@ -187,7 +166,7 @@ type codeVerifies struct {
 	store   *recordingStore
 	issuer  string
 	kind    codeKind
-	sender  *lastCode
+	sender  *floor.LastCode
 	users   *benchUsers
 	pending []pendingVerify
 }
@@ -197,10 +176,7 @@ type pendingVerify struct{ path, token, body string }
 
 func newCodeVerifies(b *testing.B, kind codeKind) *codeVerifies {
 	iss := myaccounttest.NewIssuer(b)
-	v := &codeVerifies{b: b, store: &recordingStore{Store: myaccount.NewMemoryStore()}, issuer: iss.Issuer, kind: kind}
-	if kind.sender {
-		v.sender = &lastCode{}
-	}
+	v := &codeVerifies{b: b, store: &recordingStore{Store: myaccount.NewMemoryStore()}, issuer: iss.Issuer, kind: kind, sender: &floor.LastCode{}}
 	api, err := myaccount.New(myaccount.Config{
 		Issuer: iss.Issuer, Audience: iss.Audience, Token: myaccount.TokenConfig{JWKSURL: iss.JWKSURL()}, WebAuthn: myaccount.WebAuthnConfig{RPID: "localhost", Origins: []string{origin}},
 		Store: v.store, SecretKeys: benchKeys, SessionTTL: benchSessionTTL, Logger: slog.New(slog.DiscardHandler),

@@ -167,12 +167,12 @@ type verifies struct {
 	api    *myaccount.API
 	store  *createdStore
 	kind   string
-	sender *lastCode
+	sender *floor.LastCode
 	tokens []string
 }
 
 func newVerifies(iss *myaccounttest.Issuer, kind string, users int) (*verifies, error) {
-	v := &verifies{store: &createdStore{Store: myaccount.NewMemoryStore()}, kind: kind, sender: &lastCode{}}
+	v := &verifies{store: &createdStore{Store: myaccount.NewMemoryStore()}, kind: kind, sender: &floor.LastCode{}}
 	api, err := myaccount.New(myaccount.Config{
 		Issuer: iss.Issuer, Audience: iss.Audience, Token: myaccount.TokenConfig{JWKSURL: iss.JWKSURL()},
 		WebAuthn: myaccount.WebAuthnConfig{RPID: "localhost", Origins: []string{"https://localhost"}}, Store: v.store,
@@ -230,7 +230,7 @@ func (v *verifies) begin() ([]pendingVerify, error) {
 		if rec.Code != http.StatusAccepted || json.Unmarshal(rec.Body.Bytes(), &e) != nil {
 			return nil, fmt.Errorf("begin: %d %s", rec.Code, rec.Body)
 		}
-		code := v.sender.last()
+		code := v.sender.Last()
 		if v.kind == "totp" {
 			code, _ = totp.GenerateCode(e.Secret, time.Now())
 		}
@@ -296,25 +296,6 @@ func (s *createdStore) take() []*myaccount.Method {
 	created := s.created
 	s.created = nil
 	return created
-}
-
-// lastCode is a Sender that keeps the last code it was asked to send.
-type lastCode struct {
-	mu   sync.Mutex
-	code string
-}
-
-func (s *lastCode) Send(_ context.Context, m myaccount.Message) error {
-	s.mu.Lock()
-	s.code = m.Code
-	s.mu.Unlock()
-	return nil
-}
-
-func (s *lastCode) last() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.code
 }
 
 // loadVerifies sends batch to base over cfg.connections keep-alive

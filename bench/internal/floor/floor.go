@@ -1,17 +1,21 @@
 // Package floor holds the fair floors the benchmarks and the load command
 // measure the API's code verify against: what a service might write by hand
-// for the same request, with no token, session or store.
+// for the same request, with no token, session or store; and LastCode, which
+// hands them the codes the API sends.
 package floor
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/go-myaccount/myaccount"
 	"github.com/pquerna/otp/totp"
 )
 
@@ -69,4 +73,26 @@ func hmacSHA256(key, data []byte) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write(data)
 	return m.Sum(nil)
+}
+
+// LastCode is a myaccount.Sender that keeps the last code it was asked to
+// send, for a benchmark to verify the enrollment it just began.
+type LastCode struct {
+	mu   sync.Mutex
+	code string
+}
+
+// Send implements myaccount.Sender.
+func (s *LastCode) Send(_ context.Context, m myaccount.Message) error {
+	s.mu.Lock()
+	s.code = m.Code
+	s.mu.Unlock()
+	return nil
+}
+
+// Last is the last code sent.
+func (s *LastCode) Last() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.code
 }
