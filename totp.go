@@ -2,14 +2,9 @@ package myaccount
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
 	"crypto/subtle"
-	"encoding/base32"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -133,50 +128,26 @@ func (a *API) CheckTOTP(ctx context.Context, m *Method, code string, at time.Tim
 	return a.cfg.Store.AdvanceTOTPStep(ctx, m.Issuer, m.UserID, m.ID, step)
 }
 
-// totpStep returns the latest time step, of the step at time at and one
-// either side (totpOptions.Skew), whose code is code. pquerna/otp's
-// ValidateCustom answers only yes or no; the step is what makes a code
-// single use. The codes are RFC 4226's (HMAC-SHA-1, dynamic truncation, six
-// digits), all three from one key decode and one HMAC: pquerna/otp's
-// GenerateCodeCustom decodes the key, builds an HMAC and formats with
-// fmt.Sprintf for each step, which was a sixth of a verify
-// (TestTOTPStepIsPquernasCode holds the two equal).
+// totpStep returns the time step, of the step at time at and one either side
+// (totpOptions.Skew), whose code is code. pquerna/otp's ValidateCustom answers
+// only yes or no; the step is what makes a code single use. The steps are
+// tried in ValidateCustom's order, the current one first, so that the code an
+// app shows now costs one HMAC: trying the next step first cost a second one
+// on nearly every verify (bench/README.md, "The hot path, second pass"). Two
+// steps share a code one time in a million; the step recorded is then the
+// first of them, as any 6-digit guess has that chance anyway.
 func totpStep(code, secret string, at time.Time) (int64, bool) {
-	var digits [6]byte // totpOptions.Digits
-	key, ok := totpKey(secret)
-	if !ok || len(code) != len(digits) {
-		return 0, false
-	}
-	mac := hmac.New(sha1.New, key)
-	var counter [8]byte
-	var sum [sha1.Size]byte
 	period := int64(totpOptions.Period)
 	now := at.Unix() / period
-	for step := now + int64(totpOptions.Skew); step >= now-int64(totpOptions.Skew); step-- {
-		binary.BigEndian.PutUint64(counter[:], uint64(step))
-		mac.Reset()
-		mac.Write(counter[:])
-		h := mac.Sum(sum[:0])
-		offset := h[len(h)-1] & 0x0f
-		value := binary.BigEndian.Uint32(h[offset:offset+4]) & 0x7fffffff % 1_000_000
-		for i := len(digits) - 1; i >= 0; i-- {
-			digits[i] = byte('0' + value%10)
-			value /= 10
-		}
-		if subtle.ConstantTimeCompare(digits[:], []byte(code)) == 1 {
+	steps := []int64{now}
+	for i := int64(1); i <= int64(totpOptions.Skew); i++ {
+		steps = append(steps, now+i, now-i)
+	}
+	for _, step := range steps {
+		want, err := totp.GenerateCodeCustom(secret, time.Unix(step*period, 0), totpOptions)
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
 			return step, true
 		}
 	}
 	return 0, false
-}
-
-// totpKey decodes a base32 secret as pquerna/otp does: spaces trimmed,
-// padding added, case ignored.
-func totpKey(secret string) ([]byte, bool) {
-	secret = strings.ToUpper(strings.TrimSpace(secret))
-	if n := len(secret) % 8; n != 0 {
-		secret += strings.Repeat("=", 8-n)
-	}
-	key, err := base32.StdEncoding.DecodeString(secret)
-	return key, err == nil
 }
