@@ -242,3 +242,22 @@ func TestRotatedKeysAreFetchedAndForgedKidsDoNotStall(t *testing.T) {
 		t.Errorf("20 forged kids took %v", elapsed)
 	}
 }
+
+// TestSubjectsAStoreCannotKeepAreRefused checks that a token whose sub no
+// store could key a row by (a NUL byte, a control or format
+// character, more than 1,024 bytes) is refused as a token, before any store
+// is asked, and that the longest sub allowed enrolls and lists.
+func TestSubjectsAStoreCannotKeepAreRefused(t *testing.T) {
+	h := newHarness(t)
+	for _, sub := range []string{"auth0|nul\x00x", "auth0|a\nb", "auth0|\u202ealice", "auth0|" + strings.Repeat("y", 1019)} {
+		r := h.do("GET", "/me/v1/authentication-methods", h.token(sub), nil)
+		if r.status != http.StatusUnauthorized || !strings.Contains(r.header.Get("WWW-Authenticate"), "invalid_token") {
+			t.Errorf("sub %q (%d bytes): %d %s %s", sub[:min(len(sub), 20)], len(sub), r.status, r.header.Get("WWW-Authenticate"), r.body)
+		}
+	}
+	longest := h.token("auth0|" + strings.Repeat("y", 1018))
+	h.enroll(longest, myaccounttest.NewAuthenticator())
+	if r := h.do("GET", "/me/v1/authentication-methods", longest, nil); r.status != http.StatusOK {
+		t.Fatalf("list with the longest sub: %d %s", r.status, r.body)
+	}
+}

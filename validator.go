@@ -303,8 +303,17 @@ func (v *TokenValidator) verify(raw string, keyfunc jwt.Keyfunc) (*Claims, error
 	if claims.isMachine() {
 		return nil, tokenProblem("The access token does not belong to a user.")
 	}
+	if len(claims.Subject) > maxSubjectLength || !isText(claims.Subject) {
+		return nil, tokenProblem("The access token's sub is not a user id this API keeps: text of at most 1,024 bytes, without control or format characters.")
+	}
 	return claims, nil
 }
+
+// maxSubjectLength bounds a token's sub, in bytes. The sub keys every row a
+// store keeps for the user (PostgreSQL's index rows hold 2,704 bytes) and is
+// sealed into each auth_session (at most maxAuthSessionLength); a user id of
+// Auth0's is under 300.
+const maxSubjectLength = 1024
 
 // stillValid reports whether a cached token passes, now, the time checks that
 // parsing applies (exp required, nbf and iat, each with the leeway), and the

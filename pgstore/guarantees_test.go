@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -144,5 +145,28 @@ func TestTOTPStepAcceptedOnce(t *testing.T) {
 	wg.Wait()
 	if got := accepted.Load(); got != 1 {
 		t.Fatalf("%d of %d concurrent checks of one code accepted it, want exactly 1", got, n)
+	}
+}
+
+// TestLongestSubjectIsKept checks that the longest sub a token may carry
+// (1,024 bytes) keys the rows PostgreSQL's indexes hold: a user handle, a
+// method, the list.
+func TestLongestSubjectIsKept(t *testing.T) {
+	srv := guaranteesServer(t)
+	sub := "auth0|" + strings.Repeat("y", 1018)
+	token, err := srv.Issuer.Mint(sub, myaccount.AllScopes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, srv, token, "POST", "", map[string]any{"type": "passkey"}, http.StatusAccepted)
+	e := call(t, srv, token, "POST", "", map[string]any{"type": "totp"}, http.StatusAccepted)
+	code, err := totp.GenerateCode(e["manual_input_code"].(string), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, srv, token, "POST", proptest.PathOf(e["id"].(string))+"/verify",
+		map[string]any{"auth_session": e["auth_session"], "otp_code": code}, http.StatusCreated)
+	if list := call(t, srv, token, "GET", "", nil, http.StatusOK); len(list["authentication_methods"].([]any)) != 1 {
+		t.Fatalf("list: %v", list)
 	}
 }
