@@ -500,3 +500,62 @@ func (h *harness) verifyAtOnce(token string, verifies []verification) map[int]in
 	}
 	return counts
 }
+
+// TestUnknownMembersGetABoundedAnswer checks that a body's unknown members
+// are answered in name order, the same for every identical request, and at
+// most ten of them, however many the body has or however long their names:
+// the answer is never much larger than an ordinary one.
+func TestUnknownMembersGetABoundedAnswer(t *testing.T) {
+	h := newHarness(t)
+	token := h.token("auth0|alice")
+	var many strings.Builder
+	many.WriteString(`{"type":"totp"`)
+	for i := range 5000 {
+		fmt.Fprintf(&many, `,"k%04d":1`, i)
+	}
+	many.WriteString("}")
+	first := ""
+	for range 5 {
+		r := h.do("POST", "/me/v1/authentication-methods", token, many.String())
+		if r.status != http.StatusBadRequest || len(r.body) > 2048 {
+			t.Fatalf("%d members: %d, %d bytes", 5000, r.status, len(r.body))
+		}
+		errs := r.json(t)["validation_errors"].([]any)
+		if len(errs) != 10 || errs[0].(map[string]any)["pointer"] != "/k0000" || errs[9].(map[string]any)["pointer"] != "/k0009" {
+			t.Fatalf("validation_errors %v", errs)
+		}
+		if first == "" {
+			first = string(r.body)
+		} else if string(r.body) != first {
+			t.Fatalf("one body, two answers:\n%s\n%s", first, r.body)
+		}
+	}
+	long := `{"type":"totp","` + strings.Repeat("n", 60000) + `":1}`
+	r := h.do("POST", "/me/v1/authentication-methods", token, long)
+	if r.status != http.StatusBadRequest || len(r.body) > 1024 || !strings.Contains(string(r.body), "60000 bytes") {
+		t.Fatalf("a 60,000-byte member name: %d, %d bytes: %.300s", r.status, len(r.body), r.body)
+	}
+}
+
+// TestRefusedAttestationGetsABoundedReason checks that a passkey verify whose
+// clientExtensionResults name hundreds of extensions nobody asked for is
+// refused with a reason of bounded size, though the library names each one.
+func TestRefusedAttestationGetsABoundedReason(t *testing.T) {
+	h := newHarness(t)
+	token := h.token("auth0|alice")
+	e := h.begin(token)
+	var resp map[string]any
+	if err := json.Unmarshal(attest(t, myaccounttest.NewAuthenticator(), e), &resp); err != nil {
+		t.Fatal(err)
+	}
+	invented := map[string]any{}
+	for i := range 500 {
+		invented[fmt.Sprintf("ext%03d", i)] = true
+	}
+	resp["clientExtensionResults"] = invented
+	raw, _ := json.Marshal(resp)
+	r := h.verify(token, e.AuthSession, raw)
+	if r.status != http.StatusBadRequest || len(r.body) > 1024 {
+		t.Fatalf("%d, %d bytes: %.400s", r.status, len(r.body), r.body)
+	}
+}

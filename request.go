@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -173,26 +174,33 @@ type member struct {
 // JSON pointer is base.
 func checkMembers(obj map[string]json.RawMessage, base string, members []member) error {
 	var errs []ValidationError
-	add := func(name, detail string) {
-		ptr := base + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(name)
-		errs = append(errs, ValidationError{Detail: detail, Field: fieldName(ptr), Pointer: ptr, Source: "body"})
+	add := func(pointer, detail string) {
+		if len(errs) < maxValidationErrors {
+			errs = append(errs, ValidationError{Detail: detail, Field: fieldName(pointer), Pointer: pointer, Source: "body"})
+		}
 	}
+	escape := strings.NewReplacer("~", "~0", "/", "~1")
 	for _, m := range members {
 		raw, ok := obj[m.name]
 		switch {
 		case !ok && m.required:
-			add(m.name, "is required")
+			add(base+"/"+escape.Replace(m.name), "is required")
 		case ok && kindOf(raw) != m.kind:
-			add(m.name, "must be "+kindNames[m.kind])
+			add(base+"/"+escape.Replace(m.name), "must be "+kindNames[m.kind])
 		}
 	}
+	var unknown []string
 	for name := range obj {
-		known := false
-		for _, m := range members {
-			known = known || m.name == name
+		if !slices.ContainsFunc(members, func(m member) bool { return m.name == name }) {
+			unknown = append(unknown, name)
 		}
-		if !known {
-			add(name, "is not a known member")
+	}
+	slices.Sort(unknown) // one answer for one body, whatever the map's order
+	for _, name := range unknown {
+		if len(name) > maxNameShown {
+			add(base, "has a member whose name is not known ("+strconv.Itoa(len(name))+" bytes)")
+		} else {
+			add(base+"/"+escape.Replace(name), "is not a known member")
 		}
 	}
 	if errs == nil {
@@ -200,6 +208,15 @@ func checkMembers(obj map[string]json.RawMessage, base string, members []member)
 	}
 	return validationError("The request body is invalid.", errs...)
 }
+
+// maxValidationErrors bounds the validation_errors of one answer: a body of
+// thousands of unknown members is told of the first few, in name order, not
+// answered at ten times its size.
+const maxValidationErrors = 10
+
+// maxNameShown bounds a member name echoed back in a pointer. No known member
+// has a longer one; it is reported at its object instead.
+const maxNameShown = 64
 
 func kindOf(raw json.RawMessage) jsonKind {
 	if len(raw) == 0 {

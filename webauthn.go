@@ -333,8 +333,15 @@ func attestationError(err error) *Error {
 	if errors.As(err, &perr) && perr.Details != "" {
 		detail = strings.TrimSuffix(perr.Details, ".") + "."
 	}
+	if len(detail) > maxAttestationDetail { // the library names every extension a client invented
+		detail = truncate(detail, maxAttestationDetail) + "…"
+	}
 	return bodyError("/authn_response", detail)
 }
+
+// maxAttestationDetail bounds, in bytes, the library's reason a refused
+// attestation is answered with.
+const maxAttestationDetail = 256
 
 // maxTransports bounds the transports kept for a credential; the WebAuthn
 // enumeration has six.
