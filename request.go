@@ -179,14 +179,13 @@ func checkMembers(obj map[string]json.RawMessage, base string, members []member)
 			errs = append(errs, ValidationError{Detail: detail, Field: fieldName(pointer), Pointer: pointer, Source: "body"})
 		}
 	}
-	escape := strings.NewReplacer("~", "~0", "/", "~1")
 	for _, m := range members {
 		raw, ok := obj[m.name]
 		switch {
 		case !ok && m.required:
-			add(base+"/"+escape.Replace(m.name), "is required")
+			add(base+"/"+pointerEscaper.Replace(m.name), "is required")
 		case ok && kindOf(raw) != m.kind:
-			add(base+"/"+escape.Replace(m.name), "must be "+kindNames[m.kind])
+			add(base+"/"+pointerEscaper.Replace(m.name), "must be "+kindNames[m.kind])
 		}
 	}
 	var unknown []string
@@ -200,7 +199,7 @@ func checkMembers(obj map[string]json.RawMessage, base string, members []member)
 		if len(name) > maxNameShown {
 			add(base, "has a member whose name is not known ("+strconv.Itoa(len(name))+" bytes)")
 		} else {
-			add(base+"/"+escape.Replace(name), "is not a known member")
+			add(base+"/"+pointerEscaper.Replace(name), "is not a known member")
 		}
 	}
 	if errs == nil {
@@ -208,6 +207,9 @@ func checkMembers(obj map[string]json.RawMessage, base string, members []member)
 	}
 	return validationError("The request body is invalid.", errs...)
 }
+
+// pointerEscaper writes a member name as a JSON pointer token (RFC 6901).
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
 
 // maxValidationErrors bounds the validation_errors of one answer: a body of
 // thousands of unknown members is told of the first few, in name order, not
